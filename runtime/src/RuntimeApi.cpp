@@ -1,0 +1,89 @@
+// The C API for safetensors files: handles, reference counting, and the
+// C++-to-status boundary.
+#include "Safetensors.h"
+#include "Status.h"
+
+#include <atomic>
+#include <new>
+
+using namespace ssm::runtime;
+
+// The object behind ssm_safetensors_t.
+struct ssm_safetensors_s {
+  std::atomic<int> referenceCount{1};
+  std::unique_ptr<MappedSafetensors> file;
+};
+
+extern "C" {
+
+ssm_status_t ssm_safetensors_open(const char *path,
+                                  ssm_safetensors_t **out_file) {
+  if (!out_file)
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "ssm_safetensors_open: out_file is NULL");
+  *out_file = nullptr;
+  if (!path)
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "ssm_safetensors_open: path is NULL");
+  // No exception may cross the C boundary.
+  try {
+    auto handle = std::make_unique<ssm_safetensors_s>();
+    if (ssm_status_t status = MappedSafetensors::open(path, handle->file))
+      return status;
+    *out_file = handle.release();
+    return nullptr;
+  } catch (const std::bad_alloc &) {
+    return outOfMemoryStatus();
+  } catch (const std::exception &error) {
+    return makeStatusf(SSM_STATUS_INTERNAL, "%s: %s", path, error.what());
+  } catch (...) {
+    return makeStatusf(SSM_STATUS_INTERNAL, "%s: unknown exception", path);
+  }
+}
+
+void ssm_safetensors_retain(ssm_safetensors_t *file) {
+  if (file)
+    file->referenceCount.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ssm_safetensors_release(ssm_safetensors_t *file) {
+  if (file && file->referenceCount.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete file;
+}
+
+size_t ssm_safetensors_tensor_count(const ssm_safetensors_t *file) {
+  return file ? file->file->tensors().size() : 0;
+}
+
+const char *ssm_safetensors_tensor_name(const ssm_safetensors_t *file,
+                                        size_t index) {
+  if (!file || index >= file->file->tensors().size())
+    return nullptr;
+  return file->file->tensors()[index].name.c_str();
+}
+
+ssm_status_t ssm_safetensors_tensor(const ssm_safetensors_t *file,
+                                    const char *name, DLTensor *out_tensor) {
+  if (!file || !name || !out_tensor)
+    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
+                       "ssm_safetensors_tensor: %s is NULL",
+                       !file   ? "file"
+                       : !name ? "name"
+                               : "out_tensor");
+  const SafetensorsTensor *tensor = file->file->find(name);
+  if (!tensor)
+    return makeStatusf(SSM_STATUS_NOT_FOUND, "%s: no tensor named '%s'",
+                       file->file->path().c_str(), name);
+  *out_tensor = file->file->toDLTensor(*tensor);
+  return nullptr;
+}
+
+const char *ssm_safetensors_metadata(const ssm_safetensors_t *file,
+                                     const char *key) {
+  if (!file || !key)
+    return nullptr;
+  const std::string *value = file->file->metadata(key);
+  return value ? value->c_str() : nullptr;
+}
+
+} // extern "C"

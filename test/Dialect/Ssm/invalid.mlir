@@ -1,0 +1,351 @@
+// RUN: ssm-opt %s -split-input-file -verify-diagnostics
+// Every verifier diagnostic of ssm.mix, and the parser's own errors.
+
+func.func @q_rank(%q: tensor<2x8x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
+  // expected-error @below {{operand 'q' expected rank 4 [B, L, Hq, N], got 'tensor<2x8x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x4xf32>, tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @y_rank(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
+  // expected-error @below {{result 'y' expected rank 4 [B, L, H, P], got 'tensor<2x8x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @k_state_size(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x5xf32>, %v: tensor<2x8x1x4xf32>) {
+  // expected-error @below {{operand 'k' expected shape [B=2, L=8, Hk, N=4] (N as in 'q'), got 'tensor<2x8x1x5xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x5xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @v_length(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x9x1x4xf32>) {
+  // expected-error @below {{operand 'v' expected shape [B=2, L=8, Hv, P], got 'tensor<2x9x1x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>, tensor<2x9x1x4xf32>) -> tensor<2x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @k_batch(%q: tensor<2x8x1x4xf32>, %k: tensor<3x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
+  // expected-error @below {{operand 'k' expected shape [B=2, L=8, Hk, N=4] (N as in 'q'), got 'tensor<3x8x1x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<3x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @heads_do_not_divide(%q: tensor<1x8x4x4xf32>, %k: tensor<1x8x3x4xf32>, %v: tensor<1x8x4x4xf32>) {
+  // expected-error @below {{operand 'k' has 3 heads, which does not divide the 4 output heads H = max(Hq, Hk, Hv)}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x4x4xf32>, tensor<1x8x3x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @y_heads(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{result 'y' expected shape [B=1, L=8, H=2, P=4] (H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x2x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @y_value_dim(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x6xf32>) {
+  // expected-error @below {{result 'y' expected shape [B=1, L=8, H=1, P=6] (H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x6xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_heads(%q: tensor<1x8x?x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{operand 'q' must have a static head count Hq (dimension 2), got 'tensor<1x8x?x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x?x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_value_dim(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x?xf32>) {
+  // expected-error @below {{operand 'v' must have a static value head dim P (dimension 3), got 'tensor<1x8x1x?xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x?xf32>) -> tensor<1x8x1x?xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_length_mismatch(%q: tensor<1x?x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x9x1x4xf32>) {
+  // expected-error @below {{operand 'v' expected shape [B=1, L=8, Hv, P], got 'tensor<1x9x1x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x?x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x9x1x4xf32>) -> tensor<1x?x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @mixed_qk_types(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xbf16>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{'k' expected element type 'f32' (as 'q'), got 'bf16'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xbf16>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @y_type(%q: tensor<1x8x1x4xbf16>, %k: tensor<1x8x1x4xbf16>, %v: tensor<1x8x1x4xbf16>) {
+  // expected-error @below {{'y' expected element type 'bf16' (as 'v'), got 'f32'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xbf16>, tensor<1x8x1x4xbf16>, tensor<1x8x1x4xbf16>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @integer_operand(%q: tensor<1x8x1x4xi32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{operand #0 must be ranked tensor of floating-point values}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xi32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_without_scale(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{score 'softmax' requires a scale, e.g. softmax(scale = 2.500000e-01)}}
+  %y = ssm.mix softmax causal %q, %k, %v : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_with_scale(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{score 'linear' takes no scale}}
+  %y = ssm.mix linear(scale = 2.0) causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_with_decay(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x2x4xf32>, %v: tensor<1x8x2x4xf32>,
+                              %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>) {
+  // expected-error @below {{score 'softmax' cannot be combined with a decay (no finite-state form)}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x2x4xf32>, tensor<1x8x2x4xf32>, tensor<1x8x2x4xf32>, tensor<1x8x2xf32>, tensor<2xf32>) -> tensor<1x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_with_initial_state(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                                      %s0: tensor<1x1x4x4xf32>) {
+  // expected-error @below {{score 'softmax' cannot take an 'initial_state' (no finite-state form)}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v initial_state(%s0)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_with_final_state(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{score 'softmax' cannot produce a 'final_state' (no finite-state form)}}
+  %y, %s = ssm.mix softmax(scale = 0.5) causal %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> (tensor<1x8x1x4xf32>, tensor<1x1x4x4xf32>)
+  return
+}
+
+// -----
+
+func.func @dt_shape(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x2x4xf32>,
+                    %dt: tensor<1x8x1xf32>, %A: tensor<2xf32>) {
+  // expected-error @below {{operand 'dt' expected shape [B=1, L=8, H=2], got 'tensor<1x8x1xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x2x4xf32>, tensor<1x8x1xf32>, tensor<2xf32>) -> tensor<1x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @scalar_decay_shape(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x2x4xf32>,
+                              %dt: tensor<1x8x2xf32>, %A: tensor<3xf32>) {
+  // expected-error @below {{operand 'A' expected shape [H=2] (scalar decay) or [H=2, N=4] (diagonal decay), got 'tensor<3xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x2x4xf32>, tensor<1x8x2xf32>, tensor<3xf32>) -> tensor<1x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @diagonal_decay_shape(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x6x1xf32>,
+                                %dt: tensor<1x8x6xf32>, %A: tensor<6x8xf32>) {
+  // expected-error @below {{operand 'A' expected shape [H=6] (scalar decay) or [H=6, N=16] (diagonal decay), got 'tensor<6x8xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x6x1xf32>, tensor<1x8x6xf32>, tensor<6x8xf32>) -> tensor<1x8x6x1xf32>
+  return
+}
+
+// -----
+
+func.func @decay_types(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                       %dt: tensor<1x8x1xf32>, %A: tensor<1xf16>) {
+  // expected-error @below {{'A' expected element type 'f32' (as 'dt'), got 'f16'}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1xf32>, tensor<1xf16>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @decay_with_full_mask(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                                %dt: tensor<1x8x1xf32>, %A: tensor<1xf32>) {
+  // expected-error @below {{a decay needs a causal or window mask, got 'full'}}
+  %y = ssm.mix linear full %q, %k, %v decay(%dt, %A)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1xf32>, tensor<1xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @initial_state_shape(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x2x3xf32>,
+                               %s0: tensor<1x2x4x3xf32>) {
+  // expected-error @below {{operand 'initial_state' expected shape [B=1, H=2, P=3, N=4], got 'tensor<1x2x4x3xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v initial_state(%s0)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x2x3xf32>, tensor<1x2x4x3xf32>) -> tensor<1x8x2x3xf32>
+  return
+}
+
+// -----
+
+func.func @final_state_shape(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x2x3xf32>) {
+  // expected-error @below {{result 'final_state' expected shape [B=1, H=2, P=3, N=4], got 'tensor<1x1x3x4xf32>'}}
+  %y, %s = ssm.mix linear causal %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x2x3xf32>) -> (tensor<1x8x2x3xf32>, tensor<1x1x3x4xf32>)
+  return
+}
+
+// -----
+
+func.func @state_types(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                       %s0: tensor<1x1x4x4xf32>) {
+  // expected-error @below {{'final_state' expected element type 'f32' (as 'initial_state'), got 'f16'}}
+  %y, %s = ssm.mix linear causal %q, %k, %v initial_state(%s0)
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x1x4x4xf32>) -> (tensor<1x8x1x4xf32>, tensor<1x1x4x4xf16>)
+  return
+}
+
+// -----
+
+func.func @state_with_window(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{a state ('initial_state' or 'final_state') needs a causal mask}}
+  %y, %s = ssm.mix linear window(4) %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> (tensor<1x8x1x4xf32>, tensor<1x1x4x4xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_softmax(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'recurrent' is illegal for score 'softmax' (no finite-state form); use 'quadratic'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v algorithm<recurrent>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_softmax(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' is illegal for score 'softmax' (no finite-state form); use 'quadratic'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v algorithm<chunked, chunk_size = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_full_mask(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' needs a causal mask, got 'full'; use 'quadratic'}}
+  %y = ssm.mix linear full %q, %k, %v algorithm<chunked, chunk_size = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @recurrent_window(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'recurrent' needs a causal mask, got 'window'; use 'quadratic'}}
+  %y = ssm.mix linear window(2) %q, %k, %v algorithm<recurrent>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_size_zero(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' expects a positive chunk_size, got 0}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 0>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_size_on_recurrent(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'recurrent' takes no chunk_size}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, chunk_size = 16>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @window_zero(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{mask 'window' expects a positive width, got 0}}
+  %y = ssm.mix softmax(scale = 1.0) window(0) %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_score(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{unknown score 'sigmoid', expected 'linear' or 'softmax(scale = S)'}}
+  %y = ssm.mix sigmoid causal %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_mask(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{unknown mask 'anticausal', expected 'causal', 'full' or 'window(W)'}}
+  %y = ssm.mix linear anticausal %q, %k, %v
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+// expected-error @below {{unknown algorithm 'blocked', expected 'quadratic', 'recurrent' or 'chunked'}}
+func.func @unknown_algorithm() attributes {a = #ssm.algorithm<blocked>} {
+  return
+}
+
+// -----
+
+func.func @decay_without_a(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                           %dt: tensor<1x8x1xf32>) {
+  // expected-error @below {{a decay needs both 'dt' and 'A'}}
+  %y = "ssm.mix"(%q, %k, %v, %dt) <{score = #ssm.score<linear>, mask = #ssm.mask<causal>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_output_heads(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{result 'y' must have a static head count H (dimension 2), got 'tensor<1x8x?x4xf32>'}}
+  %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x?x4xf32>
+  return
+}

@@ -1,0 +1,23 @@
+# lit configuration of the ssm tests: tools from the build, FileCheck from LLVM.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "SSM"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%ssm_src_root", config.ssm_src_root))
+config.substitutions.append(("%testdata", os.path.join(config.ssm_shared_dir, "testdata")))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
+tools = ["ssm-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
