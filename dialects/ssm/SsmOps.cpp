@@ -349,18 +349,10 @@ LogicalResult MixVerifier::verifyState() {
 
 LogicalResult MixVerifier::verifyAlgorithm() {
   AlgorithmAttr algorithm = op.getAlgorithmAttr();
-  if (!algorithm || algorithm.getKind() == AlgorithmKind::Quadratic)
+  if (!algorithm)
     return success();
-  StringRef name = stringifyAlgorithmKind(algorithm.getKind());
-  if (op.isSoftmax())
-    return op.emitOpError() << "algorithm '" << name
-                            << "' is illegal for score 'softmax' (no "
-                               "finite-state form); use 'quadratic'";
-  if (!op.getMask().isCausal())
-    return op.emitOpError()
-           << "algorithm '" << name << "' needs a causal mask, got '"
-           << stringifyMaskKind(op.getMask().getKind())
-           << "'; use 'quadratic'";
+  if (std::optional<std::string> why = op.whyIllegal(algorithm.getKind()))
+    return op.emitOpError() << *why;
   return success();
 }
 
@@ -373,6 +365,25 @@ LogicalResult MixVerifier::verify() {
 }
 
 LogicalResult MixOp::verify() { return MixVerifier(*this).verify(); }
+
+std::optional<std::string> MixOp::whyIllegal(AlgorithmKind kind) {
+  if (kind == AlgorithmKind::Quadratic)
+    return std::nullopt;
+  std::string name = stringifyAlgorithmKind(kind).str();
+  if (isSoftmax())
+    return "algorithm '" + name +
+           "' is illegal for score 'softmax' (no finite-state form); use "
+           "'quadratic'";
+  if (!getMask().isCausal())
+    return "algorithm '" + name + "' needs a causal mask, got '" +
+           stringifyMaskKind(getMask().getKind()).str() +
+           "'; use 'quadratic'";
+  if (kind == AlgorithmKind::Chunked && hasDiagonalDecay())
+    return std::string("algorithm 'chunked' needs a scalar (or no) decay; a "
+                       "diagonal decay (A [H, N]) takes 'recurrent' or "
+                       "'quadratic'");
+  return std::nullopt;
+}
 
 //===----------------------------------------------------------------------===//
 // Canonicalization

@@ -98,6 +98,10 @@ def Ssm_MixOp : Ssm_Op<"mix", [Pure, AttrSizedOperandSegments]> {
       return hasDecay() && getA().getType().getRank() == 2;
     }
     bool isSoftmax() { return getScore() == ScoreKind::Softmax; }
+    /// Why `kind` cannot compute this op (e.g. recurrent softmax), or
+    /// nullopt when it can. The verifier, the cost model and the drivers
+    /// all ask here.
+    std::optional<std::string> whyIllegal(AlgorithmKind kind);
   }];
 
   let hasVerifier = 1;

@@ -349,3 +349,13 @@ func.func @dynamic_output_heads(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>
   %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x?x4xf32>
   return
 }
+
+// -----
+
+func.func @chunked_diagonal_decay(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x6x1xf32>,
+                                  %dt: tensor<1x8x6xf32>, %A: tensor<6x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' needs a scalar (or no) decay; a diagonal decay (A [H, N]) takes 'recurrent' or 'quadratic'}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<chunked, chunk_size = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x6x1xf32>, tensor<1x8x6xf32>, tensor<6x4xf32>) -> tensor<1x8x6x1xf32>
+  return
+}

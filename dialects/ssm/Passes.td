@@ -1,0 +1,103 @@
+//===- Passes.td - Passes of the ssm dialect ---------------*- tablegen -*-===//
+//
+// Algorithm selection and the three lowerings of ssm.mix.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_PASSES_TD
+#define SSM_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
+  let summary = "Pick quadratic, recurrent or chunked for every ssm.mix";
+  let description = [{
+    Estimates, for every legal algorithm of each `ssm.mix` (and every
+    candidate chunk size), the time on the target from FLOPs split by unit
+    (matrix, vector, special functions), bytes moved, sequential depth and
+    parallelism, and records the cheapest as `#ssm.algorithm<...>`. Ops that
+    already carry an algorithm are left alone unless `force` is set. With
+    `explain`, each op gets a remark with every candidate's estimate.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target description: 'host' (detected), 'h100', 'h200', or the "
+           "path of a JSON target file">,
+    Option<"force", "force", "std::string", /*default=*/"\"\"",
+           "Force 'quadratic', 'recurrent' or 'chunked' on every op (an "
+           "illegal choice is an error)">,
+    Option<"forceChunkSize", "chunk-size", "int64_t", /*default=*/"0",
+           "With force=chunked (or when set alone), the chunk size to use; "
+           "0 lets the cost model choose">,
+    Option<"assumedLength", "assumed-length", "int64_t", /*default=*/"2048",
+           "Sequence length assumed when L is dynamic">,
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Emit a remark per op with every candidate's estimate">
+  ];
+}
+
+def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
+  let summary = "Lower ssm.mix by materialising M tile by tile";
+  let description = [{
+    Rewrites each `ssm.mix` whose algorithm is `quadratic` (or that has none)
+    into loops over (batch, head) and query/key tiles that build M = mask ∘
+    score(Q Kᵀ) ∘ decay one tile at a time and multiply it with V; softmax
+    uses an online (running max and sum) normalisation. Elementwise producers
+    of the operands and an elementwise consumer of the result are fused into
+    the loops.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "vector::VectorDialect"
+  ];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (16 for AVX-512)">
+  ];
+}
+
+def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
+  let summary = "Lower ssm.mix as a scan that carries the state";
+  let description = [{
+    Rewrites each `ssm.mix` whose algorithm is `recurrent` (or that has none)
+    into a sequential scan over positions per (batch, head) that keeps the
+    [N, P] state in registers and cache: S_t = exp(dt_t A) S_{t-1} + k_t v_tᵀ,
+    y_t = S_tᵀ q_t. Needs a linear score and a causal mask. Elementwise
+    producers and an elementwise consumer are fused into the scan.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "vector::VectorDialect"
+  ];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (16 for AVX-512)">
+  ];
+}
+
+def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
+  let summary = "Lower ssm.mix with SSD's chunked block decomposition";
+  let description = [{
+    Rewrites each `ssm.mix` whose algorithm is `chunked` (or that has none)
+    into the four-step block decomposition of the semiseparable matrix, per
+    chunk of Q positions and done with matmuls: intra-chunk outputs
+    ((C Bᵀ ∘ decay) X), the chunk's state (Bᵀ · decayed X), the scan over
+    chunk states, and the state-to-output term (C · state). Needs a linear
+    score, a causal mask and a scalar (or no) decay.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "vector::VectorDialect"
+  ];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "Chunk length Q for ops without a recorded chunk size">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (16 for AVX-512)">
+  ];
+}
+
+#endif // SSM_PASSES_TD

@@ -1,0 +1,27 @@
+//===- Passes.h - Passes of the ssm dialect ---------------------*- C++ -*-===//
+//
+// Declares and registers ssm-select-algorithm and the three lowerings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TRANSFORMS_PASSES_H
+#define SSM_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace func {
+class FuncOp;
+} // namespace func
+namespace ssm {
+
+#define GEN_PASS_DECL
+#include "ssm/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "ssm/Passes.h.inc"
+
+} // namespace ssm
+} // namespace mlir
+
+#endif // SSM_TRANSFORMS_PASSES_H

@@ -1,0 +1,1 @@
+// Placeholder while the cost model is written.
