@@ -49,7 +49,7 @@ def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
   let dependentDialects = [
     "arith::ArithDialect", "bufferization::BufferizationDialect",
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "vector::VectorDialect"
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
   ];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -69,7 +69,7 @@ def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
   let dependentDialects = [
     "arith::ArithDialect", "bufferization::BufferizationDialect",
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "vector::VectorDialect"
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
   ];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -90,7 +90,7 @@ def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
   let dependentDialects = [
     "arith::ArithDialect", "bufferization::BufferizationDialect",
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "vector::VectorDialect"
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
   ];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -98,6 +98,35 @@ def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register (16 for AVX-512)">
   ];
+}
+
+def SsmApproximateMath : Pass<"ssm-approximate-math"> {
+  let summary = "Replace f32 transcendental math by vectorizable polynomials";
+  let description = [{
+    Rewrites f32 `math.exp`, `math.log`, `math.log1p`, `math.tanh`, ... (on
+    scalars and vectors) into polynomial approximations made of arith ops
+    (errors of a few ulp). LLVM would otherwise lower a vector `exp` to one
+    libm call per lane, which dominates the cost of decays and softmax on a
+    CPU.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "math::MathDialect", "vector::VectorDialect"
+  ];
+}
+
+def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
+  let summary = "Allocate OpenMP loop scratch once per thread";
+  let description = [{
+    A work item of a lowered mixer keeps its scratch (state tiles, packed
+    blocks) in `memref.alloca`s at the top of its body; after
+    `convert-scf-to-openmp` that body sits, wrapped in `memref.alloca_scope`,
+    inside `omp.parallel { omp.wsloop { omp.loop_nest } }`. This pass moves
+    static-shape allocas of those scopes before the `omp.wsloop`, so every
+    thread allocates them once and reuses them for all its work items, and
+    inlines the scopes that are left without allocas (an alloca scope cannot
+    hold the multi-block region that loops become).
+  }];
+  let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
 }
 
 #endif // SSM_PASSES_TD

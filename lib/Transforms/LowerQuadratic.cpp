@@ -6,6 +6,8 @@
 
 #include "ssm/Transforms/Passes.h"
 
+#include "MixLowering.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -13,6 +15,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::ssm {
@@ -26,8 +29,12 @@ namespace {
 struct SsmLowerQuadraticPass : ssm::impl::SsmLowerQuadraticBase<SsmLowerQuadraticPass> {
   using Base::Base;
   void runOnOperation() override {
-    getOperation()->emitError("ssm-lower-quadratic is not written yet");
-    signalPassFailure();
+    auto emit = [](ImplicitLocOpBuilder &, ssm::lowering::MixContext &ctx) {
+      return LogicalResult(ctx.op.emitOpError("ssm-lower-quadratic is not written yet"));
+    };
+    if (failed(ssm::lowering::lowerMixes(getOperation(),
+                                         ssm::AlgorithmKind::Quadratic, emit)))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -12,11 +12,13 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "ssm/SsmDialect.h"
+#include "ssm/Target/CPU/CpuPipeline.h"
 #include "ssm/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::ssm::registerSsmPasses();
+  mlir::ssm::registerCpuPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

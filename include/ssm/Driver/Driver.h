@@ -1,0 +1,59 @@
+//===- Driver.h - The ssmc compilation driver -------------------*- C++ -*-===//
+//
+// Compiles a module of ssm.mix programs on tensors to MLIR loops, LLVM IR or
+// an artifact directory (manifest.json + model_cpu.so), the library behind
+// the `ssmc` tool.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_DRIVER_DRIVER_H
+#define SSM_DRIVER_DRIVER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <functional>
+#include <string>
+
+namespace mlir::ssm {
+
+enum class EmitKind { Mlir, LLVMIR, Artifact };
+
+struct CompileOptions {
+  /// Code generation target; "cpu" for now.
+  std::string target = "cpu";
+  /// Cost-model target description: host, h100, h200 or a JSON file.
+  std::string costModelTarget = "host";
+  /// auto, quadratic, recurrent or chunked.
+  std::string algorithm = "auto";
+  /// Chunk size for chunked; 0 lets the cost model choose.
+  int64_t chunkSize = 0;
+  /// f32 lanes per vector; 0 detects the host's.
+  int64_t vectorWidth = 0;
+  /// Remark every op's candidates and estimates.
+  bool explain = false;
+  EmitKind emit = EmitKind::Artifact;
+  /// Artifact directory, or file for mlir/llvm ("-" is stdout).
+  std::string output = "-";
+  /// Where the module came from (recorded in the manifest).
+  std::string sourceName;
+  /// Lets a tool apply its command-line pass-manager options (IR printing,
+  /// timing) to every pass manager the driver runs.
+  std::function<LogicalResult(PassManager &)> configurePassManager;
+};
+
+enum class CompileResult {
+  Success,
+  /// The input or the options are wrong: malformed or unsupported input, an
+  /// algorithm illegal for an op, an unknown target.
+  BadInput,
+  /// The compiler failed on valid input.
+  Failure,
+};
+
+/// Compiles `module` in place; diagnostics go to the context's handler.
+CompileResult compileModule(ModuleOp module, const CompileOptions &options);
+
+} // namespace mlir::ssm
+
+#endif // SSM_DRIVER_DRIVER_H

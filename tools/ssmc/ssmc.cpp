@@ -1,0 +1,156 @@
+//===- ssmc.cpp - The ssm compiler driver ---------------------------------===//
+//
+// Reads an .mlir module (or a shared test vector, whose metadata describes
+// the op) and compiles it for a target: an artifact directory by default,
+// or the lowered MLIR / LLVM IR for inspection.
+// Exit status: 0 success, 1 compiler failure, 2 bad input or options.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Driver/Driver.h"
+#include "ssm/Frontend/TestVectorImport.h"
+#include "ssm/SsmDialect.h"
+#include "ssm/SsmOps.h"
+#include "ssm/Target/CPU/CpuPipeline.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<input.mlir | vector.safetensors>"));
+static cl::opt<std::string> outputPath(
+    "o", cl::desc("Artifact directory (or output file for --emit=mlir|llvm)"),
+    cl::value_desc("path"), cl::init(""));
+static cl::opt<std::string> target("target", cl::desc("Code generation target"),
+                                   cl::init("cpu"));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to write: artifact (manifest.json + model_cpu.so), "
+                  "mlir (loops after the lowerings) or llvm (LLVM IR)"),
+         cl::init("artifact"));
+static cl::opt<std::string>
+    algorithm("algorithm",
+              cl::desc("auto (cost model), quadratic, recurrent or chunked"),
+              cl::init("auto"));
+static cl::opt<int64_t>
+    chunkSize("chunk-size",
+              cl::desc("Chunk size for chunked (0: the cost model's choice)"),
+              cl::init(0));
+static cl::opt<std::string> costModelTarget(
+    "cost-model-target",
+    cl::desc("Target the cost model estimates for: host, h100, h200 or a "
+             "JSON file (default: host for --target=cpu)"),
+    cl::init("host"));
+static cl::opt<int64_t>
+    vectorWidth("vector-width",
+                cl::desc("f32 lanes per vector (0: the host's)"), cl::init(0));
+static cl::opt<bool>
+    explain("explain",
+            cl::desc("Print each op's algorithm candidates and estimates"),
+            cl::init(false));
+
+static int exitCode(ssm::CompileResult result) {
+  switch (result) {
+  case ssm::CompileResult::Success:
+    return 0;
+  case ssm::CompileResult::Failure:
+    return 1;
+  case ssm::CompileResult::BadInput:
+    return 2;
+  }
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  // Pass names for --mlir-print-ir-after=... and friends.
+  registerAllPasses();
+  ssm::registerSsmPasses();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "ssmc: compile sequence mixers (ssm.mix)\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<ssm::SsmDialect>();
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  ssm::CompileOptions options;
+  options.target = target;
+  options.costModelTarget = costModelTarget;
+  options.algorithm = algorithm;
+  options.chunkSize = chunkSize;
+  options.vectorWidth = vectorWidth;
+  options.explain = explain;
+  options.sourceName = llvm::sys::path::filename(inputPath).str();
+  if (emit == "artifact") {
+    options.emit = ssm::EmitKind::Artifact;
+  } else if (emit == "mlir") {
+    options.emit = ssm::EmitKind::Mlir;
+  } else if (emit == "llvm") {
+    options.emit = ssm::EmitKind::LLVMIR;
+  } else {
+    llvm::errs() << "ssmc: unknown --emit=" << emit
+                 << ", expected artifact, mlir or llvm\n";
+    return 2;
+  }
+  options.output = outputPath;
+  if (options.output.empty()) {
+    if (options.emit == ssm::EmitKind::Artifact) {
+      llvm::errs() << "ssmc: an artifact needs an output directory (-o DIR)\n";
+      return 2;
+    }
+    options.output = "-";
+  }
+  options.configurePassManager = [](PassManager &pm) {
+    return applyPassManagerCLOptions(pm);
+  };
+
+  OwningOpRef<ModuleOp> module;
+  if (llvm::StringRef(inputPath).ends_with(".safetensors")) {
+    FailureOr<OwningOpRef<ModuleOp>> imported =
+        ssm::importTestVector(inputPath, &context);
+    if (failed(imported))
+      return 2;
+    module = std::move(*imported);
+  } else if (llvm::StringRef(inputPath).ends_with(".json")) {
+    llvm::errs() << "ssmc: " << inputPath
+                 << ": Hugging Face configs are not supported by this build "
+                    "yet; give an .mlir module\n";
+    return 2;
+  } else {
+    std::string error;
+    std::unique_ptr<llvm::MemoryBuffer> file =
+        openInputFile(inputPath, &error);
+    if (!file) {
+      llvm::errs() << "ssmc: " << error << "\n";
+      return 2;
+    }
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 2;
+  }
+  return exitCode(ssm::compileModule(*module, options));
+}
