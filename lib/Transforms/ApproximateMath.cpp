@@ -30,6 +30,8 @@ struct SsmApproximateMathPass
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
+          // Called with operation names ("math.exp").
+          name.consume_front("math.");
           return llvm::is_contained({"exp", "expm1", "log", "log1p", "log2",
                                      "tanh", "erf"},
                                     name);
