@@ -1,5 +1,6 @@
 # lit configuration of the ssm tests: tools from the build, FileCheck from LLVM.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -9,7 +10,8 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "Inputs",
+                   "expect_exit.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%ssm_src_root", config.ssm_src_root))
@@ -18,6 +20,11 @@ config.substitutions.append(("%testdata", os.path.join(config.ssm_shared_dir, "t
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# `%expect-exit N cmd...` runs cmd and succeeds iff it exits with N (lit's
+# internal shell has no `$?`).
+config.substitutions.append(
+    ("%expect-exit", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "expect_exit.py"))))
+
 tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
-tools = ["ssm-opt"]
+tools = ["ssm-opt", "ssmc"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -282,7 +282,7 @@ struct SsmLowerChunkedPass
   void runOnOperation() override {
     if (chunkSize <= 0) {
       getOperation()->emitError() << "chunk-size must be positive, got "
-                                  << chunkSize;
+                                  << chunkSize.getValue();
       return signalPassFailure();
     }
     int64_t width = vectorWidth, defaultChunk = chunkSize;
