@@ -6,7 +6,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo check-lit clean
+.PHONY: all deps configure build test demo bench check-lit clean
 
 all: build
 
@@ -26,6 +26,9 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	@$(BUILD_DIR)/bin/ssm-bench --report=bench/report.md $(BENCH_FLAGS)
 
 check-lit: build
 	@cmake --build $(BUILD_DIR) --target check-ssm-lit

@@ -26,5 +26,9 @@ config.substitutions.append(
     ("%expect-exit", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "expect_exit.py"))))
 
 tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
-tools = ["ssm-opt", "ssmc"]
+tools = ["ssm-opt", "ssmc", "ssm-run", "ssm-example-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Tests that compile through the real compiler need it built.
+if os.path.exists(os.path.join(config.ssm_tools_dir, "ssmc")):
+    config.available_features.add("ssmc")

@@ -13,7 +13,10 @@
 #include "ssm/Target/CPU/CpuPipeline.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
@@ -209,4 +212,11 @@ CompileResult ssm::compileModule(ModuleOp module,
           loc)))
     return CompileResult::Failure;
   return CompileResult::Success;
+}
+
+void ssm::registerCompilerDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<SsmDialect>();
 }

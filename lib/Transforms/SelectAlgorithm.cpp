@@ -1,19 +1,19 @@
-//===- SelectAlgorithm.cpp - ssm-select-algorithm -----------------------------------------===//
+//===- SelectAlgorithm.cpp - ssm-select-algorithm -------------------------===//
 //
-// Placeholder while the pass is written.
+// Records on every ssm.mix the algorithm (and chunk size) the cost model
+// estimates fastest on the target, or the one forced, and explains why.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Transforms/SelectAlgorithm.h"
+
 #include "ssm/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Debug.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#define DEBUG_TYPE "ssm-select-algorithm"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMSELECTALGORITHM
@@ -21,13 +21,225 @@ namespace mlir::ssm {
 } // namespace mlir::ssm
 
 using namespace mlir;
+using namespace mlir::ssm;
+
+cost::Algorithm ssm::toCostAlgorithm(AlgorithmKind kind) {
+  switch (kind) {
+  case AlgorithmKind::Quadratic:
+    return cost::Algorithm::Quadratic;
+  case AlgorithmKind::Recurrent:
+    return cost::Algorithm::Recurrent;
+  case AlgorithmKind::Chunked:
+    return cost::Algorithm::Chunked;
+  }
+  llvm_unreachable("unknown algorithm kind");
+}
+
+AlgorithmKind ssm::fromCostAlgorithm(cost::Algorithm algorithm) {
+  switch (algorithm) {
+  case cost::Algorithm::Quadratic:
+    return AlgorithmKind::Quadratic;
+  case cost::Algorithm::Recurrent:
+    return AlgorithmKind::Recurrent;
+  case cost::Algorithm::Chunked:
+    return AlgorithmKind::Chunked;
+  }
+  llvm_unreachable("unknown algorithm");
+}
+
+/// The first static extent of dimension `dim` among q, k, v and y.
+static std::optional<int64_t> staticExtent(MixOp op, unsigned dim) {
+  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getY()}) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (!type.isDynamicDim(dim))
+      return type.getDimSize(dim);
+  }
+  return std::nullopt;
+}
+
+static cost::ElementType toCostElementType(Type type) {
+  if (type.isBF16())
+    return cost::ElementType::BF16;
+  if (type.isF16())
+    return cost::ElementType::F16;
+  if (type.isF64())
+    return cost::ElementType::F64;
+  // f32, and narrower or exotic floats priced as f32.
+  return cost::ElementType::F32;
+}
+
+cost::MixShape
+ssm::getMixShape(MixOp op, int64_t assumedLength,
+                 llvm::SmallVectorImpl<std::string> *assumptions) {
+  cost::MixShape shape;
+  if (std::optional<int64_t> batch = staticExtent(op, 0)) {
+    shape.batch = *batch;
+  } else {
+    shape.batch = 1;
+    if (assumptions)
+      assumptions->push_back("B dynamic: 1");
+  }
+  if (std::optional<int64_t> length = staticExtent(op, 1)) {
+    shape.length = *length;
+  } else {
+    shape.length = assumedLength;
+    if (assumptions)
+      assumptions->push_back(
+          llvm::formatv("L dynamic: {0} (assumed-length)", assumedLength)
+              .str());
+  }
+  shape.numHeads = op.getNumHeads();
+  shape.numQueryHeads = op.getNumQueryHeads();
+  shape.numKeyHeads = op.getNumKeyHeads();
+  shape.numValueHeads = op.getNumValueHeads();
+  shape.stateSize = op.getStateSize();
+  shape.valueHeadDim = op.getValueHeadDim();
+  shape.score = op.isSoftmax() ? cost::Score::Softmax : cost::Score::Linear;
+  MaskAttr mask = op.getMask();
+  switch (mask.getKind()) {
+  case MaskKind::Causal:
+    shape.mask = cost::Mask::Causal;
+    break;
+  case MaskKind::Full:
+    shape.mask = cost::Mask::Full;
+    break;
+  case MaskKind::Window:
+    shape.mask = cost::Mask::Window;
+    shape.window = mask.getWindow();
+    break;
+  }
+  shape.decay = !op.hasDecay()           ? cost::Decay::None
+                : op.hasDiagonalDecay() ? cost::Decay::Diagonal
+                                        : cost::Decay::Scalar;
+  shape.hasInitialState = op.getInitialState() != nullptr;
+  shape.hasFinalState = op.getFinalState() != nullptr;
+  shape.elementType = toCostElementType(op.getQ().getType().getElementType());
+  return shape;
+}
+
+/// "B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay, f32".
+static std::string describeShape(const cost::MixShape &s) {
+  std::string text = llvm::formatv(
+      "B={0} L={1} H={2} (Hq={3} Hk={4} Hv={5}) N={6} P={7} {8} ", s.batch,
+      s.length, s.numHeads, s.numQueryHeads, s.numKeyHeads, s.numValueHeads,
+      s.stateSize, s.valueHeadDim,
+      s.score == cost::Score::Softmax ? "softmax" : "linear");
+  if (s.mask == cost::Mask::Window)
+    text += llvm::formatv("window({0})", s.window).str();
+  else
+    text += s.mask == cost::Mask::Causal ? "causal" : "full";
+  if (s.decay != cost::Decay::None)
+    text += s.decay == cost::Decay::Scalar ? ", scalar decay"
+                                           : ", diagonal decay";
+  if (s.hasInitialState)
+    text += ", initial state";
+  if (s.hasFinalState)
+    text += ", final state";
+  return text + ", " + cost::toString(s.elementType).str();
+}
 
 namespace {
-struct SsmSelectAlgorithmPass : ssm::impl::SsmSelectAlgorithmBase<SsmSelectAlgorithmPass> {
+struct SsmSelectAlgorithmPass
+    : ssm::impl::SsmSelectAlgorithmBase<SsmSelectAlgorithmPass> {
   using Base::Base;
+
   void runOnOperation() override {
-    getOperation()->emitError("ssm-select-algorithm is not written yet");
-    signalPassFailure();
+    ModuleOp module = getOperation();
+    llvm::Expected<cost::TargetDescription> description =
+        cost::getTarget(target);
+    if (!description) {
+      module.emitError() << "ssm-select-algorithm: "
+                         << llvm::toString(description.takeError());
+      return signalPassFailure();
+    }
+    std::optional<AlgorithmKind> forced;
+    if (!force.empty()) {
+      forced = symbolizeAlgorithmKind(force);
+      if (!forced) {
+        module.emitError() << "ssm-select-algorithm: unknown algorithm '"
+                           << force
+                           << "' for 'force', expected 'quadratic', "
+                              "'recurrent' or 'chunked'";
+        return signalPassFailure();
+      }
+    }
+    if (forceChunkSize < 0 || assumedLength <= 0) {
+      module.emitError() << "ssm-select-algorithm: 'chunk-size' must be >= 0 "
+                            "and 'assumed-length' > 0, got "
+                         << forceChunkSize.getValue() << " and "
+                         << assumedLength.getValue();
+      return signalPassFailure();
+    }
+
+    // chunk-size restricts chunked candidates; it means nothing to the
+    // other algorithms, so a forced recurrent or quadratic ignores it.
+    cost::CandidateFilter filter;
+    if (forced)
+      filter.algorithm = toCostAlgorithm(*forced);
+    filter.chunkSize = forceChunkSize;
+
+    bool failed = false;
+    module.walk([&](MixOp op) {
+      if (failed(select(op, *description, forced, filter)))
+        failed = true;
+    });
+    if (failed)
+      signalPassFailure();
+  }
+
+  LogicalResult select(MixOp op, const cost::TargetDescription &description,
+                       std::optional<AlgorithmKind> forced,
+                       const cost::CandidateFilter &filter) {
+    AlgorithmAttr recorded = op.getAlgorithmAttr();
+    if (recorded && !forced && !explain)
+      return success();
+    if (forced) {
+      if (std::optional<std::string> why = op.whyIllegal(*forced))
+        return op.emitError() << *why;
+    }
+
+    SmallVector<std::string> assumptions;
+    cost::MixShape shape = getMixShape(op, assumedLength, &assumptions);
+    // A recorded op is only explained: estimate every candidate.
+    cost::CandidateFilter candidates =
+        recorded && !forced ? cost::CandidateFilter() : filter;
+    std::vector<cost::Estimate> estimates =
+        cost::estimateAll(shape, description, candidates);
+    const cost::Estimate *chosen = cost::choose(estimates);
+    if (!chosen)
+      return op.emitError() << "ssm-select-algorithm: no legal candidate";
+    LLVM_DEBUG({
+      llvm::dbgs() << "ssm-select-algorithm: " << describeShape(shape)
+                   << "\n";
+      cost::printEstimates(llvm::dbgs(), estimates, chosen);
+    });
+
+    AlgorithmAttr selected = AlgorithmAttr::get(
+        op.getContext(), fromCostAlgorithm(chosen->algorithm),
+        chosen->chunkSize);
+    bool keep = recorded && !forced;
+    if (!keep)
+      op.setAlgorithmAttr(selected);
+    if (!explain)
+      return success();
+
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    if (keep)
+      os << "ssm-select-algorithm: keeps the recorded " << recorded
+         << " (the cost model would pick " << selected << ")";
+    else
+      os << "ssm-select-algorithm: chose " << selected
+         << (forced ? " (forced)" : "");
+    os << "\n  target " << cost::describe(description);
+    os << "\n  shape " << describeShape(shape);
+    if (!assumptions.empty())
+      os << "; assumed " << llvm::join(assumptions, ", ");
+    os << "\n";
+    cost::printEstimates(os, estimates, chosen);
+    // The table ends with a newline; the diagnostic adds its own.
+    op.emitRemark() << StringRef(text).rtrim();
+    return success();
   }
 };
 } // namespace

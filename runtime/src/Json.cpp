@@ -113,6 +113,63 @@ const char *kindName(Value::Kind kind) {
   return "unknown";
 }
 
+std::string describe(const Value &value) {
+  switch (value.kind()) {
+  case Value::Kind::Number: {
+    if (auto exact = value.getInt64())
+      return std::to_string(*exact);
+    if (auto exact = value.getUInt64())
+      return std::to_string(*exact);
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", value.getDouble());
+    return buffer;
+  }
+  case Value::Kind::String:
+    return "\"" + value.getString() + "\"";
+  case Value::Kind::Array:
+  case Value::Kind::Object:
+    return std::string("an ") + kindName(value.kind());
+  default:
+    return std::string("a ") + kindName(value.kind());
+  }
+}
+
+std::string quote(std::string_view text) {
+  std::string result;
+  result.reserve(text.size() + 2);
+  result += '"';
+  for (char c : text) {
+    switch (c) {
+    case '"':
+      result += "\\\"";
+      break;
+    case '\\':
+      result += "\\\\";
+      break;
+    case '\n':
+      result += "\\n";
+      break;
+    case '\t':
+      result += "\\t";
+      break;
+    case '\r':
+      result += "\\r";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buffer[8];
+        std::snprintf(buffer, sizeof(buffer), "\\u%04X",
+                      static_cast<unsigned>(static_cast<unsigned char>(c)));
+        result += buffer;
+      } else {
+        result += c;
+      }
+    }
+  }
+  result += '"';
+  return result;
+}
+
 std::string ParseError::toString() const {
   return "byte " + std::to_string(offset) + ": " + message;
 }

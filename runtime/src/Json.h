@@ -81,6 +81,15 @@ struct Member {
 /// "null", "bool", "number", "string", "array" or "object".
 const char *kindName(Value::Kind kind);
 
+/// A short rendering of `value` for error messages: a number or a quoted
+/// string as written, "an array", "an object", "a bool", "a null".
+std::string describe(const Value &value);
+
+/// `text` as a JSON string literal (quotes included): `"` and `\` and the
+/// control characters escaped, other bytes copied as they are (so the result
+/// is valid JSON only when `text` is valid UTF-8).
+std::string quote(std::string_view text);
+
 /// Where and why parsing failed.
 struct ParseError {
   /// Byte offset into the parsed text.

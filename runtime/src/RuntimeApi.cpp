@@ -1,5 +1,5 @@
-// The C API for safetensors files: handles, reference counting, and the
-// C++-to-status boundary.
+// The C API for safetensors files (handles, reference counting, the
+// C++-to-status boundary) and dtype names.
 #include "Safetensors.h"
 #include "Status.h"
 
@@ -76,6 +76,34 @@ ssm_status_t ssm_safetensors_tensor(const ssm_safetensors_t *file,
                        file->file->path().c_str(), name);
   *out_tensor = file->file->toDLTensor(*tensor);
   return nullptr;
+}
+
+const char *ssm_dtype_name(DLDataType dtype) {
+  if (dtype.lanes != 1)
+    return nullptr;
+  switch (dtype.code) {
+  case kDLFloat:
+    return dtype.bits == 32   ? "f32"
+           : dtype.bits == 64 ? "f64"
+           : dtype.bits == 16 ? "f16"
+                              : nullptr;
+  case kDLBfloat:
+    return dtype.bits == 16 ? "bf16" : nullptr;
+  case kDLInt:
+    return dtype.bits == 8    ? "i8"
+           : dtype.bits == 16 ? "i16"
+           : dtype.bits == 32 ? "i32"
+           : dtype.bits == 64 ? "i64"
+                              : nullptr;
+  case kDLUInt:
+    return dtype.bits == 8    ? "u8"
+           : dtype.bits == 16 ? "u16"
+           : dtype.bits == 32 ? "u32"
+           : dtype.bits == 64 ? "u64"
+                              : nullptr;
+  default:
+    return nullptr;
+  }
 }
 
 const char *ssm_safetensors_metadata(const ssm_safetensors_t *file,

@@ -123,27 +123,7 @@ bool isKnownUnsupportedDtype(const std::string &name) {
   return false;
 }
 
-// A short rendering of a JSON value for error messages.
-std::string describe(const json::Value &value) {
-  switch (value.kind()) {
-  case json::Value::Kind::Number: {
-    if (auto exact = value.getInt64())
-      return std::to_string(*exact);
-    if (auto exact = value.getUInt64())
-      return std::to_string(*exact);
-    char buffer[32];
-    std::snprintf(buffer, sizeof(buffer), "%.17g", value.getDouble());
-    return buffer;
-  }
-  case json::Value::Kind::String:
-    return "\"" + value.getString() + "\"";
-  case json::Value::Kind::Array:
-  case json::Value::Kind::Object:
-    return std::string("an ") + json::kindName(value.kind());
-  default:
-    return std::string("a ") + json::kindName(value.kind());
-  }
-}
+using json::describe;
 
 std::string formatShape(const std::vector<int64_t> &shape) {
   std::ostringstream out;
@@ -262,6 +242,17 @@ ssm_status_t parseTensorEntry(const std::string &prefix,
 }
 
 } // namespace
+
+const char *safetensorsDtypeName(DLDataType dtype, uint64_t *itemBytes) {
+  for (const DtypeInfo &info : kSupportedDtypes)
+    if (info.dtype.code == dtype.code && info.dtype.bits == dtype.bits &&
+        info.dtype.lanes == dtype.lanes) {
+      if (itemBytes)
+        *itemBytes = info.itemBytes;
+      return info.name;
+    }
+  return nullptr;
+}
 
 //===----------------------------------------------------------------------===//
 // MappedSafetensors

@@ -27,6 +27,11 @@ struct SafetensorsTensor {
   uint64_t end = 0;
 };
 
+/// The safetensors spelling of `dtype` ("F32", "BF16", ...) and, through
+/// `itemBytes` when not null, its size; nullptr for a dtype the format (or
+/// this runtime) has no name for.
+const char *safetensorsDtypeName(DLDataType dtype, uint64_t *itemBytes);
+
 /// A file mapped with PROT_READ; unmapped on destruction.
 class MappedFile {
 public:

@@ -9,20 +9,16 @@
 
 #include "ssm/Driver/Driver.h"
 #include "ssm/Frontend/TestVectorImport.h"
-#include "ssm/SsmDialect.h"
 #include "ssm/SsmOps.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -88,10 +84,7 @@ int main(int argc, char **argv) {
                               "ssmc: compile sequence mixers (ssm.mix)\n");
 
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<ssm::SsmDialect>();
+  ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);

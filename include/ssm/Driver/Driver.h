@@ -54,6 +54,10 @@ enum class CompileResult {
 /// Compiles `module` in place; diagnostics go to the context's handler.
 CompileResult compileModule(ModuleOp module, const CompileOptions &options);
 
+/// Every dialect, extension and LLVM IR translation a module given to
+/// compileModule may use (the ssm dialect, upstream dialects for the glue).
+void registerCompilerDialects(DialectRegistry &registry);
+
 } // namespace mlir::ssm
 
 #endif // SSM_DRIVER_DRIVER_H

@@ -78,6 +78,134 @@ ssm_status_t ssm_safetensors_tensor(const ssm_safetensors_t *file,
 const char *ssm_safetensors_metadata(const ssm_safetensors_t *file,
                                      const char *key);
 
+/* Writes `count` tensors to a new safetensors file at `path`, replacing any
+ * file there only once the whole file is written (through a temporary file
+ * in the same directory and a rename). names[i] names tensors[i]; names must
+ * be non-empty, unique, valid UTF-8 and not "__metadata__". Each tensor must
+ * be on kDLCPU with a dtype the format has (F64, F32, F16, BF16, I64..I8,
+ * U64..U8; lanes 1), compact row-major (strides NULL or matching), and have
+ * non-NULL data unless it has no elements. `metadata_keys`/`metadata_values`
+ * (both NULL when `metadata_count` is 0) become `__metadata__`; keys must be
+ * unique and, like the values, valid UTF-8. The header is padded to a
+ * multiple of 8 bytes and tensors are stored in name order. Codes:
+ * INVALID_ARGUMENT for a bad argument (naming the tensor), UNIMPLEMENTED for
+ * a dtype the format cannot store, IO_ERROR when the OS refuses. */
+ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
+                                   const DLTensor *tensors, size_t count,
+                                   const char *const *metadata_keys,
+                                   const char *const *metadata_values,
+                                   size_t metadata_count);
+
+/*===------------------------------------------------------------------===*
+ * dtypes
+ *===------------------------------------------------------------------===*/
+
+/* The manifest spelling of `dtype`: "f32", "f64", "f16", "bf16", "i8",
+ * "i16", "i32", "i64", "u8", "u16", "u32", "u64"; NULL for anything else
+ * (including lanes != 1). The string is static. */
+const char *ssm_dtype_name(DLDataType dtype);
+
+/*===------------------------------------------------------------------===*
+ * Modules: artifacts produced by ssmc, loaded for the CPU
+ *===------------------------------------------------------------------===*/
+
+/* A loaded artifact: its manifest and its code. Reference-counted. */
+typedef struct ssm_module_s ssm_module_t;
+/* One entry point of a module. Borrowed from its module: valid while the
+ * module is alive; never released on its own. */
+typedef struct ssm_function_s ssm_function_t;
+
+/* Loads the artifact directory `artifact_dir` that `ssmc -o DIR` wrote:
+ * parses DIR/manifest.json strictly (unknown fields are errors), opens the
+ * library it names with dlopen and checks that the library's entry points
+ * match the manifest's functions (names and argument counts). Codes:
+ * NOT_FOUND when the manifest or the library file is missing, DATA_LOSS for a
+ * malformed manifest, INCOMPATIBLE for a manifest `version`, `abi_version`
+ * or library ABI this runtime does not know, or a library that does not
+ * match its manifest, UNIMPLEMENTED for a target other than "cpu", IO_ERROR
+ * when the OS refuses to read or load a file. */
+ssm_status_t ssm_module_load(const char *artifact_dir,
+                             ssm_module_t **out_module);
+void ssm_module_retain(ssm_module_t *module);
+/* Unloads the library once the last reference goes; accepts NULL. */
+void ssm_module_release(ssm_module_t *module);
+
+/* The manifest's `target` (e.g. "cpu") and `source` ("" when absent). */
+const char *ssm_module_target(const ssm_module_t *module);
+const char *ssm_module_source(const ssm_module_t *module);
+
+/* Functions in manifest order. */
+size_t ssm_module_function_count(const ssm_module_t *module);
+/* NULL when index is out of range. */
+const char *ssm_module_function_name(const ssm_module_t *module, size_t index);
+/* The function at `index`; INVALID_ARGUMENT when out of range. */
+ssm_status_t ssm_module_function_at(const ssm_module_t *module, size_t index,
+                                    const ssm_function_t **out_function);
+/* The function named `name`; NOT_FOUND (listing the names there are) when
+ * the module has none. */
+ssm_status_t ssm_module_lookup_function(const ssm_module_t *module,
+                                        const char *name,
+                                        const ssm_function_t **out_function);
+
+/* What a function takes or returns. Strings and the shape array are owned by
+ * the module. shape[d] is -1 for a dynamic dimension. */
+typedef struct ssm_tensor_signature_t {
+  const char *name;
+  DLDataType dtype;
+  int32_t ndim;
+  const int64_t *shape;
+} ssm_tensor_signature_t;
+
+/* How the compiler computed one op of a function (informational, from the
+ * manifest's `algorithms`): e.g. location "mixer.mlir:12:8", algorithm
+ * "chunked", chunk_size 64 (0 when the manifest gives none). */
+typedef struct ssm_algorithm_note_t {
+  const char *location;
+  const char *algorithm;
+  int64_t chunk_size;
+} ssm_algorithm_note_t;
+
+const char *ssm_function_name(const ssm_function_t *function);
+size_t ssm_function_input_count(const ssm_function_t *function);
+size_t ssm_function_output_count(const ssm_function_t *function);
+/* INVALID_ARGUMENT when index is out of range. */
+ssm_status_t
+ssm_function_input_signature(const ssm_function_t *function, size_t index,
+                             ssm_tensor_signature_t *out_signature);
+ssm_status_t
+ssm_function_output_signature(const ssm_function_t *function, size_t index,
+                              ssm_tensor_signature_t *out_signature);
+size_t ssm_function_algorithm_count(const ssm_function_t *function);
+ssm_status_t ssm_function_algorithm(const ssm_function_t *function,
+                                    size_t index,
+                                    ssm_algorithm_note_t *out_note);
+
+/* Computes the shape of output `output_index` for these inputs: checks the
+ * inputs' count, dtypes, ranks, static dims and the dims the function needs
+ * equal (as ssm_function_invoke does; data, strides and device are not
+ * looked at), then writes the output's rank many sizes to out_shape, which
+ * has room for `out_shape_capacity` of them. */
+ssm_status_t ssm_function_resolve_output_shape(
+    const ssm_function_t *function, const DLTensor *inputs, size_t num_inputs,
+    size_t output_index, size_t out_shape_capacity, int64_t *out_shape);
+
+/* Runs `function` on `inputs`, writing its results into the caller's
+ * `outputs` buffers (destination-passing: allocate them with the shapes
+ * ssm_function_resolve_output_shape gives). Every tensor is checked first:
+ * device kDLCPU, the manifest's dtype and rank, static dims equal to the
+ * manifest's, dynamic dims consistent (the manifest's equal_dims; each
+ * output dim equal to the input dim it derives from), strides NULL or
+ * compact row-major (dims of extent 1 may have any stride), data non-NULL
+ * (unless the tensor has no elements) and data + byte_offset aligned to the
+ * element size, and no output
+ * overlapping an input or another output. A violation returns
+ * INVALID_ARGUMENT naming the function, the tensor (index and name), what
+ * was expected and what was given, and runs nothing. Inputs are only read.
+ * Safe to call from several threads at once (with distinct outputs). */
+ssm_status_t ssm_function_invoke(const ssm_function_t *function,
+                                 const DLTensor *inputs, size_t num_inputs,
+                                 DLTensor *outputs, size_t num_outputs);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,83 @@
+// The artifact manifest (manifest.json written by `ssmc -o DIR`) as C++ data,
+// and its strict parser.
+#ifndef SSM_RUNTIME_SRC_MANIFEST_H
+#define SSM_RUNTIME_SRC_MANIFEST_H
+
+#include "ssm/runtime.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ssm::runtime {
+
+/// The only manifest format version this runtime reads.
+constexpr int64_t kManifestVersion = 1;
+
+/// Dimension `dim` of input `input`.
+struct InputDim {
+  size_t input = 0;
+  size_t dim = 0;
+};
+
+/// One argument or result of a function.
+struct TensorSpec {
+  std::string name;
+  /// The manifest spelling ("f32", ...).
+  std::string dtypeName;
+  DLDataType dtype{};
+  /// -1 marks a dynamic dimension.
+  std::vector<int64_t> shape;
+  /// Outputs only: for each dim, the input dim a dynamic dim equals (nullopt
+  /// for static dims). Empty for inputs.
+  std::vector<std::optional<InputDim>> dimsFrom;
+};
+
+/// How the compiler computed one op (informational).
+struct AlgorithmNote {
+  std::string location;
+  std::string algorithm;
+  /// 0 when absent.
+  int64_t chunkSize = 0;
+};
+
+struct FunctionSpec {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  /// Groups (of at least two) of input dims that must be equal at run time.
+  std::vector<std::vector<InputDim>> equalDims;
+  std::vector<AlgorithmNote> algorithms;
+};
+
+struct Manifest {
+  std::string target;
+  /// A file name inside the artifact directory.
+  std::string library;
+  uint32_t abiVersion = 0;
+  /// "" when absent.
+  std::string source;
+  std::vector<FunctionSpec> functions;
+};
+
+/// Parses and checks manifest text. Every message starts with `origin` (the
+/// manifest's path) and names the offending field by its path, e.g.
+/// "functions[0].inputs[1].shape[2]". Codes: DATA_LOSS for malformed text,
+/// missing, unknown or ill-typed fields and inconsistent references;
+/// INCOMPATIBLE for a `version` or `abi_version` other than 1; UNIMPLEMENTED
+/// for a `target` other than "cpu".
+ssm_status_t parseManifest(std::string_view text, const std::string &origin,
+                           Manifest &out);
+
+/// The DLPack dtype of a manifest dtype name; nullopt when unknown.
+std::optional<DLDataType> dtypeFromName(std::string_view name);
+
+/// "[2, ?, 4]": a manifest shape with dynamic dims as '?'.
+std::string formatSignatureShape(const std::vector<int64_t> &shape);
+
+} // namespace ssm::runtime
+
+#endif // SSM_RUNTIME_SRC_MANIFEST_H

@@ -1,0 +1,544 @@
+// Tests of the strict manifest.json parser: a valid manifest, and each way a
+// manifest can be missing, unknown, ill-typed, inconsistent or of another
+// version.
+#include "Manifest.h"
+#include "Json.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace ssm::runtime;
+using json::Value;
+
+namespace {
+
+// The issue's example manifest, with one more function: a static output, a
+// rank-0 output, and two equal_dims groups.
+const char *const kValidManifest = R"json({
+  "format": "ssmc-artifact",
+  "version": 1,
+  "target": "cpu",
+  "library": "model_cpu.so",
+  "abi_version": 1,
+  "source": "mixer.mlir",
+  "functions": [
+    {
+      "name": "ssd",
+      "inputs": [
+        {"name": "x", "dtype": "f32", "shape": [2, -1, 4, 16]},
+        {"name": "dt", "dtype": "f32", "shape": [2, -1, 4]}
+      ],
+      "outputs": [
+        {"name": "y", "dtype": "f32", "shape": [2, -1, 4, 16],
+         "dims_from": [null, {"input": 0, "dim": 1}, null, null]}
+      ],
+      "equal_dims": [[{"input": 0, "dim": 1}, {"input": 1, "dim": 1}]],
+      "algorithms": [{"location": "mixer.mlir:12:8", "algorithm": "chunked",
+                      "chunk_size": 64}]
+    },
+    {
+      "name": "other",
+      "inputs": [
+        {"name": "a", "dtype": "bf16", "shape": [-1, -1]},
+        {"name": "b", "dtype": "i64", "shape": [-1, -1]},
+        {"name": "c", "dtype": "f64", "shape": []}
+      ],
+      "outputs": [
+        {"name": "s", "dtype": "f16", "shape": [3, 5]},
+        {"name": "t", "dtype": "i32", "shape": [], "dims_from": []},
+        {"name": "u", "dtype": "f32", "shape": [-1],
+         "dims_from": [{"input": 1, "dim": 1}]}
+      ],
+      "equal_dims": [[{"input": 0, "dim": 0}, {"input": 1, "dim": 0}],
+                     [{"input": 0, "dim": 1}, {"input": 1, "dim": 1}]]
+    }
+  ]
+})json";
+
+// Re-serialises a JSON value (numbers as their exact integers when they
+// have one).
+std::string dump(const Value &value) {
+  switch (value.kind()) {
+  case Value::Kind::Null:
+    return "null";
+  case Value::Kind::Bool:
+    return value.getBool() ? "true" : "false";
+  case Value::Kind::Number: {
+    if (auto exact = value.getInt64())
+      return std::to_string(*exact);
+    if (auto exact = value.getUInt64())
+      return std::to_string(*exact);
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", value.getDouble());
+    std::string text = buffer;
+    // Keep a fraction so that 1.0 stays a non-integer literal.
+    if (text.find_first_of(".eE") == std::string::npos)
+      text += ".0";
+    return text;
+  }
+  case Value::Kind::String:
+    return json::quote(value.getString());
+  case Value::Kind::Array: {
+    std::string text = "[";
+    for (size_t i = 0; i < value.getArray().size(); ++i)
+      text += (i ? "," : "") + dump(value.getArray()[i]);
+    return text + "]";
+  }
+  case Value::Kind::Object: {
+    std::string text = "{";
+    for (size_t i = 0; i < value.getObject().size(); ++i)
+      text += (i ? "," : "") + json::quote(value.getObject()[i].key) + ":" +
+              dump(value.getObject()[i].value);
+    return text + "}";
+  }
+  }
+  return "";
+}
+
+Value parseJson(const std::string &text) {
+  json::ParseError error;
+  std::optional<Value> value = json::parse(text, error);
+  EXPECT_TRUE(value.has_value()) << error.toString() << "\n" << text;
+  return value ? *value : Value();
+}
+
+// `root` with the member/element at `path` replaced by `replacement`, or
+// removed when it is nullopt, or added when the last key is new. Path
+// components index arrays when the value there is an array.
+Value edit(const Value &root, const std::vector<std::string> &path,
+           size_t depth, const std::optional<Value> &replacement) {
+  const std::string &key = path[depth];
+  bool last = depth + 1 == path.size();
+  if (root.isArray()) {
+    json::Array elements;
+    size_t index = std::stoul(key);
+    for (size_t i = 0; i < root.getArray().size(); ++i) {
+      if (i != index) {
+        elements.push_back(root.getArray()[i]);
+      } else if (!last) {
+        elements.push_back(
+            edit(root.getArray()[i], path, depth + 1, replacement));
+      } else if (replacement) {
+        elements.push_back(*replacement);
+      }
+    }
+    return Value::makeArray(std::move(elements));
+  }
+  json::Object members;
+  bool found = false;
+  for (const json::Member &member : root.getObject()) {
+    if (member.key != key) {
+      members.push_back(member);
+      continue;
+    }
+    found = true;
+    if (!last)
+      members.push_back(
+          {key, edit(member.value, path, depth + 1, replacement)});
+    else if (replacement)
+      members.push_back({key, *replacement});
+  }
+  if (!found && last && replacement)
+    members.push_back({key, *replacement});
+  return Value::makeObject(std::move(members));
+}
+
+// The valid manifest edited at `path` (dot-separated), as text.
+std::string edited(const std::string &path,
+                   const std::optional<std::string> &replacementJson) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    parts.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos)
+      break;
+    start = dot + 1;
+  }
+  std::optional<Value> replacement;
+  if (replacementJson)
+    replacement = parseJson(*replacementJson);
+  return dump(edit(parseJson(kValidManifest), parts, 0, replacement));
+}
+
+struct Failure {
+  ssm_status_code_t code = SSM_STATUS_OK;
+  std::string message;
+};
+
+// Parses `text` and returns the error (code OK when it parsed).
+Failure parseFailure(const std::string &text) {
+  Manifest manifest;
+  ssm_status_t status = parseManifest(text, "dir/manifest.json", manifest);
+  Failure failure{ssm_status_code(status), ssm_status_message(status)};
+  ssm_status_free(status);
+  return failure;
+}
+
+#define EXPECT_MANIFEST_ERROR(text, expectedCode, ...)                         \
+  do {                                                                         \
+    Failure failure = parseFailure(text);                                      \
+    EXPECT_EQ(failure.code, expectedCode)                                      \
+        << ssm_status_code_name(failure.code) << ": " << failure.message;      \
+    EXPECT_EQ(failure.message.rfind("dir/manifest.json: ", 0), 0u)             \
+        << failure.message;                                                    \
+    for (const char *part : {__VA_ARGS__})                                     \
+      EXPECT_NE(failure.message.find(part), std::string::npos)                 \
+          << "missing \"" << part << "\" in: " << failure.message;             \
+  } while (false)
+
+} // namespace
+
+TEST(ManifestTest, ParsesTheValidManifest) {
+  Manifest manifest;
+  ssm_status_t status = parseManifest(kValidManifest, "m.json", manifest);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status);
+  EXPECT_EQ(manifest.target, "cpu");
+  EXPECT_EQ(manifest.library, "model_cpu.so");
+  EXPECT_EQ(manifest.abiVersion, 1u);
+  EXPECT_EQ(manifest.source, "mixer.mlir");
+  ASSERT_EQ(manifest.functions.size(), 2u);
+
+  const FunctionSpec &ssd = manifest.functions[0];
+  EXPECT_EQ(ssd.name, "ssd");
+  ASSERT_EQ(ssd.inputs.size(), 2u);
+  EXPECT_EQ(ssd.inputs[0].name, "x");
+  EXPECT_EQ(ssd.inputs[0].dtypeName, "f32");
+  EXPECT_EQ(ssd.inputs[0].dtype.code, kDLFloat);
+  EXPECT_EQ(ssd.inputs[0].dtype.bits, 32);
+  EXPECT_EQ(ssd.inputs[0].shape, (std::vector<int64_t>{2, -1, 4, 16}));
+  EXPECT_TRUE(ssd.inputs[0].dimsFrom.empty());
+  ASSERT_EQ(ssd.outputs.size(), 1u);
+  const TensorSpec &y = ssd.outputs[0];
+  ASSERT_EQ(y.dimsFrom.size(), 4u);
+  EXPECT_FALSE(y.dimsFrom[0].has_value());
+  ASSERT_TRUE(y.dimsFrom[1].has_value());
+  EXPECT_EQ(y.dimsFrom[1]->input, 0u);
+  EXPECT_EQ(y.dimsFrom[1]->dim, 1u);
+  ASSERT_EQ(ssd.equalDims.size(), 1u);
+  ASSERT_EQ(ssd.equalDims[0].size(), 2u);
+  EXPECT_EQ(ssd.equalDims[0][1].input, 1u);
+  EXPECT_EQ(ssd.equalDims[0][1].dim, 1u);
+  ASSERT_EQ(ssd.algorithms.size(), 1u);
+  EXPECT_EQ(ssd.algorithms[0].location, "mixer.mlir:12:8");
+  EXPECT_EQ(ssd.algorithms[0].algorithm, "chunked");
+  EXPECT_EQ(ssd.algorithms[0].chunkSize, 64);
+
+  const FunctionSpec &other = manifest.functions[1];
+  EXPECT_EQ(other.inputs[0].dtype.code, kDLBfloat);
+  EXPECT_EQ(other.inputs[1].dtype.code, kDLInt);
+  EXPECT_EQ(other.inputs[1].dtype.bits, 64);
+  EXPECT_TRUE(other.inputs[2].shape.empty());
+  EXPECT_EQ(other.outputs[0].dtype.bits, 16);
+  // A static output needs no dims_from; it reads as all-null.
+  EXPECT_EQ(other.outputs[0].dimsFrom.size(), 2u);
+  EXPECT_TRUE(other.outputs[1].shape.empty());
+  EXPECT_EQ(other.outputs[2].dimsFrom[0]->input, 1u);
+  EXPECT_EQ(other.equalDims.size(), 2u);
+  EXPECT_TRUE(other.algorithms.empty());
+}
+
+// Exactly what ssmc wrote for a small linear-attention module.
+TEST(ManifestTest, ParsesWhatSsmcWrites) {
+  const char *text =
+      R"({"abi_version": 1, "format": "ssmc-artifact", "functions": [{)"
+      R"("algorithms": [{"algorithm": "chunked", "chunk_size": 4, "location": )"
+      R"("linear.mlir:3:8"}], "equal_dims": [[{"dim": 0, "input": 0}, {"dim": )"
+      R"(0, "input": 1}, {"dim": 0, "input": 2}], [{"dim": 1, "input": 0}, )"
+      R"({"dim": 1, "input": 1}, {"dim": 1, "input": 2}]], "inputs": [{"dtype")"
+      R"(: "f32", "name": "queries", "shape": [-1, -1, 1, 8]}, {"dtype": )"
+      R"("f32", "name": "arg1", "shape": [-1, -1, 1, 8]}, {"dtype": "f32", )"
+      R"("name": "values", "shape": [-1, -1, 2, 16]}], "name": "mix", )"
+      R"("outputs": [{"dims_from": [{"dim": 0, "input": 0}, {"dim": 1, )"
+      R"("input": 0}, null, null], "dtype": "f32", "name": "result0", "shape")"
+      R"(: [-1, -1, 2, 16]}]}], "library": "model_cpu.so", "source": )"
+      R"("linear.mlir", "target": "cpu", "version": 1})";
+  Manifest manifest;
+  ssm_status_t status = parseManifest(text, "m.json", manifest);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status);
+  ASSERT_EQ(manifest.functions.size(), 1u);
+  EXPECT_EQ(manifest.functions[0].equalDims.size(), 2u);
+  EXPECT_EQ(manifest.functions[0].equalDims[0].size(), 3u);
+  EXPECT_EQ(manifest.functions[0].outputs[0].dimsFrom[1]->dim, 1u);
+}
+
+TEST(ManifestTest, OptionalAndInformationalFields) {
+  EXPECT_EQ(parseFailure(edited("source", std::nullopt)).code, SSM_STATUS_OK);
+  EXPECT_EQ(parseFailure(edited("functions.0.algorithms", std::nullopt)).code,
+            SSM_STATUS_OK);
+  // Algorithm notes are informational: unknown or oddly typed fields there
+  // are no error.
+  EXPECT_EQ(parseFailure(edited("functions.0.algorithms.0.estimate_ms",
+                                std::string("1.5")))
+                .code,
+            SSM_STATUS_OK);
+  EXPECT_EQ(parseFailure(edited("functions.0.algorithms.0.chunk_size",
+                                std::string("\"big\"")))
+                .code,
+            SSM_STATUS_OK);
+  // But they are still the shape the format says.
+  EXPECT_MANIFEST_ERROR(edited("functions.0.algorithms", std::string("{}")),
+                        SSM_STATUS_DATA_LOSS, "algorithms is an object");
+  EXPECT_MANIFEST_ERROR(edited("source", std::string("7")),
+                        SSM_STATUS_DATA_LOSS, "source is 7");
+}
+
+TEST(ManifestTest, EachRequiredFieldMissing) {
+  struct Case {
+    const char *path;
+    const char *field;
+    const char *where;
+  } cases[] = {
+      {"format", "format", "the manifest"},
+      {"version", "version", "the manifest"},
+      {"target", "target", "the manifest"},
+      {"library", "library", "the manifest"},
+      {"abi_version", "abi_version", "the manifest"},
+      {"functions", "functions", "the manifest"},
+      {"functions.0.name", "name", "functions[0] has"},
+      {"functions.0.inputs", "inputs", "functions[0] has"},
+      {"functions.0.outputs", "outputs", "functions[0] has"},
+      {"functions.0.equal_dims", "equal_dims", "functions[0] has"},
+      {"functions.0.inputs.1.name", "name", "functions[0] ('ssd').inputs[1]"},
+      {"functions.0.inputs.1.dtype", "dtype", "functions[0] ('ssd').inputs[1]"},
+      {"functions.0.inputs.1.shape", "shape", "functions[0] ('ssd').inputs[1]"},
+      {"functions.0.outputs.0.name", "name", "functions[0] ('ssd').outputs[0]"},
+      {"functions.0.outputs.0.dtype", "dtype",
+       "functions[0] ('ssd').outputs[0]"},
+      {"functions.0.outputs.0.shape", "shape",
+       "functions[0] ('ssd').outputs[0]"},
+      // Required because the output has a dynamic dim.
+      {"functions.0.outputs.0.dims_from", "dims_from",
+       "functions[0] ('ssd').outputs[0]"},
+      {"functions.0.equal_dims.0.1.dim", "dim",
+       "functions[0] ('ssd').equal_dims[0][1]"},
+      {"functions.0.outputs.0.dims_from.1.input", "input",
+       "functions[0] ('ssd').outputs[0].dims_from[1]"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.path);
+    std::string field = std::string("no field '") + c.field + "'";
+    EXPECT_MANIFEST_ERROR(edited(c.path, std::nullopt), SSM_STATUS_DATA_LOSS,
+                          field.c_str(), c.where);
+  }
+}
+
+TEST(ManifestTest, UnknownFieldsAreErrorsNamingTheField) {
+  struct Case {
+    const char *path;
+    const char *where;
+  } cases[] = {
+      {"surprise", "the manifest has unknown field 'surprise'"},
+      {"functions.1.surprise", "functions[1] has unknown field 'surprise'"},
+      {"functions.0.inputs.0.surprise",
+       "functions[0] ('ssd').inputs[0] has unknown field 'surprise'"},
+      {"functions.0.outputs.0.surprise",
+       "functions[0] ('ssd').outputs[0] has unknown field 'surprise'"},
+      {"functions.0.equal_dims.0.0.surprise",
+       "functions[0] ('ssd').equal_dims[0][0] has unknown field 'surprise'"},
+      {"functions.0.outputs.0.dims_from.1.surprise",
+       "outputs[0].dims_from[1] has unknown field 'surprise'"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.path);
+    EXPECT_MANIFEST_ERROR(edited(c.path, std::string("1")),
+                          SSM_STATUS_DATA_LOSS, c.where);
+  }
+  // dims_from belongs to outputs only.
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.inputs.0.dims_from", std::string("[]")),
+      SSM_STATUS_DATA_LOSS, "inputs[0] has unknown field 'dims_from'");
+}
+
+TEST(ManifestTest, WrongTypes) {
+  struct Case {
+    const char *path;
+    const char *value;
+    const char *expected;
+  } cases[] = {
+      {"format", "1", "format is 1, expected \"ssmc-artifact\""},
+      {"version", "\"1\"", "version is \"1\", expected an integer"},
+      {"version", "1.0", "version is 1, expected an integer"},
+      {"abi_version", "true", "abi_version is a bool, expected an integer"},
+      {"target", "[]", "target is an array, expected a string"},
+      {"library", "null", "library is a null, expected a string"},
+      {"library", "\"\"", "library is empty"},
+      {"functions", "{}", "functions is an object, expected an array"},
+      {"functions.0", "[]", "functions[0] is an array, expected an object"},
+      {"functions.0.name", "3", "functions[0].name is 3, expected a string"},
+      {"functions.0.inputs", "{}", ".inputs is an object, expected an array"},
+      {"functions.0.outputs.0", "\"y\"",
+       "outputs[0] is \"y\", expected an object"},
+      {"functions.0.inputs.0.name", "\"\"", "inputs[0].name is empty"},
+      {"functions.0.inputs.0.name", "\"a\\u0000b\"",
+       "inputs[0].name contains a NUL character"},
+      {"functions.0.inputs.0.dtype", "32",
+       "inputs[0].dtype is 32, expected a string"},
+      {"functions.0.inputs.0.dtype", "\"f8\"",
+       "inputs[0].dtype is \"f8\", expected one of f32, f64, f16, bf16, i32, "
+       "i64"},
+      {"functions.0.inputs.0.shape", "\"[2]\"",
+       "inputs[0].shape is \"[2]\", expected an array"},
+      {"functions.0.inputs.0.shape.1", "1.5",
+       "inputs[0].shape[1] is 1.5, expected an integer"},
+      {"functions.0.outputs.0.dims_from", "{}",
+       "outputs[0].dims_from is an object, expected an array"},
+      {"functions.0.outputs.0.dims_from.1.dim", "\"1\"",
+       "outputs[0].dims_from[1].dim is \"1\", expected an integer"},
+      {"functions.0.equal_dims", "{}",
+       "equal_dims is an object, expected an array"},
+      {"functions.0.equal_dims.0", "3",
+       "equal_dims[0] is 3, expected an array"},
+      {"functions.0.equal_dims.0.1", "[0, 1]",
+       "equal_dims[0][1] is an array, expected an object"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::string(c.path) + " = " + c.value);
+    EXPECT_MANIFEST_ERROR(edited(c.path, std::string(c.value)),
+                          SSM_STATUS_DATA_LOSS, c.expected);
+  }
+}
+
+TEST(ManifestTest, NotJsonOrNotAManifest) {
+  EXPECT_MANIFEST_ERROR("{\"format\": ", SSM_STATUS_DATA_LOSS,
+                        "the manifest is not valid JSON: byte");
+  EXPECT_MANIFEST_ERROR("[1, 2]", SSM_STATUS_DATA_LOSS,
+                        "the manifest is an array, expected an object");
+  EXPECT_MANIFEST_ERROR("", SSM_STATUS_DATA_LOSS, "not valid JSON");
+  EXPECT_MANIFEST_ERROR(edited("format", std::string("\"onnx\"")),
+                        SSM_STATUS_DATA_LOSS,
+                        "format is \"onnx\", expected \"ssmc-artifact\"");
+}
+
+TEST(ManifestTest, VersionMismatchIsIncompatible) {
+  EXPECT_MANIFEST_ERROR(edited("version", std::string("2")),
+                        SSM_STATUS_INCOMPATIBLE,
+                        "version is 2; this runtime reads manifest version 1");
+  EXPECT_MANIFEST_ERROR(edited("version", std::string("0")),
+                        SSM_STATUS_INCOMPATIBLE, "version is 0");
+  EXPECT_MANIFEST_ERROR(
+      edited("abi_version", std::string("2")), SSM_STATUS_INCOMPATIBLE,
+      "abi_version is 2; this runtime loads CPU library ABI version 1");
+  EXPECT_MANIFEST_ERROR(edited("abi_version", std::string("-1")),
+                        SSM_STATUS_INCOMPATIBLE, "abi_version is -1");
+  // A newer version may change everything else: it is not reported as an
+  // unknown field.
+  std::string future = edited("version", std::string("2"));
+  future = dump(edit(parseJson(future), {"layout"}, 0, Value::makeNull()));
+  EXPECT_MANIFEST_ERROR(future, SSM_STATUS_INCOMPATIBLE, "version is 2");
+}
+
+TEST(ManifestTest, OtherTargetsAreUnimplemented) {
+  EXPECT_MANIFEST_ERROR(edited("target", std::string("\"cuda\"")),
+                        SSM_STATUS_UNIMPLEMENTED,
+                        "target is \"cuda\"; this runtime loads \"cpu\"");
+}
+
+TEST(ManifestTest, LibraryMustBeInsideTheArtifact) {
+  for (const char *library :
+       {"\"../model_cpu.so\"", "\"/tmp/model_cpu.so\"", "\"..\"", "\".\""}) {
+    SCOPED_TRACE(library);
+    EXPECT_MANIFEST_ERROR(edited("library", std::string(library)),
+                          SSM_STATUS_DATA_LOSS,
+                          "expected a file name inside the artifact directory");
+  }
+}
+
+TEST(ManifestTest, NegativeDimsOtherThanMinusOne) {
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.inputs.0.shape.1", std::string("-2")),
+      SSM_STATUS_DATA_LOSS,
+      "functions[0] ('ssd').inputs[0].shape[1] is -2, expected a size >= 0 "
+      "or -1 (dynamic)");
+  EXPECT_MANIFEST_ERROR(edited("functions.0.outputs.0.shape.0",
+                               std::string("-9223372036854775807")),
+                        SSM_STATUS_DATA_LOSS,
+                        "outputs[0].shape[0] is -9223372036854775807");
+  // Beyond int64: not an exact integer.
+  EXPECT_MANIFEST_ERROR(edited("functions.0.inputs.0.shape.0",
+                               std::string("18446744073709551615")),
+                        SSM_STATUS_DATA_LOSS,
+                        "shape[0] is 18446744073709551615, expected an "
+                        "integer");
+}
+
+TEST(ManifestTest, DimsFromOutOfRangeOrInconsistent) {
+  struct Case {
+    const char *path;
+    const char *value;
+    const char *expected;
+  } cases[] = {
+      {"functions.0.outputs.0.dims_from.1.input", "2",
+       "dims_from[1].input is 2, but the function has 2 inputs"},
+      {"functions.0.outputs.0.dims_from.1.input", "-1",
+       "dims_from[1].input is -1, but the function has 2 inputs"},
+      {"functions.0.outputs.0.dims_from.1.dim", "4",
+       "dims_from[1].dim is 4, but input 0 ('x') has rank 4"},
+      {"functions.0.outputs.0.dims_from.1.dim", "-1",
+       "dims_from[1].dim is -1, but input 0 ('x') has rank 4"},
+      {"functions.0.outputs.0.dims_from.1", "null",
+       "dims_from[1] is null, but dim 1 is dynamic"},
+      {"functions.0.outputs.0.dims_from.0", "{\"input\": 0, \"dim\": 0}",
+       "dims_from[0] is an object, expected null for static dim 0"},
+      {"functions.0.outputs.0.dims_from", "[null, {\"input\": 0, \"dim\": 1}]",
+       "dims_from has 2 entries, expected one per dim (4)"},
+      {"functions.1.outputs.0.dims_from", "[null]",
+       "outputs[0].dims_from has 1 entries, expected one per dim (2)"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::string(c.path) + " = " + c.value);
+    EXPECT_MANIFEST_ERROR(edited(c.path, std::string(c.value)),
+                          SSM_STATUS_DATA_LOSS, c.expected);
+  }
+}
+
+TEST(ManifestTest, EqualDimsMalformed) {
+  struct Case {
+    const char *path;
+    const char *value;
+    const char *expected;
+  } cases[] = {
+      {"functions.0.equal_dims.0", "[{\"input\": 0, \"dim\": 1}]",
+       "equal_dims[0] has 1 entries, expected at least 2"},
+      {"functions.0.equal_dims.0", "[]",
+       "equal_dims[0] has 0 entries, expected at least 2"},
+      {"functions.0.equal_dims.0.1.input", "5",
+       "equal_dims[0][1].input is 5, but the function has 2 inputs"},
+      {"functions.0.equal_dims.0.1.dim", "3",
+       "equal_dims[0][1].dim is 3, but input 1 ('dt') has rank 3"},
+      {"functions.0.equal_dims.0.1", "null",
+       "equal_dims[0][1] is a null, expected an object"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::string(c.path) + " = " + c.value);
+    EXPECT_MANIFEST_ERROR(edited(c.path, std::string(c.value)),
+                          SSM_STATUS_DATA_LOSS, c.expected);
+  }
+}
+
+TEST(ManifestTest, NamesMustBeUnique) {
+  EXPECT_MANIFEST_ERROR(edited("functions.1.name", std::string("\"ssd\"")),
+                        SSM_STATUS_DATA_LOSS,
+                        "functions[1].name is \"ssd\", the name of an earlier "
+                        "function");
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.inputs.1.name", std::string("\"x\"")),
+      SSM_STATUS_DATA_LOSS,
+      "inputs[1].name is \"x\", the name of an earlier entry");
+  // An input and an output may share a name (e.g. a state passed through).
+  EXPECT_EQ(
+      parseFailure(edited("functions.0.outputs.0.name", std::string("\"x\"")))
+          .code,
+      SSM_STATUS_OK);
+}
+
+TEST(ManifestTest, NeedsAtLeastOneFunction) {
+  EXPECT_MANIFEST_ERROR(edited("functions", std::string("[]")),
+                        SSM_STATUS_DATA_LOSS,
+                        "functions is empty; an artifact has at least one "
+                        "function");
+}
