@@ -10,6 +10,7 @@
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Debug.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -22,8 +23,9 @@ namespace mlir::ssm {
 
 using namespace mlir;
 using namespace mlir::ssm;
+namespace cost = ::ssm::cost;
 
-cost::Algorithm ssm::toCostAlgorithm(AlgorithmKind kind) {
+cost::Algorithm mlir::ssm::toCostAlgorithm(AlgorithmKind kind) {
   switch (kind) {
   case AlgorithmKind::Quadratic:
     return cost::Algorithm::Quadratic;
@@ -35,7 +37,7 @@ cost::Algorithm ssm::toCostAlgorithm(AlgorithmKind kind) {
   llvm_unreachable("unknown algorithm kind");
 }
 
-AlgorithmKind ssm::fromCostAlgorithm(cost::Algorithm algorithm) {
+AlgorithmKind mlir::ssm::fromCostAlgorithm(cost::Algorithm algorithm) {
   switch (algorithm) {
   case cost::Algorithm::Quadratic:
     return AlgorithmKind::Quadratic;
@@ -69,8 +71,8 @@ static cost::ElementType toCostElementType(Type type) {
 }
 
 cost::MixShape
-ssm::getMixShape(MixOp op, int64_t assumedLength,
-                 llvm::SmallVectorImpl<std::string> *assumptions) {
+mlir::ssm::getMixShape(MixOp op, int64_t assumedLength,
+                       llvm::SmallVectorImpl<std::string> *assumptions) {
   cost::MixShape shape;
   if (std::optional<int64_t> batch = staticExtent(op, 0)) {
     shape.batch = *batch;
@@ -108,7 +110,7 @@ ssm::getMixShape(MixOp op, int64_t assumedLength,
     shape.window = mask.getWindow();
     break;
   }
-  shape.decay = !op.hasDecay()           ? cost::Decay::None
+  shape.decay = !op.hasDecay()          ? cost::Decay::None
                 : op.hasDiagonalDecay() ? cost::Decay::Diagonal
                                         : cost::Decay::Scalar;
   shape.hasInitialState = op.getInitialState() != nullptr;
@@ -117,20 +119,21 @@ ssm::getMixShape(MixOp op, int64_t assumedLength,
   return shape;
 }
 
-/// "B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay, f32".
+/// "B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay,
+/// f32".
 static std::string describeShape(const cost::MixShape &s) {
-  std::string text = llvm::formatv(
-      "B={0} L={1} H={2} (Hq={3} Hk={4} Hv={5}) N={6} P={7} {8} ", s.batch,
-      s.length, s.numHeads, s.numQueryHeads, s.numKeyHeads, s.numValueHeads,
-      s.stateSize, s.valueHeadDim,
-      s.score == cost::Score::Softmax ? "softmax" : "linear");
+  std::string text =
+      llvm::formatv("B={0} L={1} H={2} (Hq={3} Hk={4} Hv={5}) N={6} P={7} {8} ",
+                    s.batch, s.length, s.numHeads, s.numQueryHeads,
+                    s.numKeyHeads, s.numValueHeads, s.stateSize, s.valueHeadDim,
+                    s.score == cost::Score::Softmax ? "softmax" : "linear");
   if (s.mask == cost::Mask::Window)
     text += llvm::formatv("window({0})", s.window).str();
   else
     text += s.mask == cost::Mask::Causal ? "causal" : "full";
   if (s.decay != cost::Decay::None)
-    text += s.decay == cost::Decay::Scalar ? ", scalar decay"
-                                           : ", diagonal decay";
+    text +=
+        s.decay == cost::Decay::Scalar ? ", scalar decay" : ", diagonal decay";
   if (s.hasInitialState)
     text += ", initial state";
   if (s.hasFinalState)
@@ -140,7 +143,7 @@ static std::string describeShape(const cost::MixShape &s) {
 
 namespace {
 struct SsmSelectAlgorithmPass
-    : ssm::impl::SsmSelectAlgorithmBase<SsmSelectAlgorithmPass> {
+    : mlir::ssm::impl::SsmSelectAlgorithmBase<SsmSelectAlgorithmPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -178,12 +181,12 @@ struct SsmSelectAlgorithmPass
       filter.algorithm = toCostAlgorithm(*forced);
     filter.chunkSize = forceChunkSize;
 
-    bool failed = false;
+    bool anyFailed = false;
     module.walk([&](MixOp op) {
       if (failed(select(op, *description, forced, filter)))
-        failed = true;
+        anyFailed = true;
     });
-    if (failed)
+    if (anyFailed)
       signalPassFailure();
   }
 
@@ -205,12 +208,17 @@ struct SsmSelectAlgorithmPass
         recorded && !forced ? cost::CandidateFilter() : filter;
     std::vector<cost::Estimate> estimates =
         cost::estimateAll(shape, description, candidates);
+    // The cost model's legality rules mirror the op's.
+    assert(llvm::all_of(estimates,
+                        [&](const cost::Estimate &e) {
+                          return !op.whyIllegal(fromCostAlgorithm(e.algorithm));
+                        }) &&
+           "cost model and MixOp::whyIllegal disagree");
     const cost::Estimate *chosen = cost::choose(estimates);
     if (!chosen)
       return op.emitError() << "ssm-select-algorithm: no legal candidate";
     LLVM_DEBUG({
-      llvm::dbgs() << "ssm-select-algorithm: " << describeShape(shape)
-                   << "\n";
+      llvm::dbgs() << "ssm-select-algorithm: " << describeShape(shape) << "\n";
       cost::printEstimates(llvm::dbgs(), estimates, chosen);
     });
 

@@ -1,7 +1,8 @@
 //===- CostModel.h - Time estimates of ssm.mix algorithms -------*- C++ -*-===//
 //
 // Target descriptions and per-algorithm time estimates used to pick how an
-// ssm.mix is computed; plain C++ over LLVM Support, no MLIR.
+// ssm.mix is computed; plain C++ over LLVM Support (and TargetParser for the
+// host's CPU features), no MLIR.
 //
 //===----------------------------------------------------------------------===//
 //
@@ -12,16 +13,17 @@
 // heads; quadratic: per block of 64 query rows as well), work items spread
 // over the target's cores (GPU: SMs). For one candidate:
 //
-//   rounds       = ceil(workItems / cores)            items one core runs
-//   utilisation  = workItems / (rounds · cores)        busy share of cores
-//   matrix  s    = matrixFlops  / (peakMatrix[dtype] · eff.matrix · util)
-//   vector  s    = vectorFlops  / (peakVector[dtype] · eff.vector · util · lanes)
-//   special s    = specialOps   / (specialOpsPerSecond · eff.vector · util · lanes)
-//   compute      = max(m, v, s) + (1 − unitOverlap) · (m + v + s − max(m, v, s))
-//   memory       = bytes / memoryBandwidth
-//   latency      = depth · eff.stepSeconds · rounds
-//   seconds      = max(compute, memory)
-//                  + (1 − memoryOverlap) · min(compute, memory) + latency
+//   rounds  = ceil(workItems / cores)             items one core runs
+//   util    = workItems / (rounds · cores)         busy share of the cores
+//   matrix  = matrixFlops / (peakMatrix[dtype] · eff.matrix · util)
+//   vector  = vectorFlops / (peakVector[dtype] · eff.vector · util · lanes)
+//   special = specialOps / (specialOpsPerSecond · eff.vector · util · lanes)
+//   compute = max(matrix, vector, special)
+//             + (1 − unitOverlap) · (the other two)
+//   memory  = bytes / memoryBandwidth
+//   latency = depth · eff.stepSeconds · rounds
+//   seconds = max(compute, memory)
+//             + (1 − memoryOverlap) · min(compute, memory) + latency
 //
 // - `eff` is the target's KernelEfficiency for the algorithm: the fraction of
 //   peak its generated kernels reach (calibrated against bench/ results) and
@@ -158,8 +160,7 @@ enum class Decay { None, Scalar, Diagonal };
 /// y [B, L, H, P] with H = max(Hq, Hk, Hv).
 struct MixShape {
   int64_t batch = 1, length = 1;
-  int64_t numHeads = 1, numQueryHeads = 1, numKeyHeads = 1,
-          numValueHeads = 1;
+  int64_t numHeads = 1, numQueryHeads = 1, numKeyHeads = 1, numValueHeads = 1;
   int64_t stateSize = 1, valueHeadDim = 1;
   Score score = Score::Linear;
   Mask mask = Mask::Causal;

@@ -20,12 +20,12 @@ namespace mlir::ssm {
 /// The cost model's description of `op`. A dynamic batch is taken as 1 and
 /// a dynamic length as `assumedLength`; each assumption made is appended to
 /// `assumptions` (when given) as a short phrase, e.g. "L dynamic: 2048".
-cost::MixShape
+::ssm::cost::MixShape
 getMixShape(MixOp op, int64_t assumedLength,
             llvm::SmallVectorImpl<std::string> *assumptions = nullptr);
 
-cost::Algorithm toCostAlgorithm(AlgorithmKind kind);
-AlgorithmKind fromCostAlgorithm(cost::Algorithm algorithm);
+::ssm::cost::Algorithm toCostAlgorithm(AlgorithmKind kind);
+AlgorithmKind fromCostAlgorithm(::ssm::cost::Algorithm algorithm);
 
 } // namespace mlir::ssm
 

@@ -51,8 +51,8 @@ MixShape linearShape(int64_t length, int64_t heads, int64_t n, int64_t p) {
 }
 
 /// Mamba-2 SSD: q = C, k = B in `groups` groups, x over `heads` heads.
-MixShape ssd(int64_t batch, int64_t length, int64_t heads, int64_t p,
-             int64_t n, int64_t groups = 1) {
+MixShape ssd(int64_t batch, int64_t length, int64_t heads, int64_t p, int64_t n,
+             int64_t groups = 1) {
   MixShape s;
   s.batch = batch;
   s.length = length;
@@ -284,8 +284,8 @@ static std::vector<Algorithm> algorithmsOf(const std::vector<Estimate> &list) {
 }
 
 TEST(CostModelLegality, SoftmaxIsQuadraticOnly) {
-  std::vector<Estimate> list = estimateAll(causalSoftmax(512, 2, 16),
-                                           testCpu());
+  std::vector<Estimate> list =
+      estimateAll(causalSoftmax(512, 2, 16), testCpu());
   EXPECT_EQ(algorithmsOf(list), std::vector<Algorithm>{Algorithm::Quadratic});
   std::optional<std::string> why =
       whyIllegal(causalSoftmax(8, 1, 4), Algorithm::Recurrent);
@@ -296,9 +296,8 @@ TEST(CostModelLegality, SoftmaxIsQuadraticOnly) {
 
 TEST(CostModelLegality, DiagonalDecayHasNoChunked) {
   std::vector<Estimate> list = estimateAll(mamba1(1, 512, 32, 16), testCpu());
-  EXPECT_EQ(algorithmsOf(list),
-            (std::vector<Algorithm>{Algorithm::Quadratic,
-                                    Algorithm::Recurrent}));
+  EXPECT_EQ(algorithmsOf(list), (std::vector<Algorithm>{Algorithm::Quadratic,
+                                                        Algorithm::Recurrent}));
   EXPECT_TRUE(whyIllegal(mamba1(1, 8, 16, 4), Algorithm::Chunked));
 }
 
@@ -374,44 +373,45 @@ TEST(CostModelHost, Mamba2LayerRecurrentAndChunkedAreClose) {
   // d_state 128, head_dim 64, 24 heads, 1 group, L 2048. On a CPU both
   // forms run on the FMA pipes, and the recurrence does fewer FLOPs.
   std::vector<Estimate> list =
-      estimateAndPrint("Mamba-2 B1 L2048 H24 P64 N128", ssd(1, 2048, 24, 64, 128),
-                       detectHostTarget());
+      estimateAndPrint("Mamba-2 B1 L2048 H24 P64 N128",
+                       ssd(1, 2048, 24, 64, 128), detectHostTarget());
   const Estimate *recurrent = find(list, Algorithm::Recurrent);
   const Estimate *chunked = bestChunked(list);
   ASSERT_TRUE(recurrent && chunked);
   double ratio = recurrent->seconds / chunked->seconds;
   EXPECT_GT(ratio, 0.5) << table(list);
   EXPECT_LT(ratio, 2.0) << table(list);
-  EXPECT_LT(recurrent->vectorFlops, chunked->matrixFlops + chunked->vectorFlops);
+  EXPECT_LT(recurrent->vectorFlops,
+            chunked->matrixFlops + chunked->vectorFlops);
   EXPECT_NE(choose(list)->algorithm, Algorithm::Quadratic) << table(list);
 }
 
 TEST(CostModelHost, Mamba1IsRecurrent) {
-  std::vector<Estimate> list = estimateAndPrint(
-      "Mamba-1 B1 D1536 N16 L2048", mamba1(1, 2048, 1536, 16),
-      detectHostTarget());
+  std::vector<Estimate> list =
+      estimateAndPrint("Mamba-1 B1 D1536 N16 L2048", mamba1(1, 2048, 1536, 16),
+                       detectHostTarget());
   EXPECT_EQ(choose(list)->algorithm, Algorithm::Recurrent) << table(list);
 }
 
 TEST(CostModelHost, CausalSoftmaxIsQuadratic) {
-  std::vector<Estimate> list = estimateAndPrint(
-      "softmax B1 H8 L2048 E64", causalSoftmax(2048, 8, 64),
-      detectHostTarget());
+  std::vector<Estimate> list =
+      estimateAndPrint("softmax B1 H8 L2048 E64", causalSoftmax(2048, 8, 64),
+                       detectHostTarget());
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(choose(list)->algorithm, Algorithm::Quadratic);
 }
 
 TEST(CostModelHost, LongLinearAttentionAvoidsQuadratic) {
-  std::vector<Estimate> list = estimateAndPrint(
-      "linear attention B1 H8 L16384 N16 P16", linearShape(16384, 8, 16, 16),
-      detectHostTarget());
+  std::vector<Estimate> list =
+      estimateAndPrint("linear attention B1 H8 L16384 N16 P16",
+                       linearShape(16384, 8, 16, 16), detectHostTarget());
   EXPECT_NE(choose(list)->algorithm, Algorithm::Quadratic) << table(list);
 }
 
 TEST(CostModelHost, TinyShapesHaveAnAnswer) {
-  std::vector<Estimate> list = estimateAndPrint(
-      "linear attention B1 H2 L64 N16 P16", linearShape(64, 2, 16, 16),
-      detectHostTarget());
+  std::vector<Estimate> list =
+      estimateAndPrint("linear attention B1 H2 L64 N16 P16",
+                       linearShape(64, 2, 16, 16), detectHostTarget());
   ASSERT_EQ(list.size(), 4u); // quadratic, recurrent, chunked 32 and 64.
   for (const Estimate &e : list)
     EXPECT_GT(e.seconds, 0);
@@ -444,8 +444,7 @@ TEST(CostModelH100, DecodeIsRecurrent) {
 
 TEST(CostModelH100, Mamba1IsRecurrent) {
   std::vector<Estimate> list = estimateAndPrint(
-      "Mamba-1 B8 D5120 N16 L2048", mamba1(8, 2048, 5120, 16),
-      getH100Target());
+      "Mamba-1 B8 D5120 N16 L2048", mamba1(8, 2048, 5120, 16), getH100Target());
   EXPECT_EQ(choose(list)->algorithm, Algorithm::Recurrent) << table(list);
 }
 
@@ -535,9 +534,7 @@ std::string errorFor(llvm::StringRef text) {
   return message;
 }
 
-llvm::json::Object h100Json() {
-  return *toJSON(getH100Target()).getAsObject();
-}
+llvm::json::Object h100Json() { return *toJSON(getH100Target()).getAsObject(); }
 } // namespace
 
 TEST(CostModelTargets, JsonFileRoundTrips) {
