@@ -4,13 +4,16 @@
 // softmax attention, L from 256 to 16384) and each legal algorithm (chunked
 // at several chunk sizes), compiles the mixer with the real pipeline, loads
 // it through the runtime, and times it (median of repeated runs on random
-// inputs). Then compiles once more with the cost model choosing, and
+// inputs), together with the same op compiled with the cost model choosing;
 // reports how the choice compares with the fastest measured algorithm.
 // Writes a Markdown report.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/CostModel/CostModel.h"
 #include "ssm/Driver/Driver.h"
+#include "ssm/SsmOps.h"
+#include "ssm/Transforms/SelectAlgorithm.h"
 #include "ssm/runtime.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -26,8 +29,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -36,6 +41,7 @@
 
 using namespace mlir;
 namespace cl = llvm::cl;
+namespace cost = ::ssm::cost;
 
 static cl::opt<std::string> reportPath("report",
                                        cl::desc("Markdown report to write"),
@@ -236,18 +242,18 @@ std::vector<Case> buildCases() {
                      mixFunction(1, l, 1, 1536, 16, 1, "diagonal"), algorithms,
                      linearFlops(1, l, 1536, 16, 1)});
   }
-  // Linear attention, 8 heads of 64, with and without a decay.
-  for (int64_t l : lengths) {
+  // Linear attention, 8 heads of 64, without and with a decay.
+  for (int64_t l : lengths)
     cases.push_back({"linear", llvm::formatv("linear attn L{0} H8 D64", l).str(),
                      mixFunction(1, l, 8, 8, 64, 64, "none"),
                      linearAlgorithms(l, l <= 4096),
                      linearFlops(1, l, 8, 64, 64)});
+  for (int64_t l : lengths)
     cases.push_back(
         {"linear-decay",
          llvm::formatv("decayed linear attn L{0} H8 D64", l).str(),
          mixFunction(1, l, 8, 8, 64, 64, "scalar"),
          linearAlgorithms(l, l <= 4096), linearFlops(1, l, 8, 64, 64)});
-  }
   // Small-state linear attention (N = P = 16): where recurrent shines.
   for (int64_t l : lengths)
     cases.push_back({"linear-small",
@@ -270,13 +276,6 @@ std::vector<Case> buildCases() {
 //===----------------------------------------------------------------------===//
 // Measuring
 //===----------------------------------------------------------------------===//
-
-struct Measurement {
-  Algorithm algorithm;
-  double seconds = 0.0; // median
-  bool ok = false;
-  std::string error;
-};
 
 /// Owns a loaded artifact and random input/output buffers for its function.
 class LoadedFunction {
@@ -400,61 +399,110 @@ std::string compile(MLIRContext &context, const std::string &mlir,
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(mlir, &context);
   if (!module)
     return "the generated MLIR does not parse";
-  ssm::CompileOptions options;
+  mlir::ssm::CompileOptions options;
   options.algorithm = algorithm.kind;
   options.chunkSize = algorithm.chunkSize;
   options.output = dir;
   options.sourceName = "bench.mlir";
-  if (ssm::compileModule(*module, options) != ssm::CompileResult::Success)
+  if (mlir::ssm::compileModule(*module, options) != mlir::ssm::CompileResult::Success)
     return "compilation failed";
   return "";
 }
 
-/// Median over repeated runs within the time budget (at least 3 runs).
-double timeRuns(LoadedFunction &function, std::string &error) {
-  using Clock = std::chrono::steady_clock;
-  error = function.run(); // warm-up (threads, caches, pages)
-  if (!error.empty())
-    return 0.0;
-  std::vector<double> times;
-  Clock::time_point start = Clock::now();
-  while (times.size() < 3 ||
-         (times.size() < 25 &&
-          std::chrono::duration<double>(Clock::now() - start).count() <
-              secondsPerMeasurement)) {
-    Clock::time_point begin = Clock::now();
-    error = function.run();
-    if (!error.empty())
-      return 0.0;
-    times.push_back(
-        std::chrono::duration<double>(Clock::now() - begin).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+/// The cost model's estimates (host target) for the case's first ssm.mix,
+/// so that the report can set what it predicted beside what was measured.
+std::vector<cost::Estimate>
+modelEstimates(MLIRContext &context, const std::string &mlir,
+               const cost::TargetDescription &target) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(mlir, &context);
+  if (!module)
+    return {};
+  mlir::ssm::MixOp mix;
+  module->walk([&](mlir::ssm::MixOp op) {
+    if (!mix)
+      mix = op;
+  });
+  if (!mix)
+    return {};
+  return cost::estimateAll(mlir::ssm::getMixShape(mix, /*assumedLength=*/2048),
+                                target);
 }
 
-Measurement measure(MLIRContext &context, const Case &c,
-                    const Algorithm &algorithm, const std::string &scratch,
-                    Algorithm *chosen = nullptr) {
-  Measurement result;
-  result.algorithm = algorithm;
-  std::string dir = scratch + "/artifact";
+/// The estimate for `algorithm` among `estimates`, or nullptr.
+const cost::Estimate *
+findEstimate(const std::vector<cost::Estimate> &estimates,
+             const Algorithm &algorithm) {
+  for (const cost::Estimate &e : estimates)
+    if (cost::toString(e.algorithm) == algorithm.kind &&
+        e.chunkSize == algorithm.chunkSize)
+      return &e;
+  return nullptr;
+}
+
+std::string modelMilliseconds(const cost::Estimate *e) {
+  return e ? llvm::formatv("{0:f2}", e->seconds * 1e3).str() : "";
+}
+
+/// One candidate of a case: its compiled, loaded artifact and its run times.
+struct Candidate {
+  Algorithm algorithm;
+  std::unique_ptr<LoadedFunction> function;
+  std::vector<double> times;
+  std::string error;
+};
+
+/// Compiles and loads `algorithm` ("auto" lets the cost model pick; the
+/// candidate then records the choice) from `dir`.
+Candidate prepare(MLIRContext &context, const Case &c,
+                  const Algorithm &algorithm, const std::string &dir) {
+  Candidate candidate;
+  candidate.algorithm = algorithm;
   llvm::sys::fs::remove_directories(dir);
-  result.error = compile(context, c.mlir, algorithm, dir);
-  if (!result.error.empty())
-    return result;
-  LoadedFunction function;
-  result.error = function.load(dir);
-  if (!result.error.empty())
-    return result;
-  if (chosen) {
-    chosen->kind = function.algorithm();
-    chosen->chunkSize = function.chunkSize();
-    result.algorithm = *chosen;
+  candidate.error = compile(context, c.mlir, algorithm, dir);
+  if (!candidate.error.empty())
+    return candidate;
+  candidate.function = std::make_unique<LoadedFunction>();
+  candidate.error = candidate.function->load(dir);
+  if (!candidate.error.empty())
+    return candidate;
+  if (algorithm.kind == "auto")
+    candidate.algorithm = {candidate.function->algorithm(),
+                           candidate.function->chunkSize()};
+  // Warm-up: threads, caches, first-touch pages.
+  candidate.error = candidate.function->run();
+  return candidate;
+}
+
+/// Times the candidates of one case in interleaved rounds (one run of each
+/// per round), so that drift in the machine's load hits all of them alike:
+/// at least 5 rounds, more while the time budget per candidate lasts, up to
+/// 500.
+void timeInterleaved(std::vector<Candidate> &candidates) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Candidate *> live;
+  for (Candidate &candidate : candidates)
+    if (candidate.error.empty())
+      live.push_back(&candidate);
+  double budget = secondsPerMeasurement * live.size();
+  Clock::time_point start = Clock::now();
+  for (int round = 0; round < 500; ++round) {
+    if (round >= 5 &&
+        std::chrono::duration<double>(Clock::now() - start).count() > budget)
+      break;
+    for (Candidate *candidate : live) {
+      if (!candidate->error.empty())
+        continue;
+      Clock::time_point begin = Clock::now();
+      candidate->error = candidate->function->run();
+      candidate->times.push_back(
+          std::chrono::duration<double>(Clock::now() - begin).count());
+    }
   }
-  result.seconds = timeRuns(function, result.error);
-  result.ok = result.error.empty();
-  return result;
+}
+
+double median(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
 }
 
 std::string milliseconds(double seconds) {
@@ -468,31 +516,46 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "ssm-bench: time ssmc's CPU kernels\n");
   DialectRegistry registry;
-  ssm::registerCompilerDialects(registry);
+  mlir::ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
   context.printOpOnDiagnostic(false);
 
   llvm::SmallString<128> scratch;
   llvm::sys::fs::createUniqueDirectory("ssm-bench", scratch);
+  std::string scratchDir = scratch.str().str();
+
+  cost::TargetDescription hostTarget = cost::detectHostTarget();
+  // Stable addresses: the cost-model table points into these.
+  std::deque<std::vector<cost::Estimate>> estimates;
 
   std::string report;
   llvm::raw_string_ostream os(report);
   os << "# ssmc CPU benchmarks\n\n"
      << "Machine: " << llvm::sys::getHostCPUName() << ", "
      << std::thread::hardware_concurrency() << " hardware threads; fp32; "
-     << "median of repeated runs (>= 3, up to " << secondsPerMeasurement
-     << " s per measurement) on random inputs, after one warm-up run.\n\n"
+     << "medians of repeated runs on random inputs after one warm-up run; "
+        "the candidates of a shape (and the cost model's choice, compiled "
+        "separately) run interleaved, one run each per round, at least 5 "
+        "rounds and up to "
+     << llvm::formatv("{0}", secondsPerMeasurement.getValue())
+     << " s per candidate, so that load drift hits them alike.\n\n"
      << "GFLOP/s count each algorithm's own FLOPs: recurrent 5·N·P per token "
         "and head; chunked 2Q²N + 2Q²P + 4QNP per chunk and head (full "
         "blocks); quadratic 2·(L²/2)·(N+P) per head (the causal half; for "
-        "softmax attention this is 4·(L²/2)·E per head, the unmasked half).\n\n";
+        "softmax attention this is 4·(L²/2)·E per head, the unmasked half). "
+        "'model ms' is the cost model's estimate for the mixer alone (host "
+        "target: "
+     << cost::describe(hostTarget) << ").\n\n";
 
   struct Choice {
     std::string name;
     Algorithm chosen;
     double chosenSeconds = 0, bestSeconds = 0;
     Algorithm best;
-    bool measuredChoice = false;
+    /// The model's estimates of the chosen and of the fastest measured.
+    const cost::Estimate *chosenEstimate = nullptr,
+                              *bestEstimate = nullptr;
+    size_t numCandidates = 0;
   };
   std::vector<Choice> choices;
   std::string family;
@@ -502,64 +565,111 @@ int main(int argc, char **argv) {
       continue;
     if (c.family != family) {
       family = c.family;
-      os << "\n## " << family << "\n\n| shape | algorithm | ms | GFLOP/s |\n"
-         << "|---|---|---|---|\n";
+      os << "\n## " << family
+         << "\n\n| shape | algorithm | ms | GFLOP/s | model ms |\n"
+         << "|---|---|---|---|---|\n";
     }
-    std::vector<Measurement> measurements;
-    for (const Algorithm &algorithm : c.algorithms) {
-      Measurement m = measure(context, c, algorithm, scratch.str().str());
-      llvm::errs() << c.name << "  " << algorithm.label() << "  "
-                   << (m.ok ? milliseconds(m.seconds) + " ms" : m.error)
-                   << "\n";
-      if (m.ok)
-        os << "| " << c.name << " | " << algorithm.label() << " | "
-           << milliseconds(m.seconds) << " | "
-           << llvm::formatv("{0:f1}", c.flops(algorithm) / m.seconds / 1e9)
+    // Every candidate, then the cost model's choice compiled through the
+    // real pipeline (not looked up among the candidates), timed together.
+    estimates.push_back(modelEstimates(context, c.mlir, hostTarget));
+    const std::vector<cost::Estimate> &model = estimates.back();
+    std::vector<Candidate> candidates;
+    for (size_t i = 0; i < c.algorithms.size(); ++i)
+      candidates.push_back(prepare(context, c, c.algorithms[i],
+                                   scratchDir + "/" + std::to_string(i)));
+    candidates.push_back(
+        prepare(context, c, {"auto", 0}, scratchDir + "/auto"));
+    timeInterleaved(candidates);
+    Candidate &chosen = candidates.back();
+    const Candidate *best = nullptr;
+    for (size_t i = 0; i + 1 < candidates.size(); ++i) {
+      const Candidate &m = candidates[i];
+      bool ok = m.error.empty();
+      double seconds = ok ? median(m.times) : 0.0;
+      llvm::errs() << c.name << "  " << m.algorithm.label() << "  "
+                   << (ok ? milliseconds(seconds) + " ms" : m.error) << "\n";
+      if (ok)
+        os << "| " << c.name << " | " << m.algorithm.label() << " | "
+           << milliseconds(seconds) << " | "
+           << llvm::formatv("{0:f1}", c.flops(m.algorithm) / seconds / 1e9)
+           << " | " << modelMilliseconds(findEstimate(model, m.algorithm))
            << " |\n";
       else
-        os << "| " << c.name << " | " << algorithm.label() << " | failed: "
-           << m.error << " | |\n";
-      measurements.push_back(m);
+        os << "| " << c.name << " | " << m.algorithm.label() << " | failed: "
+           << m.error << " | | |\n";
+      if (ok && (!best || seconds < median(best->times)))
+        best = &m;
     }
-    // The cost model's choice, compiled and timed like the rest.
     Choice choice;
     choice.name = c.name;
-    Measurement chosen = measure(context, c, {"auto", 0},
-                                 scratch.str().str(), &choice.chosen);
-    const Measurement *best = nullptr;
-    for (const Measurement &m : measurements)
-      if (m.ok && (!best || m.seconds < best->seconds))
-        best = &m;
-    if (chosen.ok && best) {
-      choice.chosenSeconds = chosen.seconds;
-      choice.bestSeconds = std::min(best->seconds, chosen.seconds);
-      choice.best = best->seconds <= chosen.seconds ? best->algorithm
-                                                    : chosen.algorithm;
-      choice.measuredChoice = true;
+    choice.chosen = chosen.algorithm;
+    if (chosen.error.empty() && best) {
+      choice.chosenSeconds = median(chosen.times);
+      double bestSeconds = median(best->times);
+      choice.bestSeconds = std::min(bestSeconds, choice.chosenSeconds);
+      choice.best = bestSeconds <= choice.chosenSeconds ? best->algorithm
+                                                        : chosen.algorithm;
+      choice.chosenEstimate = findEstimate(model, choice.chosen);
+      choice.bestEstimate = findEstimate(model, choice.best);
+      choice.numCandidates = c.algorithms.size();
       choices.push_back(choice);
+    } else if (!chosen.error.empty()) {
+      llvm::errs() << c.name << "  cost model's choice failed: "
+                   << chosen.error << "\n";
     }
     llvm::errs() << c.name << "  cost model chose "
                  << choice.chosen.label() << "\n";
   }
 
-  int within = 0;
+  int within = 0, withChoice = 0, withinWithChoice = 0;
+  std::vector<std::string> misses;
   os << "\n## Cost model\n\nThe algorithm (and chunk size) "
-        "`ssm-select-algorithm{target=host}` picks, timed, against the "
-        "fastest measured candidate.\n\n"
-     << "| shape | chosen | ms | fastest | ms | chosen / fastest |\n"
-     << "|---|---|---|---|---|---|\n";
+        "`ssm-select-algorithm{target=host}` picks, compiled and timed "
+        "with the candidates, against the fastest measured candidate; "
+        "'model' is the ratio the cost model predicted for the same two.\n\n"
+     << "| shape | chosen | ms | fastest | ms | chosen / fastest | model |\n"
+     << "|---|---|---|---|---|---|---|\n";
   for (const Choice &choice : choices) {
     double ratio = choice.chosenSeconds / choice.bestSeconds;
-    if (ratio <= 1.10)
-      ++within;
+    bool miss = ratio > 1.10;
+    within += !miss;
+    if (choice.numCandidates > 1) {
+      ++withChoice;
+      withinWithChoice += !miss;
+    }
+    std::string predicted;
+    if (choice.chosenEstimate && choice.bestEstimate)
+      predicted = llvm::formatv("{0:f2}", choice.chosenEstimate->seconds /
+                                              choice.bestEstimate->seconds);
     os << "| " << choice.name << " | " << choice.chosen.label() << " | "
        << milliseconds(choice.chosenSeconds) << " | " << choice.best.label()
        << " | " << milliseconds(choice.bestSeconds) << " | "
-       << llvm::formatv("{0:f2}", ratio) << (ratio > 1.10 ? " (miss)" : "")
-       << " |\n";
+       << llvm::formatv("{0:f2}", ratio) << (miss ? " (miss)" : "") << " | "
+       << predicted << " |\n";
+    if (miss)
+      misses.push_back(
+          llvm::formatv("- {0}: chose {1}, {2:f0} % slower than {3}; the model "
+                        "predicted {1} at {4} ms and {3} at {5} ms{6}.",
+                        choice.name, choice.chosen.label(),
+                        (ratio - 1) * 100, choice.best.label(),
+                        modelMilliseconds(choice.chosenEstimate),
+                        modelMilliseconds(choice.bestEstimate),
+                        choice.chosen.label() == choice.best.label()
+                            ? " (the same algorithm: the two builds' times "
+                              "differ by noise)"
+                            : "")
+              .str());
   }
   os << "\nWithin 10 % of the fastest: " << within << " of " << choices.size()
-     << " shapes.\n";
+     << " shapes; " << withinWithChoice << " of " << withChoice
+     << " among those with more than one legal candidate timed (softmax "
+        "attention has only quadratic; long Mamba-1 shapes time only "
+        "recurrent, the quadratic form being ~1000x slower).\n";
+  if (!misses.empty()) {
+    os << "\nMisses:\n\n";
+    for (const std::string &miss : misses)
+      os << miss << "\n";
+  }
 
   llvm::sys::fs::remove_directories(scratch);
   std::error_code error;

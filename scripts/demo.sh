@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The newcomer's tour: the one op on four mixers, what the verifier says about
-# a malformed one, and the float64 reference against the peers' vectors.
+# a malformed one, the float64 reference against the peers' vectors, then the
+# compiler: the cost model's choice, an artifact, generated code against a
+# peer's vector, and a C program running the artifact.
 set -uo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,5 +51,32 @@ if [ -d "$testdata/ops" ]; then
 else
   echo "   ($testdata not found: put the shared folder beside the checkout)"
 fi
+
+heading "The compiler: ssmc weighs the algorithms for a Mamba-2 layer (L 2048, 24 heads, d_state 128)"
+artifact=/tmp/ssmc-demo-mamba2
+rm -rf "$artifact"
+"$bin/ssmc" "$root/examples/mixers/mamba2_ssd.mlir" --target=cpu --explain -o "$artifact" 2>&1 \
+  | grep -v '^ *\^\|note: see current operation\|^ *%y' | sed 's/^/   /'
+echo "   (* marks the choice; on a CPU matrix and vector FLOPs cost the same, so the recurrent"
+echo "    form, with the fewest FLOPs, wins; --cost-model-target=h100 sees tensor cores)"
 echo
-echo "Next: 'make test' runs the $(ctest --test-dir "$root/$build" -N | sed -n 's/^Total Tests: //p') tests (lit files and unit tests) through ctest."
+echo "   the artifact: $(cd "$artifact" && ls | tr '\n' ' ')"
+"$bin/ssm-run" info "$artifact" | sed 's/^/   /'
+
+heading "Generated code against a peer's vector: ssm-run check (every algorithm legal for SSD)"
+if [ -f "$testdata/ops/ssd_00.safetensors" ]; then
+  for algorithm in quadratic recurrent chunked auto; do
+    echo "   --algorithm=$algorithm:"
+    "$bin/ssm-run" check "$testdata/ops/ssd_00.safetensors" --algorithm=$algorithm | sed 's/^/     /'
+  done
+  echo "   a softmax op cannot run as a recurrence; that is an error, not a fallback:"
+  "$bin/ssm-run" check "$testdata/ops/softmax_attention_04.safetensors" --algorithm=recurrent 2>&1 | sed 's/^/     /'
+  echo "     (exit status ${PIPESTATUS[0]})"
+else
+  echo "   ($testdata not found: put the shared folder beside the checkout)"
+fi
+
+heading "A plain C program runs the artifact through the runtime's C API (examples/c/run_artifact.c)"
+"$bin/ssm-example-run" "$artifact" | sed 's/^/   /'
+echo
+echo "Next: 'make test' runs the $(ctest --test-dir "$root/$build" -N | sed -n 's/^Total Tests: //p') tests (lit files and unit tests) through ctest; 'make bench' times the generated kernels."

@@ -67,12 +67,17 @@ static int allocate(DLTensor *tensor, const ssm_tensor_signature_t *signature,
   return 0;
 }
 
-/* Fills a tensor with small values that differ per tensor and element. */
-static void fill(DLTensor *tensor, size_t tensor_index) {
+/* Fills a tensor with small values that differ per tensor and element. A
+ * tensor named "A" holds decay rates, which Mamba keeps negative (A = -exp(A_log))
+ * so that exp(dt * A) decays: it gets values in [-1, -0.5). */
+static void fill(DLTensor *tensor, size_t tensor_index, const char *name) {
   size_t count = tensor_bytes(tensor) / (tensor->dtype.bits / 8u);
+  int decay_rates = strcmp(name, "A") == 0;
   for (size_t i = 0; i < count; ++i) {
-    /* In [-0.5, 0.5): keeps exp() of decays and sums finite. */
+    /* In [-0.5, 0.5): keeps exp() of the glue and the sums finite. */
     double value = (double)((i * 7u + tensor_index * 13u) % 17u) / 17.0 - 0.5;
+    if (decay_rates)
+      value = value * 0.5 - 0.75;
     if (tensor->dtype.code == kDLFloat && tensor->dtype.bits == 32)
       ((float *)tensor->data)[i] = (float)value;
     else if (tensor->dtype.code == kDLFloat && tensor->dtype.bits == 64)
@@ -164,7 +169,7 @@ int main(int argc, char **argv) {
       shapes[i][d] = signature.shape[d] < 0 ? size : signature.shape[d];
     if (allocate(&inputs[i], &signature, shapes[i]))
       goto done;
-    fill(&inputs[i], i);
+    fill(&inputs[i], i, signature.name);
   }
   for (size_t o = 0; o < num_outputs; ++o) {
     ssm_tensor_signature_t signature;

@@ -6,11 +6,17 @@
 //   y = (y + D·x) · silu(z)
 //
 // The glue is ordinary linalg/arith/math that fusion folds into the kernel.
-func.func @mamba2_ssd(%x: tensor<1x2048x24x64xf32>, %dt: tensor<1x2048x24xf32>,
-                      %dt_bias: tensor<24xf32>, %A: tensor<24xf32>,
-                      %B: tensor<1x2048x1x128xf32>, %C: tensor<1x2048x1x128xf32>,
-                      %D: tensor<24xf32>, %z: tensor<1x2048x24x64xf32>)
-    -> (tensor<1x2048x24x64xf32>, tensor<1x24x64x128xf32>) {
+// `ssm.name` names the arguments and results in the compiled artifact.
+func.func @mamba2_ssd(%x: tensor<1x2048x24x64xf32> {ssm.name = "x"},
+                      %dt: tensor<1x2048x24xf32> {ssm.name = "dt"},
+                      %dt_bias: tensor<24xf32> {ssm.name = "dt_bias"},
+                      %A: tensor<24xf32> {ssm.name = "A"},
+                      %B: tensor<1x2048x1x128xf32> {ssm.name = "B"},
+                      %C: tensor<1x2048x1x128xf32> {ssm.name = "C"},
+                      %D: tensor<24xf32> {ssm.name = "D"},
+                      %z: tensor<1x2048x24x64xf32> {ssm.name = "z"})
+    -> (tensor<1x2048x24x64xf32> {ssm.name = "y"},
+        tensor<1x24x64x128xf32> {ssm.name = "final_state"}) {
   // Δ = softplus(dt + dt_bias) = log(1 + exp(dt + dt_bias)).
   %steps = tensor.empty() : tensor<1x2048x24xf32>
   %bias = linalg.broadcast ins(%dt_bias : tensor<24xf32>)

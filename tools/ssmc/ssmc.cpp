@@ -27,38 +27,43 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+// ssmc's own options; --help shows only these (--help-hidden shows LLVM's and
+// MLIR's, which stay usable, e.g. --mlir-print-ir-after-all).
+static cl::OptionCategory ssmcCategory("ssmc options");
+
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<input.mlir | vector.safetensors>"));
+                                      cl::desc("<input.mlir | vector.safetensors>"),
+                                      cl::cat(ssmcCategory));
 static cl::opt<std::string> outputPath(
     "o", cl::desc("Artifact directory (or output file for --emit=mlir|llvm)"),
-    cl::value_desc("path"), cl::init(""));
+    cl::value_desc("path"), cl::cat(ssmcCategory), cl::init(""));
 static cl::opt<std::string> target("target", cl::desc("Code generation target"),
-                                   cl::init("cpu"));
+                                   cl::cat(ssmcCategory), cl::init("cpu"));
 static cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: artifact (manifest.json + model_cpu.so), "
                   "mlir (loops after the lowerings) or llvm (LLVM IR)"),
-         cl::init("artifact"));
+         cl::cat(ssmcCategory), cl::init("artifact"));
 static cl::opt<std::string>
     algorithm("algorithm",
               cl::desc("auto (cost model), quadratic, recurrent or chunked"),
-              cl::init("auto"));
+              cl::cat(ssmcCategory), cl::init("auto"));
 static cl::opt<int64_t>
     chunkSize("chunk-size",
               cl::desc("Chunk size for chunked (0: the cost model's choice)"),
-              cl::init(0));
+              cl::cat(ssmcCategory), cl::init(0));
 static cl::opt<std::string> costModelTarget(
     "cost-model-target",
     cl::desc("Target the cost model estimates for: host, h100, h200 or a "
              "JSON file (default: host for --target=cpu)"),
-    cl::init("host"));
+    cl::cat(ssmcCategory), cl::init("host"));
 static cl::opt<int64_t>
     vectorWidth("vector-width",
-                cl::desc("f32 lanes per vector (0: the host's)"), cl::init(0));
+                cl::desc("f32 lanes per vector (0: the host's)"), cl::cat(ssmcCategory), cl::init(0));
 static cl::opt<bool>
     explain("explain",
             cl::desc("Print each op's algorithm candidates and estimates"),
-            cl::init(false));
+            cl::cat(ssmcCategory), cl::init(false));
 
 static int exitCode(ssm::CompileResult result) {
   switch (result) {
@@ -80,6 +85,7 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions(ssmcCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "ssmc: compile sequence mixers (ssm.mix)\n");
 
