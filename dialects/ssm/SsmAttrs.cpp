@@ -123,6 +123,9 @@ AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "algorithm 'chunked' expects a positive chunk_size, "
                           "got "
                        << chunkSize;
+  if (kind == AlgorithmKind::Chunked && chunkSize > kMaxChunkSize)
+    return emitError() << "algorithm 'chunked' takes chunk_size at most "
+                       << kMaxChunkSize << ", got " << chunkSize;
   if (kind != AlgorithmKind::Chunked && chunkSize != 0)
     return emitError() << "algorithm '" << stringifyAlgorithmKind(kind)
                        << "' takes no chunk_size";

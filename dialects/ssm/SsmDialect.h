@@ -17,4 +17,14 @@
 #define GET_ATTRDEF_CLASSES
 #include "ssm/SsmAttrs.h.inc"
 
+namespace mlir::ssm {
+/// The largest chunk the chunked algorithm takes. Its per-chunk score block
+/// is Q×Q and padded to whole chunks; SSD's useful range is 32–256, and far
+/// larger chunks only cost memory and compile time.
+constexpr int64_t kMaxChunkSize = 1024;
+/// The widest vector (f32 lanes) a lowering emits: AVX-512 has 16, so 64
+/// leaves room and still rejects nonsense.
+constexpr int64_t kMaxVectorWidth = 64;
+} // namespace mlir::ssm
+
 #endif // SSM_SSMDIALECT_H

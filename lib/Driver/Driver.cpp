@@ -7,6 +7,7 @@
 
 #include "ssm/Driver/Driver.h"
 
+#include "ssm/CostModel/CostModel.h"
 #include "ssm/Driver/Signature.h"
 #include "ssm/SsmOps.h"
 #include "ssm/Target/CPU/CpuEmitter.h"
@@ -74,9 +75,19 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
   if (options.target != "cpu")
     return module.emitError() << "unknown target '" << options.target
                               << "'; this build compiles for 'cpu'";
-  if (options.chunkSize < 0)
-    return module.emitError() << "chunk size must be positive, got "
+  if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize)
+    return module.emitError() << "chunk size must be in [1, " << kMaxChunkSize
+                              << "] (0: the cost model's choice), got "
                               << options.chunkSize;
+  if (options.vectorWidth < 0 || options.vectorWidth > kMaxVectorWidth ||
+      (options.vectorWidth > 0 && !llvm::isPowerOf2_64(options.vectorWidth)))
+    return module.emitError()
+           << "vector width must be a power of two in [1, " << kMaxVectorWidth
+           << "] (0: the host's), got " << options.vectorWidth;
+  if (llvm::Expected<::ssm::cost::TargetDescription> target =
+          ::ssm::cost::getTarget(options.costModelTarget);
+      !target)
+    return module.emitError() << llvm::toString(target.takeError());
   if (options.algorithm == "auto")
     return success();
   std::optional<AlgorithmKind> kind = symbolizeAlgorithmKind(options.algorithm);
@@ -106,7 +117,7 @@ LogicalResult writeText(StringRef path, function_ref<void(raw_ostream &)> write,
 }
 } // namespace
 
-CompileResult ssm::compileModule(ModuleOp module,
+CompileResult mlir::ssm::compileModule(ModuleOp module,
                                  const CompileOptions &options) {
   Location loc = module.getLoc();
   if (failed(checkRequest(module, options)))
@@ -214,7 +225,7 @@ CompileResult ssm::compileModule(ModuleOp module,
   return CompileResult::Success;
 }
 
-void ssm::registerCompilerDialects(DialectRegistry &registry) {
+void mlir::ssm::registerCompilerDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);

@@ -280,11 +280,14 @@ struct SsmLowerChunkedPass
     : ssm::impl::SsmLowerChunkedBase<SsmLowerChunkedPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (chunkSize <= 0) {
-      getOperation()->emitError() << "chunk-size must be positive, got "
-                                  << chunkSize.getValue();
+    if (chunkSize <= 0 || chunkSize > kMaxChunkSize) {
+      getOperation()->emitError()
+          << "chunk-size must be in [1, " << kMaxChunkSize << "], got "
+          << chunkSize.getValue();
       return signalPassFailure();
     }
+    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
+      return signalPassFailure();
     int64_t width = vectorWidth, defaultChunk = chunkSize;
     auto emit = [&](ImplicitLocOpBuilder &b, MixContext &ctx) {
       AlgorithmAttr algorithm = ctx.op.getAlgorithmAttr();

@@ -595,6 +595,8 @@ struct SsmLowerQuadraticPass
     : ssm::impl::SsmLowerQuadraticBase<SsmLowerQuadraticPass> {
   using Base::Base;
   void runOnOperation() override {
+    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
+      return signalPassFailure();
     int64_t width = vectorWidth;
     auto emit = [width](ImplicitLocOpBuilder &b, MixContext &ctx) {
       QuadraticKernel(ctx, width).emit(b);

@@ -315,6 +315,8 @@ struct SsmLowerRecurrentPass
     : ssm::impl::SsmLowerRecurrentBase<SsmLowerRecurrentPass> {
   using Base::Base;
   void runOnOperation() override {
+    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
+      return signalPassFailure();
     int64_t width = vectorWidth;
     auto emit = [width](ImplicitLocOpBuilder &b, MixContext &ctx) {
       RecurrentPlan plan = planRecurrent(ctx, width);

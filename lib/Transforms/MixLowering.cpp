@@ -554,6 +554,13 @@ void lowering::emitMatmul(KernelBuilder &k, Value a, Value bMatrix, Value c,
 // Scaffold
 //===----------------------------------------------------------------------===//
 
+LogicalResult lowering::checkVectorWidth(Operation *op, int64_t width) {
+  if (width >= 1 && width <= kMaxVectorWidth && llvm::isPowerOf2_64(width))
+    return success();
+  return op->emitError() << "vector-width must be a power of two in [1, "
+                         << kMaxVectorWidth << "], got " << width;
+}
+
 int64_t lowering::lanesDividing(int64_t extent, int64_t maxLanes) {
   int64_t lanes = 1;
   while (lanes * 2 <= maxLanes && extent % (lanes * 2) == 0)

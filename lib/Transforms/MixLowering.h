@@ -232,6 +232,10 @@ struct MixContext {
   bool hasDiagonalDecay() const;
 };
 
+/// Fails with an error on `op` unless `width` (a pass's vector-width) is a
+/// power of two in [1, kMaxVectorWidth].
+LogicalResult checkVectorWidth(Operation *op, int64_t width);
+
 /// The largest power of two ≤ maxLanes that divides `extent`.
 int64_t lanesDividing(int64_t extent, int64_t maxLanes);
 

@@ -166,9 +166,12 @@ struct SsmSelectAlgorithmPass
         return signalPassFailure();
       }
     }
-    if (forceChunkSize < 0 || assumedLength <= 0) {
-      module.emitError() << "ssm-select-algorithm: 'chunk-size' must be >= 0 "
-                            "and 'assumed-length' > 0, got "
+    if (forceChunkSize < 0 || forceChunkSize > kMaxChunkSize ||
+        assumedLength <= 0) {
+      module.emitError() << "ssm-select-algorithm: 'chunk-size' must be in "
+                            "[0, "
+                         << kMaxChunkSize
+                         << "] and 'assumed-length' > 0, got "
                          << forceChunkSize.getValue() << " and "
                          << assumedLength.getValue();
       return signalPassFailure();

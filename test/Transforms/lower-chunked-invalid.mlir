@@ -18,4 +18,4 @@ func.func @window(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1
       : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
   return %y : tensor<1x8x1x4xf32>
 }
-// ZERO: chunk-size must be positive, got 0
+// ZERO: chunk-size must be in [1, 1024], got 0

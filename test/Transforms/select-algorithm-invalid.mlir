@@ -12,7 +12,7 @@
 // FORCE: error: ssm-select-algorithm: unknown algorithm 'fastest' for 'force', expected 'quadratic', 'recurrent' or 'chunked'
 // TARGET: error: ssm-select-algorithm: unknown target '{{.*}}.missing.json': not 'host', 'h100' or 'h200', and not a readable JSON file
 // JSON: error: ssm-select-algorithm: {{.*}}.json: malformed JSON
-// LENGTH: error: ssm-select-algorithm: 'chunk-size' must be >= 0 and 'assumed-length' > 0, got 0 and 0
+// LENGTH: error: ssm-select-algorithm: 'chunk-size' must be in [0, 1024] and 'assumed-length' > 0, got 0 and 0
 
 // CHUNKED: error: algorithm 'chunked' is illegal for score 'softmax' (no finite-state form); use 'quadratic'
 func.func @softmax(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32> {

@@ -92,6 +92,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
+  // Diagnostics point at the source line; a dump of the op (or of the whole
+  // module, for errors about the request) would bury them.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 

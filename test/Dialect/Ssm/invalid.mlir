@@ -291,6 +291,15 @@ func.func @chunk_size_zero(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v:
 
 // -----
 
+func.func @chunk_size_too_large(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' takes chunk_size at most 1024, got 5000}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 5000>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
 func.func @chunk_size_on_recurrent(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
   // expected-error @below {{algorithm 'recurrent' takes no chunk_size}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, chunk_size = 16>
