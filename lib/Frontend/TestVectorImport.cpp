@@ -383,10 +383,6 @@ LogicalResult buildSoftmaxAttention(ProgramBuilder &p,
 // Linear attention: log_decay [b, H, L] is dt with A = 1 per head.
 LogicalResult buildLinearAttention(ProgramBuilder &p,
                                    const llvm::json::Object &meta) {
-  if (flag(meta, "normalize", false))
-    return emitError(p.getLoc())
-           << "normalised linear attention is not defined by the testdata "
-              "README";
   if (failed(p.declareInputs({"q", "k", "v"}, {"log_decay"})))
     return failure();
   RankedTensorType q = p.type("q"), v = p.type("v");
@@ -419,6 +415,205 @@ LogicalResult buildLinearAttention(ProgramBuilder &p,
   return success();
 }
 
+/// Each kind's tensors as the testdata README lays them out: one letter per
+/// dim, the same letter the same size across the file's tensors.
+const std::map<std::string, std::map<std::string, StringRef>> &tensorLayouts() {
+  static const std::map<std::string, std::map<std::string, StringRef>>
+      layouts = {
+          {"ssd",
+           {{"x", "bLHP"}, {"dt", "bLH"}, {"dt_bias", "H"}, {"A", "H"},
+            {"B", "bLGN"}, {"C", "bLGN"}, {"D", "H"}, {"z", "bLHP"},
+            {"initial_state", "bHPN"}, {"y", "bLHP"},
+            {"final_state", "bHPN"}}},
+          {"selective_scan",
+           {{"u", "bDL"}, {"delta", "bDL"}, {"delta_bias", "D"}, {"A", "DN"},
+            {"B", "bGNL"}, {"C", "bGNL"}, {"D", "D"}, {"z", "bDL"},
+            {"y", "bDL"}, {"final_state", "bDN"}}},
+          // v may have its own head dim (F); the README's files use F = E.
+          {"softmax_attention",
+           {{"q", "bHLE"}, {"k", "bKLE"}, {"v", "bKLF"}, {"out", "bHLF"}}},
+          {"linear_attention",
+           {{"q", "bHLE"}, {"k", "bHLE"}, {"v", "bHLF"}, {"log_decay", "bHL"},
+            {"out", "bHLF"}}},
+      };
+  return layouts;
+}
+
+std::string shapeString(RankedTensorType type) {
+  std::string text = "[";
+  for (auto [i, size] : llvm::enumerate(type.getShape()))
+    text += (i ? ", " : "") + std::to_string(size);
+  return text + "]";
+}
+
+/// Rejects tensors this kind does not define, tensors that are not float32,
+/// and sizes that disagree across tensors (naming both tensors).
+LogicalResult checkTensors(StringRef kind, const VectorHeader &header,
+                           Location loc) {
+  auto layouts = tensorLayouts().find(kind.str());
+  if (layouts == tensorLayouts().end())
+    return success(); // Unknown kinds are reported by the caller.
+  std::map<char, std::pair<int64_t, std::string>> sizes;
+  for (const auto &[name, type] : header.tensors) {
+    auto layout = layouts->second.find(name);
+    if (layout == layouts->second.end())
+      return emitError(loc) << "unknown tensor '" << name << "' in a '" << kind
+                            << "' case";
+    StringRef dims = layout->second;
+    if (!type.getElementType().isF32())
+      return emitError(loc) << "tensor '" << name << "' is "
+                            << type.getElementType()
+                            << "; the vectors store float32";
+    if (type.getRank() != static_cast<int64_t>(dims.size()))
+      return emitError(loc) << "tensor '" << name << "' must have rank "
+                            << dims.size() << " [" << dims << "], got "
+                            << shapeString(type);
+    for (auto [i, letter] : llvm::enumerate(dims)) {
+      int64_t size = type.getDimSize(i);
+      auto [it, inserted] = sizes.try_emplace(letter, size, name);
+      if (!inserted && it->second.first != size)
+        return emitError(loc)
+               << "tensor '" << name << "' " << shapeString(type) << " has "
+               << size << " at dim " << i << " (" << letter << " in ["
+               << dims << "]), but tensor '" << it->second.second << "' has "
+               << letter << " = " << it->second.first;
+    }
+  }
+  return success();
+}
+
+/// A field of a case description: its type and, for a size, the tensor
+/// dimension it must equal; for a flag, the optional tensor it announces.
+struct FieldRule {
+  enum Kind { Integer, Flag, Number, IntegerOrNull } kind;
+  /// Integer: the tensor and dim it describes; Flag: the optional tensor
+  /// it announces (empty: none).
+  StringRef tensor = {};
+  unsigned dim = 0;
+  /// Flag: the only value this importer defines, if it defines one only.
+  std::optional<bool> onlyValue = std::nullopt;
+};
+
+/// The fields each kind's description may carry (testdata/README.md).
+const std::map<std::string, std::map<std::string, FieldRule>> &fieldRules() {
+  using R = FieldRule;
+  static const std::map<std::string, std::map<std::string, FieldRule>> rules = {
+      {"ssd",
+       {{"batch", {R::Integer, "x", 0}},
+        {"seqlen", {R::Integer, "x", 1}},
+        {"nheads", {R::Integer, "x", 2}},
+        {"headdim", {R::Integer, "x", 3}},
+        {"ngroups", {R::Integer, "B", 2}},
+        {"dstate", {R::Integer, "B", 3}},
+        {"dt_softplus", {R::Flag}},
+        {"chunk_size_hint", {R::Integer}},
+        {"has_z", {R::Flag, "z"}},
+        {"has_initial_state", {R::Flag, "initial_state"}}}},
+      {"selective_scan",
+       {{"batch", {R::Integer, "u", 0}},
+        {"dim", {R::Integer, "u", 1}},
+        {"seqlen", {R::Integer, "u", 2}},
+        {"ngroups", {R::Integer, "B", 1}},
+        {"dstate", {R::Integer, "B", 2}},
+        {"delta_softplus", {R::Flag}},
+        {"has_z", {R::Flag, "z"}},
+        // The README's selective scan starts from a zero state.
+        {"has_initial_state", {R::Flag, "initial_state", 0, false}}}},
+      {"softmax_attention",
+       {{"batch", {R::Integer, "q", 0}},
+        {"nheads", {R::Integer, "q", 1}},
+        {"seqlen", {R::Integer, "q", 2}},
+        {"headdim", {R::Integer, "q", 3}},
+        {"nheads_kv", {R::Integer, "k", 1}},
+        {"causal", {R::Flag}},
+        {"window", {R::IntegerOrNull}},
+        {"scale", {R::Number}}}},
+      {"linear_attention",
+       {{"batch", {R::Integer, "q", 0}},
+        {"nheads", {R::Integer, "q", 1}},
+        {"seqlen", {R::Integer, "q", 2}},
+        {"headdim_qk", {R::Integer, "q", 3}},
+        {"headdim_v", {R::Integer, "v", 3}},
+        {"decay", {R::Flag, "log_decay"}},
+        // The README defines causal, unnormalised linear attention only.
+        {"causal", {R::Flag, {}, 0, true}},
+        {"normalize", {R::Flag, {}, 0, false}}}},
+  };
+  return rules;
+}
+
+/// Rejects a description that this importer would misread: an unknown field
+/// (it may carry semantics nobody implements), a field of the wrong type, a
+/// size that disagrees with its tensor, a flag that disagrees with the
+/// presence of the tensor it announces.
+LogicalResult checkDescription(StringRef kind, const VectorHeader &header,
+                               Location loc) {
+  auto rules = fieldRules().find(kind.str());
+  if (rules == fieldRules().end())
+    return success(); // Unknown kinds are reported by the caller.
+  for (const auto &[key, value] : header.meta) {
+    StringRef name = key;
+    if (name == "kind" || name == "seed")
+      continue;
+    auto rule = rules->second.find(name.str());
+    if (rule == rules->second.end())
+      return emitError(loc) << "unknown field '" << name
+                            << "' in the description of a '" << kind
+                            << "' case";
+    const FieldRule &r = rule->second;
+    auto wrongType = [&](StringRef expected) {
+      return emitError(loc) << "field '" << name << "' must be " << expected;
+    };
+    switch (r.kind) {
+    case FieldRule::Flag: {
+      std::optional<bool> flagValue = value.getAsBoolean();
+      if (!flagValue)
+        return wrongType("true or false");
+      if (r.onlyValue && *flagValue != *r.onlyValue)
+        return emitError(loc)
+               << "field '" << name << "' is "
+               << (*flagValue ? "true" : "false") << ", but a '" << kind
+               << "' case is defined only with "
+               << (*r.onlyValue ? "true" : "false");
+      if (!r.tensor.empty() &&
+          *flagValue != static_cast<bool>(header.tensors.count(r.tensor.str())))
+        return emitError(loc)
+               << "field '" << name << "' is " << (*flagValue ? "true" : "false")
+               << " but the file " << (*flagValue ? "has no" : "has a")
+               << " tensor '" << r.tensor << "'";
+      break;
+    }
+    case FieldRule::Number:
+      if (!value.getAsNumber())
+        return wrongType("a number");
+      break;
+    case FieldRule::IntegerOrNull:
+      if (value.getAsNull())
+        break;
+      [[fallthrough]];
+    case FieldRule::Integer: {
+      std::optional<int64_t> size = value.getAsInteger();
+      if (!size)
+        return wrongType(r.kind == FieldRule::Integer ? "an integer"
+                                                      : "an integer or null");
+      if (r.tensor.empty())
+        break;
+      auto tensor = header.tensors.find(r.tensor.str());
+      if (tensor == header.tensors.end() ||
+          tensor->second.getRank() <= static_cast<int64_t>(r.dim))
+        break; // The builder reports the missing or malformed tensor.
+      int64_t actual = tensor->second.getDimSize(r.dim);
+      if (actual != *size)
+        return emitError(loc)
+               << "field '" << name << "' is " << *size << " but tensor '"
+               << r.tensor << "' has " << actual << " at dim " << r.dim;
+      break;
+    }
+    }
+  }
+  return success();
+}
+
 } // namespace
 
 FailureOr<OwningOpRef<ModuleOp>>
@@ -433,6 +628,10 @@ ssm::importTestVector(StringRef path, MLIRContext *context) {
   std::optional<StringRef> kind = header->meta.getString("kind");
   if (!kind)
     return emitError(loc) << "case description has no 'kind'";
+
+  if (failed(checkTensors(*kind, *header, loc)) ||
+      failed(checkDescription(*kind, *header, loc)))
+    return failure();
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   ProgramBuilder program(*module, loc, *header);
