@@ -69,8 +69,13 @@ double ssm::reference::maxAbsDifference(const Tensor &a, const Tensor &b) {
   if (a.shape() != b.shape())
     return std::numeric_limits<double>::infinity();
   double result = 0.0;
-  for (int64_t i = 0; i < a.numElements(); ++i)
-    result = std::max(result, std::fabs(a.data()[i] - b.data()[i]));
+  for (int64_t i = 0; i < a.numElements(); ++i) {
+    double difference = std::fabs(a.data()[i] - b.data()[i]);
+    // std::max would drop a NaN; an element never written must not pass.
+    if (std::isnan(difference))
+      return std::numeric_limits<double>::infinity();
+    result = std::max(result, difference);
+  }
   return result;
 }
 

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -134,8 +135,11 @@ Tensor randomTensor(const std::vector<int64_t> &shape, std::mt19937 &rng,
 struct HostTensor {
   explicit HostTensor(const Tensor &t)
       : shape(t.shape()), values(t.values().begin(), t.values().end()) {}
+  /// An output: NaN until the code writes it, so an element it skips fails.
   explicit HostTensor(std::vector<int64_t> s)
-      : shape(std::move(s)), values(::ssm::reference::numElements(shape)) {}
+      : shape(std::move(s)),
+        values(::ssm::reference::numElements(shape),
+               std::numeric_limits<float>::quiet_NaN()) {}
   DLTensor view() {
     DLTensor tensor{};
     tensor.data = values.data();
@@ -312,7 +316,13 @@ INSTANTIATE_TEST_SUITE_P(
         MixCase{"dynamic_sizes", 2, 29, 1, 1, 2, 16, 16, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
         MixCase{"more_key_heads", 1, 21, 1, 4, 4, 8, 8, Score::Linear,
-                Mask::Causal, 0, Decay::Scalar, false, true}),
+                Mask::Causal, 0, Decay::Scalar, false, true},
+        // No tokens: y is empty and the final state is the initial one.
+        MixCase{"empty_sequence_state", 2, 0, 1, 1, 2, 8, 4, Score::Linear,
+                Mask::Causal, 0, Decay::Scalar, true, true, true},
+        MixCase{"empty_sequence_zero_state", 1, 0, 2, 2, 2, 4, 8,
+                Score::Linear, Mask::Causal, 0, Decay::None, false, true,
+                true}),
     [](const ::testing::TestParamInfo<MixCase> &info) {
       return std::string(info.param.name);
     });

@@ -92,6 +92,16 @@ void expectClose(const Tensor &actual, const Tensor &expected,
             tolerance * std::max(1.0, maxAbs(expected)));
 }
 
+// A NaN (an output element the code never wrote) is the largest error there
+// is, not one that std::max silently drops.
+TEST(ReferenceTensor, MaxAbsDifferenceSeesNaN) {
+  Tensor expected({3}, {1.0, 2.0, 3.0});
+  Tensor actual({3}, {1.0, std::nan(""), 3.0});
+  EXPECT_TRUE(std::isinf(maxAbsDifference(actual, expected)));
+  EXPECT_TRUE(std::isinf(maxAbsDifference(expected, actual)));
+  EXPECT_EQ(maxAbsDifference(expected, expected), 0.0);
+}
+
 TEST(ReferenceMix, LinearCausalByHand) {
   // One head, N = P = 1: y_i = q_i Σ_{j≤i} k_j v_j.
   Tensor q({1, 3, 1, 1}, {1.0, 2.0, 3.0});
