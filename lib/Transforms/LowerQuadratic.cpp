@@ -178,9 +178,16 @@ private:
     }
     SmallVector<Value> initial;
     if (ctx.hasDecay())
-      initial.push_back(emitDecayStart(k, rowStart, keyStart));
-    if (ctx.initialState)
-      emitInitialStateOutputs(k, initial.empty() ? Value() : initial[0]);
+      initial.push_back(emitKeyOffset(k, rowStart, keyStart));
+    if (ctx.initialState) {
+      // cum_{-1} − cum_rowStart: the mask is causal, so keyStart is 0.
+      Value start;
+      if (ctx.hasDecay())
+        start = k.convert(
+            k.sub(initial[0], k.convert(stepLogDecay(k, keyStart), wide())),
+            f());
+      emitInitialStateOutputs(k, start);
+    }
     k.loop(keyStart, keyEnd, k.index(kKeyBlock), initial,
            [&](KernelBuilder &k, Value keyBlock, ValueRange carried) {
              SmallVector<Value> next;
@@ -390,30 +397,54 @@ private:
     return k.load(f(), cum, {row, k.index(0)});
   }
 
-  /// The cumulative log-decay of the position before `keyStart`, relative to
-  /// `rowStart`: −Σ_{r = keyStart .. rowStart} dt_r A.
-  Value emitDecayStart(KernelBuilder &k, Value rowStart, Value keyStart) {
-    Type cumType = isDiagonal() ? Type(lanes(ctx.stateSize)) : f();
-    SmallVector<Value> sum = k.loop(
-        keyStart, k.addi(rowStart, k.index(1)), k.index(1),
-        {k.floatConst(cumType, 0.0)},
-        [&](KernelBuilder &k, Value r, ValueRange running) {
-          return SmallVector<Value>{k.sub(running[0], stepLogDecay(k, r))};
-        });
-    return sum[0];
+  /// Cumulative log-decays spanning many positions are summed in f64: exp
+  /// turns an absolute error in a log-decay into a relative error in M, and
+  /// an f32 running sum over thousands of positions near the diagonal would
+  /// carry the rounding of its largest partial sums.
+  Type wide() { return Float64Type::get(ctx.op.getContext()); }
+  Type wideCumType() {
+    return isDiagonal() ? Type(VectorType::get({ctx.stateSize}, wide()))
+                        : wide();
   }
 
-  /// keyCum[c] for this key block; returns the running sum after it.
-  Value emitKeyCum(KernelBuilder &k, Value keyBlock, Value start) {
+  /// cum_keyStart − cum_rowStart = −Σ_{r = keyStart+1 .. rowStart} dt_r A,
+  /// in f64.
+  Value emitKeyOffset(KernelBuilder &k, Value rowStart, Value keyStart) {
     SmallVector<Value> sum = k.loop(
-        k.index(0), k.index(kKeyBlock), k.index(1), {start},
-        [&](KernelBuilder &k, Value c, ValueRange running) {
-          Value next =
-              k.add(running[0], stepLogDecay(k, k.addi(keyBlock, c)));
-          storeCum(k, next, keyCum, c);
-          return SmallVector<Value>{next};
+        k.addi(keyStart, k.index(1)), k.addi(rowStart, k.index(1)),
+        k.index(1), {k.floatConst(wideCumType(), 0.0)},
+        [&](KernelBuilder &k, Value r, ValueRange running) {
+          return SmallVector<Value>{
+              k.add(running[0], k.convert(stepLogDecay(k, r), wide()))};
         });
-    return sum[0];
+    return k.neg(sum[0]);
+  }
+
+  /// keyCum[c] = cum_{keyBlock+c} − cum_rowStart: the block's f64 `offset`
+  /// (cum_keyBlock − cum_rowStart) plus the sums within the block, which
+  /// accumulate exactly like the query block's, so that on the diagonal
+  /// block keys and queries see identical cumulative sums. Returns the next
+  /// block's offset.
+  Value emitKeyCum(KernelBuilder &k, Value keyBlock, Value offset) {
+    Type cumType = isDiagonal() ? Type(lanes(ctx.stateSize)) : f();
+    Value narrowOffset = k.convert(offset, f());
+    SmallVector<Value> sums = k.loop(
+        k.index(0), k.index(kKeyBlock), k.index(1),
+        {k.floatConst(cumType, 0.0), k.floatConst(wideCumType(), 0.0)},
+        [&](KernelBuilder &k, Value c, ValueRange running) {
+          Value positive = k.cmpi(arith::CmpIPredicate::ugt, c, k.index(0));
+          Value step = stepLogDecay(k, k.addi(keyBlock, c));
+          Value local =
+              k.select(positive, k.add(running[0], step), running[0]);
+          Value total = k.select(
+              positive, k.add(running[1], k.convert(step, wide())),
+              running[1]);
+          storeCum(k, k.add(local, narrowOffset), keyCum, c);
+          return SmallVector<Value>{local, total};
+        });
+    Value nextStep = k.convert(
+        stepLogDecay(k, k.addi(keyBlock, k.index(kKeyBlock))), wide());
+    return k.add(k.add(offset, sums[1]), nextStep);
   }
 
   /// Packs Kᵀ and V of the key block (zero beyond L).

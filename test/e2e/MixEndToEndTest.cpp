@@ -317,6 +317,12 @@ INSTANTIATE_TEST_SUITE_P(
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
         MixCase{"more_key_heads", 1, 21, 1, 4, 4, 8, 8, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, false, true},
+        // Thousands of tokens of decay: the quadratic form's cumulative
+        // log-decays must not lose precision far from the sequence start.
+        MixCase{"long_decay", 1, 3000, 1, 1, 8, 8, 8, Score::Linear,
+                Mask::Causal, 0, Decay::Scalar, true, true},
+        MixCase{"long_diagonal_decay", 1, 1500, 1, 1, 3, 4, 1,
+                Score::Linear, Mask::Causal, 0, Decay::Diagonal, false, true},
         // No tokens: y is empty and the final state is the initial one.
         MixCase{"empty_sequence_state", 2, 0, 1, 1, 2, 8, 4, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
