@@ -249,11 +249,11 @@ std::vector<Case> buildCases() {
                      linearAlgorithms(l, l <= 4096),
                      linearFlops(1, l, 8, 64, 64)});
   for (int64_t l : lengths)
-    cases.push_back(
-        {"linear-decay",
-         llvm::formatv("decayed linear attn L{0} H8 D64", l).str(),
-         mixFunction(1, l, 8, 8, 64, 64, "scalar"),
-         linearAlgorithms(l, l <= 4096), linearFlops(1, l, 8, 64, 64)});
+    cases.push_back({"linear-decay",
+                     llvm::formatv("decayed linear attn L{0} H8 D64", l).str(),
+                     mixFunction(1, l, 8, 8, 64, 64, "scalar"),
+                     linearAlgorithms(l, l <= 4096),
+                     linearFlops(1, l, 8, 64, 64)});
   // Small-state linear attention (N = P = 16): where recurrent shines.
   for (int64_t l : lengths)
     cases.push_back({"linear-small",
@@ -404,7 +404,8 @@ std::string compile(MLIRContext &context, const std::string &mlir,
   options.chunkSize = algorithm.chunkSize;
   options.output = dir;
   options.sourceName = "bench.mlir";
-  if (mlir::ssm::compileModule(*module, options) != mlir::ssm::CompileResult::Success)
+  if (mlir::ssm::compileModule(*module, options) !=
+      mlir::ssm::CompileResult::Success)
     return "compilation failed";
   return "";
 }
@@ -425,13 +426,12 @@ modelEstimates(MLIRContext &context, const std::string &mlir,
   if (!mix)
     return {};
   return cost::estimateAll(mlir::ssm::getMixShape(mix, /*assumedLength=*/2048),
-                                target);
+                           target);
 }
 
 /// The estimate for `algorithm` among `estimates`, or nullptr.
-const cost::Estimate *
-findEstimate(const std::vector<cost::Estimate> &estimates,
-             const Algorithm &algorithm) {
+const cost::Estimate *findEstimate(const std::vector<cost::Estimate> &estimates,
+                                   const Algorithm &algorithm) {
   for (const cost::Estimate &e : estimates)
     if (cost::toString(e.algorithm) == algorithm.kind &&
         e.chunkSize == algorithm.chunkSize)
@@ -553,8 +553,7 @@ int main(int argc, char **argv) {
     double chosenSeconds = 0, bestSeconds = 0;
     Algorithm best;
     /// The model's estimates of the chosen and of the fastest measured.
-    const cost::Estimate *chosenEstimate = nullptr,
-                              *bestEstimate = nullptr;
+    const cost::Estimate *chosenEstimate = nullptr, *bestEstimate = nullptr;
     size_t numCandidates = 0;
   };
   std::vector<Choice> choices;
@@ -595,8 +594,8 @@ int main(int argc, char **argv) {
            << " | " << modelMilliseconds(findEstimate(model, m.algorithm))
            << " |\n";
       else
-        os << "| " << c.name << " | " << m.algorithm.label() << " | failed: "
-           << m.error << " | | |\n";
+        os << "| " << c.name << " | " << m.algorithm.label()
+           << " | failed: " << m.error << " | | |\n";
       if (ok && (!best || seconds < median(best->times)))
         best = &m;
     }
@@ -614,8 +613,8 @@ int main(int argc, char **argv) {
       choice.numCandidates = c.algorithms.size();
       choices.push_back(choice);
     } else if (!chosen.error.empty()) {
-      llvm::errs() << c.name << "  cost model's choice failed: "
-                   << chosen.error << "\n";
+      llvm::errs() << c.name << "  cost model's choice failed: " << chosen.error
+                   << "\n";
     }
     llvm::errs() << c.name << "  cost model chose "
                  << choice.chosen.label() << "\n";
@@ -650,8 +649,8 @@ int main(int argc, char **argv) {
       misses.push_back(
           llvm::formatv("- {0}: chose {1}, {2:f0} % slower than {3}; the model "
                         "predicted {1} at {4} ms and {3} at {5} ms{6}.",
-                        choice.name, choice.chosen.label(),
-                        (ratio - 1) * 100, choice.best.label(),
+                        choice.name, choice.chosen.label(), (ratio - 1) * 100,
+                        choice.best.label(),
                         modelMilliseconds(choice.chosenEstimate),
                         modelMilliseconds(choice.bestEstimate),
                         choice.chosen.label() == choice.best.label()

@@ -76,9 +76,9 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
     return module.emitError() << "unknown target '" << options.target
                               << "'; this build compiles for 'cpu'";
   if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize)
-    return module.emitError() << "chunk size must be in [1, " << kMaxChunkSize
-                              << "] (0: the cost model's choice), got "
-                              << options.chunkSize;
+    return module.emitError()
+           << "chunk size must be in [1, " << kMaxChunkSize
+           << "] (0: the cost model's choice), got " << options.chunkSize;
   if (options.vectorWidth < 0 || options.vectorWidth > kMaxVectorWidth ||
       (options.vectorWidth > 0 && !llvm::isPowerOf2_64(options.vectorWidth)))
     return module.emitError()
@@ -118,7 +118,7 @@ LogicalResult writeText(StringRef path, function_ref<void(raw_ostream &)> write,
 } // namespace
 
 CompileResult mlir::ssm::compileModule(ModuleOp module,
-                                 const CompileOptions &options) {
+                                       const CompileOptions &options) {
   Location loc = module.getLoc();
   if (failed(checkRequest(module, options)))
     return CompileResult::BadInput;

@@ -418,22 +418,39 @@ LogicalResult buildLinearAttention(ProgramBuilder &p,
 /// Each kind's tensors as the testdata README lays them out: one letter per
 /// dim, the same letter the same size across the file's tensors.
 const std::map<std::string, std::map<std::string, StringRef>> &tensorLayouts() {
-  static const std::map<std::string, std::map<std::string, StringRef>>
-      layouts = {
+  static const std::map<std::string, std::map<std::string, StringRef>> layouts =
+      {
           {"ssd",
-           {{"x", "bLHP"}, {"dt", "bLH"}, {"dt_bias", "H"}, {"A", "H"},
-            {"B", "bLGN"}, {"C", "bLGN"}, {"D", "H"}, {"z", "bLHP"},
-            {"initial_state", "bHPN"}, {"y", "bLHP"},
+           {{"x", "bLHP"},
+            {"dt", "bLH"},
+            {"dt_bias", "H"},
+            {"A", "H"},
+            {"B", "bLGN"},
+            {"C", "bLGN"},
+            {"D", "H"},
+            {"z", "bLHP"},
+            {"initial_state", "bHPN"},
+            {"y", "bLHP"},
             {"final_state", "bHPN"}}},
           {"selective_scan",
-           {{"u", "bDL"}, {"delta", "bDL"}, {"delta_bias", "D"}, {"A", "DN"},
-            {"B", "bGNL"}, {"C", "bGNL"}, {"D", "D"}, {"z", "bDL"},
-            {"y", "bDL"}, {"final_state", "bDN"}}},
+           {{"u", "bDL"},
+            {"delta", "bDL"},
+            {"delta_bias", "D"},
+            {"A", "DN"},
+            {"B", "bGNL"},
+            {"C", "bGNL"},
+            {"D", "D"},
+            {"z", "bDL"},
+            {"y", "bDL"},
+            {"final_state", "bDN"}}},
           // v may have its own head dim (F); the README's files use F = E.
           {"softmax_attention",
            {{"q", "bHLE"}, {"k", "bKLE"}, {"v", "bKLF"}, {"out", "bHLF"}}},
           {"linear_attention",
-           {{"q", "bHLE"}, {"k", "bHLE"}, {"v", "bHLF"}, {"log_decay", "bHL"},
+           {{"q", "bHLE"},
+            {"k", "bHLE"},
+            {"v", "bHLF"},
+            {"log_decay", "bHL"},
             {"out", "bHLF"}}},
       };
   return layouts;
@@ -457,26 +474,26 @@ LogicalResult checkTensors(StringRef kind, const VectorHeader &header,
   for (const auto &[name, type] : header.tensors) {
     auto layout = layouts->second.find(name);
     if (layout == layouts->second.end())
-      return emitError(loc) << "unknown tensor '" << name << "' in a '" << kind
-                            << "' case";
+      return emitError(loc)
+             << "unknown tensor '" << name << "' in a '" << kind << "' case";
     StringRef dims = layout->second;
     if (!type.getElementType().isF32())
-      return emitError(loc) << "tensor '" << name << "' is "
-                            << type.getElementType()
-                            << "; the vectors store float32";
+      return emitError(loc)
+             << "tensor '" << name << "' is " << type.getElementType()
+             << "; the vectors store float32";
     if (type.getRank() != static_cast<int64_t>(dims.size()))
-      return emitError(loc) << "tensor '" << name << "' must have rank "
-                            << dims.size() << " [" << dims << "], got "
-                            << shapeString(type);
+      return emitError(loc)
+             << "tensor '" << name << "' must have rank " << dims.size() << " ["
+             << dims << "], got " << shapeString(type);
     for (auto [i, letter] : llvm::enumerate(dims)) {
       int64_t size = type.getDimSize(i);
       auto [it, inserted] = sizes.try_emplace(letter, size, name);
       if (!inserted && it->second.first != size)
         return emitError(loc)
                << "tensor '" << name << "' " << shapeString(type) << " has "
-               << size << " at dim " << i << " (" << letter << " in ["
-               << dims << "]), but tensor '" << it->second.second << "' has "
-               << letter << " = " << it->second.first;
+               << size << " at dim " << i << " (" << letter << " in [" << dims
+               << "]), but tensor '" << it->second.second << "' has " << letter
+               << " = " << it->second.first;
     }
   }
   return success();
@@ -557,9 +574,9 @@ LogicalResult checkDescription(StringRef kind, const VectorHeader &header,
       continue;
     auto rule = rules->second.find(name.str());
     if (rule == rules->second.end())
-      return emitError(loc) << "unknown field '" << name
-                            << "' in the description of a '" << kind
-                            << "' case";
+      return emitError(loc)
+             << "unknown field '" << name << "' in the description of a '"
+             << kind << "' case";
     const FieldRule &r = rule->second;
     auto wrongType = [&](StringRef expected) {
       return emitError(loc) << "field '" << name << "' must be " << expected;
@@ -570,17 +587,17 @@ LogicalResult checkDescription(StringRef kind, const VectorHeader &header,
       if (!flagValue)
         return wrongType("true or false");
       if (r.onlyValue && *flagValue != *r.onlyValue)
-        return emitError(loc)
-               << "field '" << name << "' is "
-               << (*flagValue ? "true" : "false") << ", but a '" << kind
-               << "' case is defined only with "
-               << (*r.onlyValue ? "true" : "false");
+        return emitError(loc) << "field '" << name << "' is "
+                              << (*flagValue ? "true" : "false") << ", but a '"
+                              << kind << "' case is defined only with "
+                              << (*r.onlyValue ? "true" : "false");
       if (!r.tensor.empty() &&
           *flagValue != static_cast<bool>(header.tensors.count(r.tensor.str())))
         return emitError(loc)
-               << "field '" << name << "' is " << (*flagValue ? "true" : "false")
-               << " but the file " << (*flagValue ? "has no" : "has a")
-               << " tensor '" << r.tensor << "'";
+               << "field '" << name << "' is "
+               << (*flagValue ? "true" : "false") << " but the file "
+               << (*flagValue ? "has no" : "has a") << " tensor '" << r.tensor
+               << "'";
       break;
     }
     case FieldRule::Number:

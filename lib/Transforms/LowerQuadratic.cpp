@@ -410,13 +410,13 @@ private:
   /// cum_keyStart − cum_rowStart = −Σ_{r = keyStart+1 .. rowStart} dt_r A,
   /// in f64.
   Value emitKeyOffset(KernelBuilder &k, Value rowStart, Value keyStart) {
-    SmallVector<Value> sum = k.loop(
-        k.addi(keyStart, k.index(1)), k.addi(rowStart, k.index(1)),
-        k.index(1), {k.floatConst(wideCumType(), 0.0)},
-        [&](KernelBuilder &k, Value r, ValueRange running) {
-          return SmallVector<Value>{
-              k.add(running[0], k.convert(stepLogDecay(k, r), wide()))};
-        });
+    SmallVector<Value> sum =
+        k.loop(k.addi(keyStart, k.index(1)), k.addi(rowStart, k.index(1)),
+               k.index(1), {k.floatConst(wideCumType(), 0.0)},
+               [&](KernelBuilder &k, Value r, ValueRange running) {
+                 return SmallVector<Value>{
+                     k.add(running[0], k.convert(stepLogDecay(k, r), wide()))};
+               });
     return k.neg(sum[0]);
   }
 
@@ -434,11 +434,9 @@ private:
         [&](KernelBuilder &k, Value c, ValueRange running) {
           Value positive = k.cmpi(arith::CmpIPredicate::ugt, c, k.index(0));
           Value step = stepLogDecay(k, k.addi(keyBlock, c));
-          Value local =
-              k.select(positive, k.add(running[0], step), running[0]);
+          Value local = k.select(positive, k.add(running[0], step), running[0]);
           Value total = k.select(
-              positive, k.add(running[1], k.convert(step, wide())),
-              running[1]);
+              positive, k.add(running[1], k.convert(step, wide())), running[1]);
           storeCum(k, k.add(local, narrowOffset), keyCum, c);
           return SmallVector<Value>{local, total};
         });

@@ -170,8 +170,7 @@ struct SsmSelectAlgorithmPass
         assumedLength <= 0) {
       module.emitError() << "ssm-select-algorithm: 'chunk-size' must be in "
                             "[0, "
-                         << kMaxChunkSize
-                         << "] and 'assumed-length' > 0, got "
+                         << kMaxChunkSize << "] and 'assumed-length' > 0, got "
                          << forceChunkSize.getValue() << " and "
                          << assumedLength.getValue();
       return signalPassFailure();

@@ -137,9 +137,8 @@ struct HostTensor {
       : shape(t.shape()), values(t.values().begin(), t.values().end()) {}
   /// An output: NaN until the code writes it, so an element it skips fails.
   explicit HostTensor(std::vector<int64_t> s)
-      : shape(std::move(s)),
-        values(::ssm::reference::numElements(shape),
-               std::numeric_limits<float>::quiet_NaN()) {}
+      : shape(std::move(s)), values(::ssm::reference::numElements(shape),
+                                    std::numeric_limits<float>::quiet_NaN()) {}
   DLTensor view() {
     DLTensor tensor{};
     tensor.data = values.data();
@@ -303,8 +302,8 @@ INSTANTIATE_TEST_SUITE_P(
                 Mask::Window, 7, Decay::None, false, false},
         MixCase{"linear_window_decay", 1, 50, 2, 2, 2, 8, 8, Score::Linear,
                 Mask::Window, 9, Decay::Scalar, false, false},
-        MixCase{"linear_full", 2, 33, 1, 1, 2, 8, 16, Score::Linear,
-                Mask::Full, 0, Decay::None, false, false},
+        MixCase{"linear_full", 2, 33, 1, 1, 2, 8, 16, Score::Linear, Mask::Full,
+                0, Decay::None, false, false},
         MixCase{"softmax_gqa", 2, 65, 8, 2, 2, 16, 16, Score::Softmax,
                 Mask::Causal, 0, Decay::None, false, false},
         MixCase{"softmax_window", 1, 130, 4, 4, 4, 8, 24, Score::Softmax,
@@ -321,14 +320,13 @@ INSTANTIATE_TEST_SUITE_P(
         // log-decays must not lose precision far from the sequence start.
         MixCase{"long_decay", 1, 3000, 1, 1, 8, 8, 8, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true},
-        MixCase{"long_diagonal_decay", 1, 1500, 1, 1, 3, 4, 1,
-                Score::Linear, Mask::Causal, 0, Decay::Diagonal, false, true},
+        MixCase{"long_diagonal_decay", 1, 1500, 1, 1, 3, 4, 1, Score::Linear,
+                Mask::Causal, 0, Decay::Diagonal, false, true},
         // No tokens: y is empty and the final state is the initial one.
         MixCase{"empty_sequence_state", 2, 0, 1, 1, 2, 8, 4, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
-        MixCase{"empty_sequence_zero_state", 1, 0, 2, 2, 2, 4, 8,
-                Score::Linear, Mask::Causal, 0, Decay::None, false, true,
-                true}),
+        MixCase{"empty_sequence_zero_state", 1, 0, 2, 2, 2, 4, 8, Score::Linear,
+                Mask::Causal, 0, Decay::None, false, true, true}),
     [](const ::testing::TestParamInfo<MixCase> &info) {
       return std::string(info.param.name);
     });

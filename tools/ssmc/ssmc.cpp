@@ -31,9 +31,10 @@ namespace cl = llvm::cl;
 // MLIR's, which stay usable, e.g. --mlir-print-ir-after-all).
 static cl::OptionCategory ssmcCategory("ssmc options");
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<input.mlir | vector.safetensors>"),
-                                      cl::cat(ssmcCategory));
+static cl::opt<std::string>
+    inputPath(cl::Positional, cl::Required,
+              cl::desc("<input.mlir | vector.safetensors>"),
+              cl::cat(ssmcCategory));
 static cl::opt<std::string> outputPath(
     "o", cl::desc("Artifact directory (or output file for --emit=mlir|llvm)"),
     cl::value_desc("path"), cl::cat(ssmcCategory), cl::init(""));
@@ -59,7 +60,8 @@ static cl::opt<std::string> costModelTarget(
     cl::cat(ssmcCategory), cl::init("host"));
 static cl::opt<int64_t>
     vectorWidth("vector-width",
-                cl::desc("f32 lanes per vector (0: the host's)"), cl::cat(ssmcCategory), cl::init(0));
+                cl::desc("f32 lanes per vector (0: the host's)"),
+                cl::cat(ssmcCategory), cl::init(0));
 static cl::opt<bool>
     explain("explain",
             cl::desc("Print each op's algorithm candidates and estimates"),
