@@ -5,7 +5,7 @@
 // with the runtime, run on random inputs and compared with the float64
 // reference. The shapes deliberately differ from the shared vectors: lengths
 // of 1 and not multiples of any tile, odd head dims, grouped heads both
-// ways, windows, full masks.
+// ways, windows, full masks; bf16 and f16 storage as well as f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,12 +16,14 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -33,6 +35,9 @@ using ::ssm::reference::Tensor;
 namespace {
 
 enum class Decay { None, Scalar, Diagonal };
+
+/// The storage type of every operand and result (kernels compute in f32).
+enum class Storage { F32, BF16, F16 };
 
 struct MixCase {
   const char *name;
@@ -46,19 +51,78 @@ struct MixCase {
   bool finalState = false;
   /// Batch and length are `?` in the function's types.
   bool dynamic = false;
+  Storage storage = Storage::F32;
 };
+
+const char *mlirName(Storage storage) {
+  switch (storage) {
+  case Storage::F32:
+    return "f32";
+  case Storage::BF16:
+    return "bf16";
+  case Storage::F16:
+    return "f16";
+  }
+  return "f32";
+}
+
+/// Max |error| / max |reference| allowed: the 1e-4 of the shared vectors
+/// for f32; for 16-bit storage, twice what rounding the result alone may
+/// cost (half an ulp: 2^-8 for bf16's 8 significant bits, 2^-11 for f16's
+/// 11). The inputs are drawn representable, so they add nothing.
+double toleranceOf(Storage storage) {
+  switch (storage) {
+  case Storage::F32:
+    return 1e-4;
+  case Storage::BF16:
+    return 8e-3;
+  case Storage::F16:
+    return 1e-3;
+  }
+  return 1e-4;
+}
+
+const llvm::fltSemantics &semanticsOf(Storage storage) {
+  switch (storage) {
+  case Storage::F32:
+    return llvm::APFloat::IEEEsingle();
+  case Storage::BF16:
+    return llvm::APFloat::BFloat();
+  case Storage::F16:
+    return llvm::APFloat::IEEEhalf();
+  }
+  return llvm::APFloat::IEEEsingle();
+}
+
+/// `value` rounded to the storage type (nearest, ties to even).
+llvm::APFloat toStorage(double value, Storage storage) {
+  llvm::APFloat result(value);
+  bool losesInfo = false;
+  result.convert(semanticsOf(storage), llvm::APFloat::rmNearestTiesToEven,
+                 &losesInfo);
+  return result;
+}
+
+double fromStorage(const llvm::APFloat &value) {
+  llvm::APFloat wide = value;
+  bool losesInfo = false;
+  wide.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+               &losesInfo);
+  return wide.convertToDouble();
+}
 
 std::ostream &operator<<(std::ostream &os, const MixCase &c) {
   return os << c.name;
 }
 
-std::string typeOf(const std::vector<int64_t> &shape, int dynamicDims) {
+std::string typeOf(const std::vector<int64_t> &shape, int dynamicDims,
+                   Storage storage) {
   std::string text = "tensor<";
   for (size_t i = 0; i < shape.size(); ++i)
     text += (static_cast<int>(i) < dynamicDims ? std::string("?")
                                                : std::to_string(shape[i])) +
             "x";
-  return text + "f32>";
+  return text + mlirName(storage) + ">";
 }
 
 /// The shapes of a case's operands and results.
@@ -83,6 +147,9 @@ Shapes shapesOf(const MixCase &c) {
 std::string mlirOf(const MixCase &c) {
   Shapes s = shapesOf(c);
   int d = c.dynamic ? 2 : 0, ds = c.dynamic ? 1 : 0;
+  auto typeOf = [&](const std::vector<int64_t> &shape, int dynamicDims) {
+    return ::typeOf(shape, dynamicDims, c.storage);
+  };
   std::string args = "%q: " + typeOf(s.q, d) + ", %k: " + typeOf(s.k, d) +
                      ", %v: " + typeOf(s.v, d);
   std::string operands = "%q, %k, %v";
@@ -122,37 +189,65 @@ std::string mlirOf(const MixCase &c) {
       .str();
 }
 
+/// Uniform values, each representable in `storage` (so that the reference
+/// sees exactly what the kernel reads).
 Tensor randomTensor(const std::vector<int64_t> &shape, std::mt19937 &rng,
-                    double low, double high) {
+                    double low, double high, Storage storage) {
   std::uniform_real_distribution<double> dist(low, high);
   Tensor t(shape);
   for (int64_t i = 0; i < t.numElements(); ++i)
-    t.data()[i] = static_cast<float>(dist(rng)); // representable in f32
+    t.data()[i] = fromStorage(toStorage(dist(rng), storage));
   return t;
 }
 
-/// f32 buffer + DLTensor view of a reference tensor.
+/// A host buffer in the storage type + its DLTensor view.
 struct HostTensor {
-  explicit HostTensor(const Tensor &t)
-      : shape(t.shape()), values(t.values().begin(), t.values().end()) {}
+  HostTensor(const Tensor &t, Storage storage)
+      : shape(t.shape()), storage(storage) {
+    for (double value : t.values())
+      append(toStorage(value, storage));
+  }
   /// An output: NaN until the code writes it, so an element it skips fails.
-  explicit HostTensor(std::vector<int64_t> s)
-      : shape(std::move(s)), values(::ssm::reference::numElements(shape),
-                                    std::numeric_limits<float>::quiet_NaN()) {}
+  HostTensor(std::vector<int64_t> s, Storage storage)
+      : shape(std::move(s)), storage(storage) {
+    llvm::APFloat nan = llvm::APFloat::getQNaN(semanticsOf(storage));
+    for (int64_t i = 0; i < ::ssm::reference::numElements(shape); ++i)
+      append(nan);
+  }
   DLTensor view() {
     DLTensor tensor{};
-    tensor.data = values.data();
+    tensor.data = bytes.data();
     tensor.device = {kDLCPU, 0};
     tensor.ndim = static_cast<int32_t>(shape.size());
-    tensor.dtype = {kDLFloat, 32, 1};
+    tensor.dtype = storage == Storage::F32   ? DLDataType{kDLFloat, 32, 1}
+                   : storage == Storage::F16 ? DLDataType{kDLFloat, 16, 1}
+                                             : DLDataType{kDLBfloat, 16, 1};
     tensor.shape = shape.data();
     return tensor;
   }
   Tensor toReference() const {
-    return Tensor(shape, std::vector<double>(values.begin(), values.end()));
+    size_t width = elementBytes();
+    std::vector<double> values;
+    for (size_t offset = 0; offset < bytes.size(); offset += width) {
+      uint64_t bits = 0;
+      std::memcpy(&bits, bytes.data() + offset, width); // little endian
+      values.push_back(fromStorage(
+          llvm::APFloat(semanticsOf(storage), llvm::APInt(width * 8, bits))));
+    }
+    return Tensor(shape, std::move(values));
   }
+
   std::vector<int64_t> shape;
-  std::vector<float> values;
+  Storage storage;
+  std::vector<uint8_t> bytes;
+
+private:
+  size_t elementBytes() const { return storage == Storage::F32 ? 4 : 2; }
+  void append(const llvm::APFloat &value) {
+    uint64_t bits = value.bitcastToAPInt().getZExtValue();
+    const auto *raw = reinterpret_cast<const uint8_t *>(&bits);
+    bytes.insert(bytes.end(), raw, raw + elementBytes()); // little endian
+  }
 };
 
 std::string take(ssm_status_t status) {
@@ -212,28 +307,30 @@ protected:
     // Inputs, in the function's argument order.
     Shapes s = shapesOf(c);
     std::mt19937 rng(42);
-    Tensor q = randomTensor(s.q, rng, -1, 1), k = randomTensor(s.k, rng, -1, 1),
-           v = randomTensor(s.v, rng, -1, 1);
-    std::vector<HostTensor> inputs = {HostTensor(q), HostTensor(k),
-                                      HostTensor(v)};
+    Storage st = c.storage;
+    Tensor q = randomTensor(s.q, rng, -1, 1, st),
+           k = randomTensor(s.k, rng, -1, 1, st),
+           v = randomTensor(s.v, rng, -1, 1, st);
+    std::vector<HostTensor> inputs = {HostTensor(q, st), HostTensor(k, st),
+                                      HostTensor(v, st)};
     ::ssm::reference::MixInputs reference{&q, &k, &v};
     Tensor dt, a, s0;
     if (c.decay != Decay::None) {
-      dt = randomTensor(s.dt, rng, 0.01, 0.3);
-      a = randomTensor(s.a, rng, -2.0, -0.2);
-      inputs.emplace_back(dt);
-      inputs.emplace_back(a);
+      dt = randomTensor(s.dt, rng, 0.01, 0.3, st);
+      a = randomTensor(s.a, rng, -2.0, -0.2, st);
+      inputs.emplace_back(dt, st);
+      inputs.emplace_back(a, st);
       reference.dt = &dt;
       reference.decayRate = &a;
     }
     if (c.initialState) {
-      s0 = randomTensor(s.state, rng, -1, 1);
-      inputs.emplace_back(s0);
+      s0 = randomTensor(s.state, rng, -1, 1, st);
+      inputs.emplace_back(s0, st);
       reference.initialState = &s0;
     }
-    std::vector<HostTensor> outputs = {HostTensor(s.y)};
+    std::vector<HostTensor> outputs = {HostTensor(s.y, st)};
     if (c.finalState)
-      outputs.emplace_back(s.state);
+      outputs.emplace_back(s.state, st);
     std::vector<DLTensor> inputViews, outputViews;
     for (HostTensor &t : inputs)
       inputViews.push_back(t.view());
@@ -254,12 +351,13 @@ protected:
     llvm::Expected<::ssm::reference::MixOutputs> expected =
         ::ssm::reference::evaluateMix(config, reference);
     ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
-    EXPECT_LE(relativeError(outputs[0].toReference(), expected->y), 1e-4)
+    EXPECT_LE(relativeError(outputs[0].toReference(), expected->y),
+              toleranceOf(c.storage))
         << "y of " << c.name;
     if (c.finalState) {
       ASSERT_TRUE(expected->finalState.has_value());
       EXPECT_LE(relativeError(outputs[1].toReference(), *expected->finalState),
-                1e-4)
+                toleranceOf(c.storage))
           << "final_state of " << c.name;
     }
   }
@@ -322,6 +420,19 @@ INSTANTIATE_TEST_SUITE_P(
                 Mask::Causal, 0, Decay::Scalar, true, true},
         MixCase{"long_diagonal_decay", 1, 1500, 1, 1, 3, 4, 1, Score::Linear,
                 Mask::Causal, 0, Decay::Diagonal, false, true},
+        // 16-bit storage, computed in f32: GQA softmax, SSD with a state.
+        MixCase{"bf16_softmax_gqa", 2, 70, 4, 2, 2, 32, 16, Score::Softmax,
+                Mask::Causal, 0, Decay::None, false, false, false,
+                Storage::BF16},
+        MixCase{"bf16_ssd_state", 1, 77, 1, 1, 4, 16, 8, Score::Linear,
+                Mask::Causal, 0, Decay::Scalar, true, true, true,
+                Storage::BF16},
+        MixCase{"f16_mamba1", 1, 40, 1, 1, 12, 4, 1, Score::Linear,
+                Mask::Causal, 0, Decay::Diagonal, false, true, false,
+                Storage::F16},
+        MixCase{"f16_linear_window", 1, 45, 2, 2, 2, 8, 8, Score::Linear,
+                Mask::Window, 6, Decay::None, false, false, false,
+                Storage::F16},
         // No tokens: y is empty and the final state is the initial one.
         MixCase{"empty_sequence_state", 2, 0, 1, 1, 2, 8, 4, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
