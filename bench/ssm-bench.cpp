@@ -581,6 +581,7 @@ int main(int argc, char **argv) {
     timeInterleaved(candidates);
     Candidate &chosen = candidates.back();
     const Candidate *best = nullptr;
+    double bestSeconds = 0;
     for (size_t i = 0; i + 1 < candidates.size(); ++i) {
       const Candidate &m = candidates[i];
       bool ok = m.error.empty();
@@ -596,15 +597,16 @@ int main(int argc, char **argv) {
       else
         os << "| " << c.name << " | " << m.algorithm.label()
            << " | failed: " << m.error << " | | |\n";
-      if (ok && (!best || seconds < median(best->times)))
+      if (ok && (!best || seconds < bestSeconds)) {
         best = &m;
+        bestSeconds = seconds;
+      }
     }
     Choice choice;
     choice.name = c.name;
     choice.chosen = chosen.algorithm;
     if (chosen.error.empty() && best) {
       choice.chosenSeconds = median(chosen.times);
-      double bestSeconds = median(best->times);
       choice.bestSeconds = std::min(bestSeconds, choice.chosenSeconds);
       choice.best = bestSeconds <= choice.chosenSeconds ? best->algorithm
                                                         : chosen.algorithm;

@@ -87,11 +87,25 @@ static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// The lanes the lowerings use for an extent: the largest power of two up to
 /// `maxLanes` dividing it (MixLowering's lanesDividing).
-static int64_t lanesDividing(int64_t extent, int64_t maxLanes) {
+int64_t ssm::cost::lanesDividing(int64_t extent, int64_t maxLanes) {
   int64_t lanes = 1;
   while (lanes * 2 <= maxLanes && extent % (lanes * 2) == 0)
     lanes *= 2;
   return lanes;
+}
+
+MatmulTile ssm::cost::chooseMatmulTile(int64_t m, int64_t n, int64_t width) {
+  MatmulTile tile;
+  int64_t vectorsPerRow = std::max<int64_t>(1, n / width);
+  tile.columnVectors = std::min<int64_t>(vectorsPerRow, m >= 8 ? 2 : 4);
+  while (vectorsPerRow % tile.columnVectors != 0)
+    --tile.columnVectors;
+  for (int64_t candidate : {8, 4, 2, 1})
+    if (m % candidate == 0 && candidate * tile.columnVectors <= 16) {
+      tile.rows = candidate;
+      break;
+    }
+  return tile;
 }
 
 /// FLOPs of the register-tiled matmul micro-kernel (MixLowering's
@@ -101,17 +115,8 @@ static int64_t lanesDividing(int64_t extent, int64_t maxLanes) {
 /// than Q²/2 keeps the diagonal tiles' waste in the estimate.
 static double matmulFlops(int64_t m, int64_t n, int64_t k, int64_t width,
                           bool triangularC = false, bool triangularA = false) {
-  int64_t vectorsPerRow = std::max<int64_t>(1, n / width);
-  int64_t columnVectors = std::min<int64_t>(vectorsPerRow, m >= 8 ? 2 : 4);
-  while (vectorsPerRow % columnVectors != 0)
-    --columnVectors;
-  int64_t rows = 1;
-  for (int64_t candidate : {8, 4, 2, 1})
-    if (m % candidate == 0 && candidate * columnVectors <= 16) {
-      rows = candidate;
-      break;
-    }
-  int64_t tileColumns = columnVectors * width;
+  MatmulTile tile = chooseMatmulTile(m, n, width);
+  int64_t rows = tile.rows, tileColumns = tile.columnVectors * width;
   double multiplyAdds = 0;
   for (int64_t row = 0; row < m; row += rows) {
     int64_t columns =

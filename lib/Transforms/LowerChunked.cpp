@@ -277,7 +277,7 @@ private:
 };
 
 struct SsmLowerChunkedPass
-    : ssm::impl::SsmLowerChunkedBase<SsmLowerChunkedPass> {
+    : mlir::ssm::impl::SsmLowerChunkedBase<SsmLowerChunkedPass> {
   using Base::Base;
   void runOnOperation() override {
     if (chunkSize <= 0 || chunkSize > kMaxChunkSize) {

@@ -621,7 +621,7 @@ private:
 };
 
 struct SsmLowerQuadraticPass
-    : ssm::impl::SsmLowerQuadraticBase<SsmLowerQuadraticPass> {
+    : mlir::ssm::impl::SsmLowerQuadraticBase<SsmLowerQuadraticPass> {
   using Base::Base;
   void runOnOperation() override {
     if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))

@@ -312,7 +312,7 @@ private:
 };
 
 struct SsmLowerRecurrentPass
-    : ssm::impl::SsmLowerRecurrentBase<SsmLowerRecurrentPass> {
+    : mlir::ssm::impl::SsmLowerRecurrentBase<SsmLowerRecurrentPass> {
   using Base::Base;
   void runOnOperation() override {
     if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))

@@ -486,17 +486,8 @@ void lowering::emitMatmul(KernelBuilder &k, Value a, Value bMatrix, Value c,
                           const MatmulOptions &options) {
   const int64_t width = lanes.getNumElements();
   assert(n % width == 0 && "columns must be a multiple of the lanes");
-  // Up to 8 rows × 2 vectors, or 4 × 4 for narrow matrices: 16 accumulators,
-  // leaving registers for the B row and the broadcast A element.
-  int64_t columnVectors = std::min<int64_t>(n / width, m >= 8 ? 2 : 4);
-  while ((n / width) % columnVectors != 0)
-    --columnVectors;
-  int64_t rows = 1;
-  for (int64_t candidate : {8, 4, 2, 1})
-    if (m % candidate == 0 && candidate * columnVectors <= 16) {
-      rows = candidate;
-      break;
-    }
+  ::ssm::cost::MatmulTile tile = ::ssm::cost::chooseMatmulTile(m, n, width);
+  const int64_t rows = tile.rows, columnVectors = tile.columnVectors;
   const int64_t tileColumns = columnVectors * width;
   Type element = lanes.getElementType();
 
@@ -559,13 +550,6 @@ LogicalResult lowering::checkVectorWidth(Operation *op, int64_t width) {
     return success();
   return op->emitError() << "vector-width must be a power of two in [1, "
                          << kMaxVectorWidth << "], got " << width;
-}
-
-int64_t lowering::lanesDividing(int64_t extent, int64_t maxLanes) {
-  int64_t lanes = 1;
-  while (lanes * 2 <= maxLanes && extent % (lanes * 2) == 0)
-    lanes *= 2;
-  return lanes;
 }
 
 void lowering::emitParallel(

@@ -11,6 +11,7 @@
 #ifndef SSM_LIB_TRANSFORMS_MIXLOWERING_H
 #define SSM_LIB_TRANSFORMS_MIXLOWERING_H
 
+#include "ssm/CostModel/CostModel.h"
 #include "ssm/SsmOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -236,8 +237,9 @@ struct MixContext {
 /// power of two in [1, kMaxVectorWidth].
 LogicalResult checkVectorWidth(Operation *op, int64_t width);
 
-/// The largest power of two ≤ maxLanes that divides `extent`.
-int64_t lanesDividing(int64_t extent, int64_t maxLanes);
+/// The largest power of two ≤ maxLanes that divides `extent` (shared with
+/// the cost model, which counts what the lowerings emit).
+using ::ssm::cost::lanesDividing;
 
 /// Emits `scf.parallel` over [0, upperBounds) whose body runs `workItem`
 /// inside a `memref.alloca_scope`, so scratch is released per work item.

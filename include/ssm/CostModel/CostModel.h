@@ -178,6 +178,21 @@ struct MixShape {
 std::optional<std::string> whyIllegal(const MixShape &shape,
                                       Algorithm algorithm);
 
+/// Kernel shapes the lowerings choose and the estimates count; one
+/// definition so that the two cannot drift apart.
+///
+/// The lanes an extent is vectorised with: the largest power of two
+/// ≤ maxLanes that divides `extent`.
+int64_t lanesDividing(int64_t extent, int64_t maxLanes);
+
+/// The register tile of the matmul micro-kernel for C[m, n] with `width`
+/// lanes: up to 8 rows × 2 vectors, or 4 × 4 for narrow matrices, i.e. 16
+/// accumulators, leaving registers for the B row and the broadcast A element.
+struct MatmulTile {
+  int64_t rows = 1, columnVectors = 1;
+};
+MatmulTile chooseMatmulTile(int64_t m, int64_t n, int64_t width);
+
 /// Chunk sizes worth trying: {32, 64, 128, 256}, those ≤ max(L, 32).
 std::vector<int64_t> candidateChunkSizes(const MixShape &shape);
 
