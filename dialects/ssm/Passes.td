@@ -1,6 +1,7 @@
 //===- Passes.td - Passes of the ssm dialect ---------------*- tablegen -*-===//
 //
-// Algorithm selection and the three lowerings of ssm.mix.
+// Algorithm selection, the three CPU lowerings of ssm.mix and the CUDA
+// emitter.
 //
 //===----------------------------------------------------------------------===//
 
@@ -127,6 +128,22 @@ def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
     hold the multi-block region that loops become).
   }];
   let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
+}
+
+def SsmExportCuda : Pass<"ssm-export-cuda", "ModuleOp"> {
+  let summary = "Print the CUDA C++ of every planned ssm.mix and its glue";
+  let description = [{
+    The CUDA backend's emitter as a pass (translateToCUDA): every public
+    function's ssm.mix ops, each with its plan, become fused kernels that
+    instantiate the device templates of runtime/include/ssm/device/, and
+    the elementwise glue they do not absorb becomes elementwise kernels. The
+    module is left unchanged; the source goes to `output`. An op without a
+    plan, or one no template can run, is an error.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "Where to write the CUDA C++ ('-': standard output)">
+  ];
 }
 
 #endif // SSM_PASSES_TD

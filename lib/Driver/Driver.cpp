@@ -12,6 +12,7 @@
 #include "ssm/SsmOps.h"
 #include "ssm/Target/CPU/CpuEmitter.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
+#include "ssm/Target/CUDA/CudaPipeline.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/InitAllDialects.h"
@@ -29,6 +30,34 @@ using namespace mlir;
 using namespace mlir::ssm;
 
 static constexpr const char *kLibraryFile = "model_cpu.so";
+static constexpr const char *kCudaSourceFile = "model_cuda.cu";
+static constexpr const char *kCudaLibraryFile = "model_cuda.cubin";
+static constexpr const char *kCudaEmulationFile = "model_cuda_emulated.so";
+
+namespace {
+/// "cpu", or "cuda" with its architecture.
+struct CodegenTarget {
+  bool isCuda = false;
+  std::string arch;
+};
+
+std::optional<CodegenTarget> parseCodegenTarget(StringRef name) {
+  if (name == "cpu")
+    return CodegenTarget();
+  if (name == "cuda")
+    return CodegenTarget{true, "sm_90a"};
+  if (name.consume_front("cuda:") && isSupportedCudaArch(name))
+    return CodegenTarget{true, name.str()};
+  return std::nullopt;
+}
+
+std::string costModelTargetOf(const CompileOptions &options) {
+  if (!options.costModelTarget.empty())
+    return options.costModelTarget;
+  std::optional<CodegenTarget> target = parseCodegenTarget(options.target);
+  return target && target->isCuda ? "h200" : "host";
+}
+} // namespace
 
 namespace {
 /// Runs one part of the pipeline with the tool's pass-manager options.
@@ -72,9 +101,17 @@ SmallVector<func::FuncOp> entryFunctions(ModuleOp module) {
 
 /// Rejects options and algorithm choices that cannot compile this module.
 LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
-  if (options.target != "cpu")
-    return module.emitError() << "unknown target '" << options.target
-                              << "'; this build compiles for 'cpu'";
+  std::optional<CodegenTarget> target = parseCodegenTarget(options.target);
+  if (!target)
+    return module.emitError()
+           << "unknown target '" << options.target
+           << "'; expected cpu, cuda or cuda:<arch> (sm_90a, sm_90)";
+  if (target->isCuda && options.emit == EmitKind::LLVMIR)
+    return module.emitError()
+           << "--emit=llvm is for --target=cpu; the CUDA target emits "
+              "mlir, cuda or an artifact";
+  if (!target->isCuda && options.emit == EmitKind::Cuda)
+    return module.emitError() << "--emit=cuda needs --target=cuda";
   if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize)
     return module.emitError()
            << "chunk size must be in [1, " << kMaxChunkSize
@@ -84,10 +121,10 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
     return module.emitError()
            << "vector width must be a power of two in [1, " << kMaxVectorWidth
            << "] (0: the host's), got " << options.vectorWidth;
-  if (llvm::Expected<::ssm::cost::TargetDescription> target =
-          ::ssm::cost::getTarget(options.costModelTarget);
-      !target)
-    return module.emitError() << llvm::toString(target.takeError());
+  if (llvm::Expected<::ssm::cost::TargetDescription> description =
+          ::ssm::cost::getTarget(costModelTargetOf(options));
+      !description)
+    return module.emitError() << llvm::toString(description.takeError());
   if (options.algorithm == "auto")
     return success();
   std::optional<AlgorithmKind> kind = symbolizeAlgorithmKind(options.algorithm);
@@ -117,6 +154,90 @@ LogicalResult writeText(StringRef path, function_ref<void(raw_ostream &)> write,
 }
 } // namespace
 
+/// The plan of every op, for the manifest.
+static void recordAlgorithms(MutableArrayRef<func::FuncOp> functions,
+                             std::vector<FunctionSignature> &signatures) {
+  for (auto [func, signature] : llvm::zip(functions, signatures))
+    func.walk([&, &signature = signature](MixOp op) {
+      AlgorithmAttr algorithm = op.getAlgorithmAttr();
+      signature.algorithms.push_back(
+          {locationString(op.getLoc()),
+           stringifyAlgorithmKind(algorithm.getKind()).str(),
+           algorithm.getChunkSize()});
+    });
+}
+
+/// Selection for the GPU and the CUDA emitter; then the source, or the
+/// artifact (manifest, source, cubin built by nvcc).
+static CompileResult compileForCuda(ModuleOp module,
+                                    const CompileOptions &options,
+                                    std::vector<FunctionSignature> signatures) {
+  Location loc = module.getLoc();
+  CodegenTarget target = *parseCodegenTarget(options.target);
+  CudaPipelineOptions pipeline;
+  pipeline.target = costModelTargetOf(options);
+  pipeline.algorithm = options.algorithm;
+  pipeline.chunkSize = options.chunkSize;
+  pipeline.explain = options.explain;
+  CudaExport exported;
+  PipelineRunner runner(module, options);
+  if (failed(runner.run([&](OpPassManager &pm) {
+        buildCudaPipeline(pm, pipeline, &exported, options.sourceName);
+      })))
+    return CompileResult::Failure;
+  SmallVector<func::FuncOp> functions = entryFunctions(module);
+  recordAlgorithms(functions, signatures);
+  auto write = [&](StringRef path, StringRef text) {
+    return succeeded(writeText(path, [&](raw_ostream &os) { os << text; }, loc))
+               ? CompileResult::Success
+               : CompileResult::Failure;
+  };
+  if (options.emit == EmitKind::Mlir) {
+    std::string text;
+    llvm::raw_string_ostream stream(text);
+    module.print(stream);
+    return write(options.output, text);
+  }
+  if (options.emit == EmitKind::Cuda)
+    return write(options.output, exported.source);
+
+  auto fail = [&](llvm::Error error) {
+    emitError(loc) << llvm::toString(std::move(error));
+    return CompileResult::Failure;
+  };
+  if (std::error_code error = llvm::sys::fs::create_directories(options.output))
+    return fail(llvm::createStringError("cannot create " + options.output +
+                                        ": " + error.message()));
+  llvm::SmallString<256> sourcePath(options.output), cubinPath(options.output),
+      manifestPath(options.output);
+  llvm::sys::path::append(sourcePath, kCudaSourceFile);
+  llvm::sys::path::append(cubinPath, kCudaLibraryFile);
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  if (write(sourcePath, exported.source) != CompileResult::Success)
+    return CompileResult::Failure;
+  if (llvm::Error error = compileCudaSource(sourcePath, cubinPath, target.arch))
+    return fail(std::move(error));
+  CudaArtifact cuda;
+  cuda.arch = target.arch;
+  cuda.sourceFile = kCudaSourceFile;
+  cuda.plans = exported.plans;
+  if (options.cudaEmulation) {
+    llvm::SmallString<256> emulationPath(options.output);
+    llvm::sys::path::append(emulationPath, kCudaEmulationFile);
+    if (llvm::Error error = compileCudaForEmulation(sourcePath, emulationPath))
+      return fail(std::move(error));
+    cuda.emulationLibrary = kCudaEmulationFile;
+  }
+  llvm::json::Value manifest = buildManifest(signatures, kCudaLibraryFile,
+                                             options.sourceName, &cuda);
+  if (failed(writeText(
+          manifestPath,
+          [&](raw_ostream &os) { os << llvm::formatv("{0:2}", manifest) << "\n"; },
+          loc)))
+    return CompileResult::Failure;
+  return CompileResult::Success;
+}
+
 CompileResult mlir::ssm::compileModule(ModuleOp module,
                                        const CompileOptions &options) {
   Location loc = module.getLoc();
@@ -136,8 +257,11 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
     signatures.push_back(std::move(*signature));
   }
 
+  if (parseCodegenTarget(options.target)->isCuda)
+    return compileForCuda(module, options, std::move(signatures));
+
   CpuPipelineOptions pipeline;
-  pipeline.target = options.costModelTarget;
+  pipeline.target = costModelTargetOf(options);
   pipeline.algorithm = options.algorithm;
   pipeline.chunkSize = options.chunkSize;
   pipeline.vectorWidth = options.vectorWidth;
@@ -147,14 +271,7 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   if (failed(runner.run(
           [&](OpPassManager &pm) { buildCpuSelectionPipeline(pm, pipeline); })))
     return CompileResult::Failure;
-  for (auto [func, signature] : llvm::zip(functions, signatures))
-    func.walk([&, &signature = signature](MixOp op) {
-      AlgorithmAttr algorithm = op.getAlgorithmAttr();
-      signature.algorithms.push_back(
-          {locationString(op.getLoc()),
-           stringifyAlgorithmKind(algorithm.getKind()).str(),
-           algorithm.getChunkSize()});
-    });
+  recordAlgorithms(functions, signatures);
 
   if (failed(runner.run(
           [&](OpPassManager &pm) { buildCpuLoweringPipeline(pm, pipeline); })))

@@ -1,8 +1,7 @@
 //===- Signature.cpp - Entry-point signatures for the manifest ------------===//
 //
-// Tracks which dynamic sizes are equal through the tensor program (union-find
-// over (value, dim)) to tell the runtime how to size outputs and what to
-// check on inputs.
+// Tells the runtime how to size outputs and what to check on inputs, from
+// the sizes the program forces equal (DynamicSizes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,33 +9,11 @@
 
 #include "ssm/SsmOps.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "llvm/ADT/EquivalenceClasses.h"
-
-#include <map>
 
 using namespace mlir;
 using namespace mlir::ssm;
 
 namespace {
-/// (value, dim) of a tensor size.
-using SizeKey = std::pair<void *, unsigned>;
-
-class SizeClasses {
-public:
-  SizeKey key(Value value, unsigned dim) {
-    return {value.getAsOpaquePointer(), dim};
-  }
-  void unite(Value a, unsigned da, Value b, unsigned db) {
-    classes.unionSets(key(a, da), key(b, db));
-  }
-  bool same(Value a, unsigned da, Value b, unsigned db) {
-    return classes.isEquivalent(key(a, da), key(b, db));
-  }
-  llvm::EquivalenceClasses<SizeKey> classes;
-};
-
 std::string dtypeName(Type type) {
   if (type.isF32())
     return "f32";
@@ -51,80 +28,6 @@ std::string dtypeName(Type type) {
   if (type.isSignlessInteger(64) || type.isSignedInteger(64))
     return "i64";
   return "";
-}
-
-unsigned rankOf(Value value) {
-  return cast<RankedTensorType>(value.getType()).getRank();
-}
-
-/// Unites the sizes that ops of the program force to be equal.
-void collectEqualities(func::FuncOp func, SizeClasses &sizes) {
-  func.walk([&](Operation *op) {
-    if (auto mix = dyn_cast<MixOp>(op)) {
-      SmallVector<Value> batchAndLength = {mix.getK(), mix.getV(), mix.getY()};
-      if (mix.getDt())
-        batchAndLength.push_back(mix.getDt());
-      for (Value value : batchAndLength) {
-        sizes.unite(mix.getQ(), 0, value, 0);
-        sizes.unite(mix.getQ(), 1, value, 1);
-      }
-      for (Value state : {mix.getInitialState(), mix.getFinalState()})
-        if (state)
-          sizes.unite(mix.getQ(), 0, state, 0);
-      return;
-    }
-    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-      // Operand dims indexed by the same loop are equal.
-      std::map<unsigned, std::pair<Value, unsigned>> loopSize;
-      for (OpOperand &operand : op->getOpOperands()) {
-        if (!isa<RankedTensorType>(operand.get().getType()))
-          continue;
-        AffineMap map = linalgOp.getMatchingIndexingMap(&operand);
-        for (auto [dim, expr] : llvm::enumerate(map.getResults())) {
-          auto loop = dyn_cast<AffineDimExpr>(expr);
-          if (!loop)
-            continue;
-          auto [it, inserted] = loopSize.try_emplace(
-              loop.getPosition(), operand.get(), static_cast<unsigned>(dim));
-          if (!inserted)
-            sizes.unite(it->second.first, it->second.second, operand.get(),
-                        dim);
-        }
-      }
-      for (auto [result, init] :
-           llvm::zip(op->getResults(), linalgOp.getDpsInits()))
-        for (unsigned d = 0; d < rankOf(result); ++d)
-          sizes.unite(result, d, init, d);
-      return;
-    }
-    if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
-      for (unsigned d = 0; d < rankOf(empty); ++d) {
-        if (!empty.getType().isDynamicDim(d))
-          continue;
-        if (auto dimOp =
-                empty.getDynamicSize(d).getDefiningOp<tensor::DimOp>())
-          if (std::optional<int64_t> index = dimOp.getConstantIndex())
-            sizes.unite(empty, d, dimOp.getSource(), *index);
-      }
-      return;
-    }
-    // Elementwise ops on tensors keep every size.
-    if (op->hasTrait<OpTrait::Elementwise>() ||
-        op->hasTrait<OpTrait::SameOperandsAndResultShape>()) {
-      Value first;
-      for (Value value : llvm::concat<Value>(op->getOperands(),
-                                              op->getResults())) {
-        if (!isa<RankedTensorType>(value.getType()))
-          continue;
-        if (!first) {
-          first = value;
-          continue;
-        }
-        for (unsigned d = 0; d < rankOf(value); ++d)
-          sizes.unite(first, d, value, d);
-      }
-    }
-  });
 }
 
 std::string nameOf(DictionaryAttr attrs, StringRef fallback) {
@@ -175,8 +78,7 @@ FailureOr<FunctionSignature> ssm::analyzeSignature(func::FuncOp func) {
     signature.outputs.push_back(std::move(*output));
   }
 
-  SizeClasses sizes;
-  collectEqualities(func, sizes);
+  DynamicSizes sizes(func);
   auto *returnOp = func.getBody().front().getTerminator();
 
   // Dynamic input dims, in order.
@@ -245,11 +147,71 @@ static llvm::json::Value tensorJson(const TensorSignature &tensor,
   return object;
 }
 
+static llvm::json::Value gridJson(const CudaGridExtent &extent) {
+  llvm::json::Array dims;
+  for (const InputDim &dim : extent.dims)
+    dims.push_back(inputDimJson(dim));
+  llvm::json::Object object{{"factor", extent.factor},
+                            {"dims", std::move(dims)},
+                            {"divisor", extent.divisor}};
+  if (extent.limit > 0)
+    object["limit"] = extent.limit;
+  return object;
+}
+
+static llvm::json::Value argumentJson(const CudaKernelArgument &argument) {
+  switch (argument.kind) {
+  case CudaKernelArgument::Kind::Input:
+    return llvm::json::Object{{"input", argument.index}};
+  case CudaKernelArgument::Kind::Output:
+    return llvm::json::Object{{"output", argument.index}};
+  case CudaKernelArgument::Kind::Buffer:
+    return llvm::json::Object{{"buffer", argument.index}};
+  case CudaKernelArgument::Kind::Dim:
+    return llvm::json::Object{{"dim", inputDimJson(argument.dim)}};
+  }
+  return nullptr;
+}
+
+/// A function's `buffers` and `launches` (CUDA artifacts).
+static void addCudaPlan(llvm::json::Object &function,
+                        const CudaFunctionPlan &plan) {
+  llvm::json::Array buffers, launches;
+  for (const CudaBuffer &buffer : plan.buffers) {
+    llvm::json::Object object{{"dtype", buffer.dtype},
+                              {"shape", llvm::json::Array(buffer.shape)}};
+    if (llvm::any_of(buffer.shape, [](int64_t s) { return s < 0; })) {
+      llvm::json::Array dimsFrom;
+      for (const std::optional<InputDim> &dim : buffer.dimsFrom)
+        dimsFrom.push_back(dim ? inputDimJson(*dim) : llvm::json::Value(nullptr));
+      object["dims_from"] = std::move(dimsFrom);
+    }
+    buffers.push_back(std::move(object));
+  }
+  for (const CudaLaunch &launch : plan.launches) {
+    llvm::json::Array grid, block, arguments;
+    for (const CudaGridExtent &extent : launch.grid)
+      grid.push_back(gridJson(extent));
+    for (unsigned threads : launch.block)
+      block.push_back(threads);
+    for (const CudaKernelArgument &argument : launch.arguments)
+      arguments.push_back(argumentJson(argument));
+    launches.push_back(llvm::json::Object{{"kernel", launch.kernel},
+                                          {"grid", std::move(grid)},
+                                          {"block", std::move(block)},
+                                          {"shared_bytes", launch.sharedBytes},
+                                          {"arguments", std::move(arguments)}});
+  }
+  function["buffers"] = std::move(buffers);
+  function["launches"] = std::move(launches);
+}
+
 llvm::json::Value
 ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
-                   llvm::StringRef libraryFile, llvm::StringRef source) {
+                   llvm::StringRef libraryFile, llvm::StringRef source,
+                   const CudaArtifact *cuda) {
   llvm::json::Array functionArray;
-  for (const FunctionSignature &function : functions) {
+  for (auto [index, function] : llvm::enumerate(functions)) {
     llvm::json::Array inputs, outputs, equalDims, algorithms;
     for (const TensorSignature &input : function.inputs)
       inputs.push_back(tensorJson(input, false));
@@ -268,18 +230,28 @@ ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
         object["chunk_size"] = note.chunkSize;
       algorithms.push_back(std::move(object));
     }
-    functionArray.push_back(llvm::json::Object{
-        {"name", function.name},
-        {"inputs", std::move(inputs)},
-        {"outputs", std::move(outputs)},
-        {"equal_dims", std::move(equalDims)},
-        {"algorithms", std::move(algorithms)}});
+    llvm::json::Object object{{"name", function.name},
+                              {"inputs", std::move(inputs)},
+                              {"outputs", std::move(outputs)},
+                              {"equal_dims", std::move(equalDims)},
+                              {"algorithms", std::move(algorithms)}};
+    if (cuda)
+      addCudaPlan(object, cuda->plans[index]);
+    functionArray.push_back(std::move(object));
   }
-  return llvm::json::Object{{"format", "ssmc-artifact"},
-                            {"version", 1},
-                            {"target", "cpu"},
-                            {"library", libraryFile},
-                            {"abi_version", 1},
-                            {"source", source},
-                            {"functions", std::move(functionArray)}};
+  llvm::json::Object manifest{{"format", "ssmc-artifact"},
+                              {"version", 1},
+                              {"target", cuda ? "cuda" : "cpu"},
+                              {"library", libraryFile},
+                              {"abi_version", 1},
+                              {"source", source},
+                              {"functions", std::move(functionArray)}};
+  if (cuda) {
+    llvm::json::Object cudaObject{{"arch", cuda->arch},
+                                  {"source", cuda->sourceFile}};
+    if (!cuda->emulationLibrary.empty())
+      cudaObject["emulation_library"] = cuda->emulationLibrary;
+    manifest["cuda"] = std::move(cudaObject);
+  }
+  return manifest;
 }

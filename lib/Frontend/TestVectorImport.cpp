@@ -133,6 +133,17 @@ public:
     return header.tensors.at(name.str());
   }
 
+  /// `value` in float type `type` (extended or rounded).
+  static Value convertFloat(OpBuilder &b, Location loc, Value value,
+                            Type type) {
+    Type from = value.getType();
+    if (from == type || !isa<FloatType>(from) || !isa<FloatType>(type))
+      return value;
+    if (from.getIntOrFloatBitWidth() < type.getIntOrFloatBitWidth())
+      return arith::ExtFOp::create(b, loc, type, value);
+    return arith::TruncFOp::create(b, loc, type, value);
+  }
+
   /// An elementwise linalg.generic over the iteration space of
   /// `resultType`; `maps` give each input's indexing.
   Value generic(RankedTensorType resultType, ArrayRef<Value> inputs,
@@ -147,8 +158,19 @@ public:
     auto op = linalg::GenericOp::create(
         builder, loc, TypeRange{resultType}, inputs, ValueRange{init}, allMaps,
         iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          // The body sees the inputs only, not the output's block argument.
-          linalg::YieldOp::create(b, l, body(b, l, args.drop_back()));
+          // The body sees the inputs only, not the output's block argument,
+          // and computes in f32 (f64 if any input is): 16-bit activations
+          // are extended on the way in and the result rounded on the way out.
+          bool wide = llvm::any_of(args.drop_back(), [](Value arg) {
+            return arg.getType().isF64();
+          });
+          Type compute = wide ? Type(b.getF64Type()) : Type(b.getF32Type());
+          SmallVector<Value> inputs;
+          for (Value arg : args.drop_back())
+            inputs.push_back(convertFloat(b, l, arg, compute));
+          Value result = body(b, l, inputs);
+          linalg::YieldOp::create(
+              b, l, convertFloat(b, l, result, resultType.getElementType()));
         });
     return op.getResult(0);
   }
@@ -231,7 +253,9 @@ LogicalResult buildSsd(ProgramBuilder &p, const llvm::json::Object &meta) {
                                     "B and C [b, L, G, N]";
   int64_t batch = x.getDimSize(0), heads = x.getDimSize(2),
           headDim = x.getDimSize(3), stateSize = p.type("B").getDimSize(3);
-  auto stateType = withShape(x, {batch, heads, headDim, stateSize});
+  // The state is f32 whatever the activations are stored in.
+  auto stateType = RankedTensorType::get({batch, heads, headDim, stateSize},
+                                         p.type("dt").getElementType());
   p.begin("ssd", {x, stateType}, {"y", "final_state"});
 
   bool applySoftplus = flag(meta, "dt_softplus", true);
@@ -285,11 +309,14 @@ LogicalResult buildSelectiveScan(ProgramBuilder &p,
            << "expected u [b, D, L] and B, C [b, G, N, L]";
   int64_t batch = u.getDimSize(0), channels = u.getDimSize(1),
           length = u.getDimSize(2), stateSize = bType.getDimSize(2);
-  auto finalType = withShape(u, {batch, channels, stateSize});
+  Type stateElement = p.type("delta").getElementType();
+  auto finalType =
+      RankedTensorType::get({batch, channels, stateSize}, stateElement);
   p.begin("selective_scan", {u, finalType}, {"y", "final_state"});
 
   bool applySoftplus = flag(meta, "delta_softplus", true);
-  auto steps = withShape(u, {batch, length, channels});
+  auto steps =
+      RankedTensorType::get({batch, length, channels}, stateElement);
   // Δ [b, L, D] = softplus(delta[b, D, L] + delta_bias[D]).
   Value delta = p.generic(
       steps, {p.arg("delta"), p.arg("delta_bias")},
@@ -308,7 +335,8 @@ LogicalResult buildSelectiveScan(ProgramBuilder &p,
   Value bMixed = p.transpose(p.arg("B"), {0, 3, 1, 2});
   Value cMixed = p.transpose(p.arg("C"), {0, 3, 1, 2});
   OpBuilder &b = p.getBuilder();
-  auto stateType = withShape(u, {batch, channels, 1, stateSize});
+  auto stateType =
+      RankedTensorType::get({batch, channels, 1, stateSize}, stateElement);
   auto mix = MixOp::create(
       b, p.getLoc(), valuesType, stateType, cMixed, bMixed, v, delta,
       p.arg("A"), Value(), ScoreKindAttr::get(b.getContext(), ScoreKind::Linear),
@@ -399,11 +427,11 @@ LogicalResult buildLinearAttention(ProgramBuilder &p,
   Value dt, ones;
   if (p.has("log_decay")) {
     dt = p.transpose(p.arg("log_decay"), {0, 2, 1});
-    auto onesType = withShape(q, {q.getDimSize(1)});
+    Type decayElement = p.type("log_decay").getElementType();
+    auto onesType = RankedTensorType::get({q.getDimSize(1)}, decayElement);
     ones = arith::ConstantOp::create(
         b, p.getLoc(), onesType,
-        DenseElementsAttr::get(onesType,
-                               b.getFloatAttr(q.getElementType(), 1.0)));
+        DenseElementsAttr::get(onesType, b.getFloatAttr(decayElement, 1.0)));
   }
   auto yType = withShape(q, {q.getDimSize(0), q.getDimSize(2), q.getDimSize(1),
                              v.getDimSize(3)});
@@ -633,8 +661,21 @@ LogicalResult checkDescription(StringRef kind, const VectorHeader &header,
 
 } // namespace
 
+/// The tensors that hold activations (stored in 16 bits by bf16/f16 models);
+/// parameters, step sizes and states stay f32.
+const std::map<std::string, std::vector<std::string>> &activationTensors() {
+  static const std::map<std::string, std::vector<std::string>> tensors = {
+      {"ssd", {"x", "B", "C", "z"}},
+      {"selective_scan", {"u", "B", "C", "z"}},
+      {"softmax_attention", {"q", "k", "v"}},
+      {"linear_attention", {"q", "k", "v"}},
+  };
+  return tensors;
+}
+
 FailureOr<OwningOpRef<ModuleOp>>
-ssm::importTestVector(StringRef path, MLIRContext *context) {
+ssm::importTestVector(StringRef path, MLIRContext *context,
+                      FloatType activationType) {
   context->loadDialect<arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect, SsmDialect,
                        tensor::TensorDialect>();
@@ -649,6 +690,13 @@ ssm::importTestVector(StringRef path, MLIRContext *context) {
   if (failed(checkTensors(*kind, *header, loc)) ||
       failed(checkDescription(*kind, *header, loc)))
     return failure();
+  if (activationType) {
+    auto activations = activationTensors().find(kind->str());
+    if (activations != activationTensors().end())
+      for (const std::string &name : activations->second)
+        if (auto it = header->tensors.find(name); it != header->tensors.end())
+          it->second = it->second.clone(activationType);
+  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   ProgramBuilder program(*module, loc, *header);

@@ -14,7 +14,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 
 #include <numeric>
@@ -272,44 +271,6 @@ void lowering::storeAlong(KernelBuilder &k, Value value, Value memref,
 // Elementwise fusion
 //===----------------------------------------------------------------------===//
 
-/// A projected permutation whose results keep the order of the dims: the
-/// input is the output broadcast along the dims it lacks.
-static bool isBroadcastMap(AffineMap map) {
-  if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
-    return false;
-  int64_t previous = -1;
-  for (AffineExpr result : map.getResults()) {
-    int64_t position = cast<AffineDimExpr>(result).getPosition();
-    if (position <= previous)
-      return false;
-    previous = position;
-  }
-  return true;
-}
-
-bool lowering::isFusableElementwise(linalg::GenericOp generic) {
-  if (!generic.hasPureTensorSemantics() || generic.getNumDpsInits() != 1 ||
-      generic.getNumLoops() != generic.getNumParallelLoops())
-    return false;
-  OpOperand *init = generic.getDpsInitOperand(0);
-  if (!generic.getMatchingIndexingMap(init).isIdentity() ||
-      generic.getMatchingBlockArgument(init).getUses().begin() !=
-          generic.getMatchingBlockArgument(init).getUses().end())
-    return false;
-  for (OpOperand *input : generic.getDpsInputOperands()) {
-    if (!isa<RankedTensorType>(input->get().getType()) ||
-        !isBroadcastMap(generic.getMatchingIndexingMap(input)))
-      return false;
-  }
-  for (Operation &op : generic.getBody()->without_terminator()) {
-    if (op.getNumRegions() != 0 || op.getNumResults() != 1)
-      return false;
-    if (!op.hasTrait<OpTrait::Elementwise>() && !isa<arith::ConstantOp>(op))
-      return false;
-  }
-  return true;
-}
-
 Value lowering::emitElementwiseBody(KernelBuilder &k,
                                     linalg::GenericOp generic,
                                     ArrayRef<Value> inputValues) {
@@ -365,24 +326,31 @@ static Value readMapped(KernelBuilder &k, const FusedTensor &child,
   return k.broadcast(scalar, VectorType::get({width}, computeType));
 }
 
-FusedTensor FusedTensor::create(ImplicitLocOpBuilder &builder, Value tensor,
-                                unsigned maxDepth) {
+FusionPolicy lowering::cpuFusionPolicy() {
+  // Vector loads need the lanes' dim innermost: broadcasts in order only.
+  return FusionPolicy();
+}
+
+FusedTensor FusedTensor::fromRead(ImplicitLocOpBuilder &builder,
+                                  const FusedRead &read) {
   FusedTensor result;
-  result.type = cast<RankedTensorType>(tensor.getType());
-  auto generic = tensor.getDefiningOp<linalg::GenericOp>();
-  if (maxDepth > 0 && generic && isFusableElementwise(generic)) {
-    result.generic = generic;
-    for (OpOperand *input : generic.getDpsInputOperands()) {
-      result.inputs.push_back(create(builder, input->get(), maxDepth - 1));
-      result.inputMaps.push_back(generic.getMatchingIndexingMap(input));
-    }
+  result.type = cast<RankedTensorType>(read.tensor.getType());
+  if (!read.isLeaf()) {
+    result.generic = read.producer;
+    for (const FusedRead &input : read.inputs)
+      result.inputs.push_back(fromRead(builder, input));
+    result.inputMaps = read.inputMaps;
     return result;
   }
   auto bufferType = MemRefType::get(result.type.getShape(),
                                     result.type.getElementType());
-  result.buffer = bufferization::ToBufferOp::create(builder, bufferType,
-                                                    tensor, /*read_only=*/true);
+  result.buffer = bufferization::ToBufferOp::create(
+      builder, bufferType, read.tensor, /*read_only=*/true);
   return result;
+}
+
+FusedTensor FusedTensor::create(ImplicitLocOpBuilder &builder, Value tensor) {
+  return fromRead(builder, analyzeFusedRead(tensor, cpuFusionPolicy()));
 }
 
 Value FusedTensor::read(KernelBuilder &k, ValueRange indices, unsigned dim,
@@ -411,31 +379,15 @@ ResultSink ResultSink::create(ImplicitLocOpBuilder &builder, MixOp mix,
   auto yType = cast<RankedTensorType>(sink.y.getType());
   RankedTensorType outputType = yType;
 
-  auto consumer = dyn_cast<linalg::GenericOp>(
-      sink.y.hasOneUse() ? *sink.y.getUsers().begin() : nullptr);
-  if (consumer && isFusableElementwise(consumer) &&
-      consumer.getResult(0).getType() == yType) {
-    DominanceInfo dominance(mix->getParentOp());
-    bool fusable = true;
-    std::optional<unsigned> yIndex;
-    for (OpOperand *input : consumer.getDpsInputOperands()) {
-      if (input->get() == sink.y) {
-        if (yIndex || !consumer.getMatchingIndexingMap(input).isIdentity())
-          fusable = false;
-        yIndex = input->getOperandNumber();
-      } else if (!dominance.properlyDominates(input->get(), mix)) {
-        fusable = false;
-      }
-    }
-    if (fusable && yIndex) {
-      sink.consumer = consumer;
-      sink.yOperandIndex = *yIndex;
-      for (OpOperand *input : consumer.getDpsInputOperands())
-        sink.otherInputs.push_back(
-            input->get() == sink.y ? FusedTensor()
-                                   : FusedTensor::create(builder, input->get()));
-      outputType = cast<RankedTensorType>(consumer.getResult(0).getType());
-    }
+  std::optional<FusedWrite> write =
+      analyzeFusedWrite(sink.y, mix, cpuFusionPolicy());
+  if (write && write->consumer.getResult(0).getType() == yType) {
+    sink.consumer = write->consumer;
+    sink.yOperandIndex = write->resultOperand;
+    for (const FusedRead &input : write->otherInputs)
+      sink.otherInputs.push_back(
+          input.tensor ? FusedTensor::fromRead(builder, input) : FusedTensor());
+    outputType = cast<RankedTensorType>(write->consumer.getResult(0).getType());
   }
   KernelBuilder k(builder);
   sink.buffer = k.alloc(

@@ -13,6 +13,7 @@
 
 #include "ssm/CostModel/CostModel.h"
 #include "ssm/SsmOps.h"
+#include "ssm/Transforms/GlueFusion.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -115,8 +116,10 @@ class FusedTensor {
 public:
   /// Prepares reads of `tensor`; leaf buffers are created at the builder's
   /// insertion point, which must dominate every later read.
-  static FusedTensor create(ImplicitLocOpBuilder &builder, Value tensor,
-                            unsigned maxDepth = 4);
+  static FusedTensor create(ImplicitLocOpBuilder &builder, Value tensor);
+  /// The same from an analysis already made.
+  static FusedTensor fromRead(ImplicitLocOpBuilder &builder,
+                              const FusedRead &read);
 
   /// Reads `width` consecutive elements along dimension `dim` starting at
   /// `indices` (a scalar when width is 1), converted to `computeType`
@@ -136,10 +139,8 @@ private:
   SmallVector<AffineMap> inputMaps;
 };
 
-/// Whether `generic` can be fused into the loads or stores of a kernel:
-/// all-parallel, identity output map, inputs with broadcast maps, a body of
-/// elementwise arith/math ops that never reads the output.
-bool isFusableElementwise(linalg::GenericOp generic);
+/// What the CPU's vector loads and stores fuse (GlueFusion.h).
+FusionPolicy cpuFusionPolicy();
 
 /// Recomputes `generic`'s body for one element (or vector) given the values
 /// of its inputs (scalars are broadcast against vectors as needed).

@@ -116,7 +116,19 @@ private:
                                const std::vector<TensorSpec> &inputs,
                                std::vector<TensorSpec> &out) const;
   ssm_status_t parseFunction(const json::Value &value, const std::string &path,
-                             FunctionSpec &out) const;
+                             bool isCuda, FunctionSpec &out) const;
+  ssm_status_t parseBuffers(const json::Value &value, const std::string &path,
+                            const FunctionSpec &function,
+                            std::vector<BufferSpec> &out) const;
+  ssm_status_t parseLaunch(const json::Value &value, const std::string &path,
+                           const FunctionSpec &function, Launch &out) const;
+  ssm_status_t parseGridExtent(const json::Value &value,
+                               const std::string &path,
+                               const FunctionSpec &function,
+                               GridExtent &out) const;
+  ssm_status_t parseDtype(const json::Value &value, const std::string &path,
+                          std::string &name, DLDataType &dtype) const;
+  ssm_status_t parseCuda(const json::Value &value, CudaManifest &out) const;
 };
 
 ssm_status_t
@@ -254,14 +266,274 @@ ssm_status_t ManifestParser::parseTensorList(
   return nullptr;
 }
 
+ssm_status_t ManifestParser::parseDtype(const json::Value &value,
+                                        const std::string &path,
+                                        std::string &name,
+                                        DLDataType &dtype) const {
+  if (!value.isString())
+    return fail(path, "is " + json::describe(value) + ", expected a string");
+  std::optional<DLDataType> parsed = dtypeFromName(value.getString());
+  if (!parsed)
+    return fail(path, "is \"" + value.getString() +
+                          "\", expected one of f32, f64, f16, bf16, i32, i64");
+  name = value.getString();
+  dtype = *parsed;
+  return nullptr;
+}
+
+ssm_status_t ManifestParser::parseBuffers(const json::Value &value,
+                                          const std::string &path,
+                                          const FunctionSpec &function,
+                                          std::vector<BufferSpec> &out) const {
+  if (ssm_status_t status = expectArray(value, path))
+    return status;
+  for (size_t b = 0; b < value.getArray().size(); ++b) {
+    const json::Value &entry = value.getArray()[b];
+    std::string entryPath = path + "[" + std::to_string(b) + "]";
+    if (ssm_status_t status = expectObject(entry, entryPath))
+      return status;
+    if (ssm_status_t status =
+            checkFields(entry, entryPath, {"dtype", "shape"}, {"dims_from"}))
+      return status;
+    BufferSpec buffer;
+    if (ssm_status_t status = parseDtype(*entry.find("dtype"),
+                                         entryPath + ".dtype",
+                                         buffer.dtypeName, buffer.dtype))
+      return status;
+    const json::Value &shape = *entry.find("shape");
+    if (ssm_status_t status = expectArray(shape, entryPath + ".shape"))
+      return status;
+    bool dynamic = false;
+    for (size_t d = 0; d < shape.getArray().size(); ++d) {
+      int64_t size = 0;
+      std::string dimPath = entryPath + ".shape[" + std::to_string(d) + "]";
+      if (ssm_status_t status = getInteger(shape.getArray()[d], dimPath, size))
+        return status;
+      if (size < -1)
+        return fail(dimPath, "is " + std::to_string(size) +
+                                 ", expected a size >= 0 or -1 (dynamic)");
+      dynamic = dynamic || size < 0;
+      buffer.shape.push_back(size);
+    }
+    buffer.dimsFrom.assign(buffer.shape.size(), std::nullopt);
+    const json::Value *dimsFrom = entry.find("dims_from");
+    if (dynamic && !dimsFrom)
+      return fail(entryPath, "has dynamic dims but no field 'dims_from'");
+    if (dimsFrom) {
+      if (ssm_status_t status = expectArray(*dimsFrom, entryPath + ".dims_from"))
+        return status;
+      if (dimsFrom->getArray().size() != buffer.shape.size())
+        return fail(entryPath + ".dims_from",
+                    "has " + std::to_string(dimsFrom->getArray().size()) +
+                        " entries, expected one per dim (" +
+                        std::to_string(buffer.shape.size()) + ")");
+      for (size_t d = 0; d < buffer.shape.size(); ++d) {
+        const json::Value &source = dimsFrom->getArray()[d];
+        std::string sourcePath =
+            entryPath + ".dims_from[" + std::to_string(d) + "]";
+        if (buffer.shape[d] >= 0) {
+          if (!source.isNull())
+            return fail(sourcePath, "is " + json::describe(source) +
+                                        ", expected null for a static dim");
+          continue;
+        }
+        InputDim dim;
+        if (ssm_status_t status =
+                parseInputDim(source, sourcePath, function.inputs, dim))
+          return status;
+        buffer.dimsFrom[d] = dim;
+      }
+    }
+    out.push_back(std::move(buffer));
+  }
+  return nullptr;
+}
+
+ssm_status_t ManifestParser::parseGridExtent(const json::Value &value,
+                                             const std::string &path,
+                                             const FunctionSpec &function,
+                                             GridExtent &out) const {
+  if (ssm_status_t status = expectObject(value, path))
+    return status;
+  if (ssm_status_t status =
+          checkFields(value, path, {"factor", "dims", "divisor"}, {"limit"}))
+    return status;
+  if (ssm_status_t status =
+          getInteger(*value.find("factor"), path + ".factor", out.factor))
+    return status;
+  if (out.factor < 0)
+    return fail(path + ".factor", "is negative");
+  if (ssm_status_t status =
+          getInteger(*value.find("divisor"), path + ".divisor", out.divisor))
+    return status;
+  if (out.divisor < 1)
+    return fail(path + ".divisor", "is " + std::to_string(out.divisor) +
+                                       ", expected at least 1");
+  if (const json::Value *limit = value.find("limit")) {
+    if (ssm_status_t status = getInteger(*limit, path + ".limit", out.limit))
+      return status;
+    if (out.limit < 1)
+      return fail(path + ".limit", "is " + std::to_string(out.limit) +
+                                       ", expected at least 1");
+  }
+  const json::Value &dims = *value.find("dims");
+  if (ssm_status_t status = expectArray(dims, path + ".dims"))
+    return status;
+  for (size_t d = 0; d < dims.getArray().size(); ++d) {
+    InputDim dim;
+    if (ssm_status_t status =
+            parseInputDim(dims.getArray()[d],
+                          path + ".dims[" + std::to_string(d) + "]",
+                          function.inputs, dim))
+      return status;
+    out.dims.push_back(dim);
+  }
+  return nullptr;
+}
+
+ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
+                                         const std::string &path,
+                                         const FunctionSpec &function,
+                                         Launch &out) const {
+  if (ssm_status_t status = expectObject(value, path))
+    return status;
+  if (ssm_status_t status = checkFields(
+          value, path, {"kernel", "grid", "block", "shared_bytes", "arguments"},
+          {}))
+    return status;
+  if (ssm_status_t status =
+          getName(*value.find("kernel"), path + ".kernel", out.kernel))
+    return status;
+  const json::Value &grid = *value.find("grid");
+  if (ssm_status_t status = expectArray(grid, path + ".grid"))
+    return status;
+  if (grid.getArray().size() != 3)
+    return fail(path + ".grid", "has " + std::to_string(grid.getArray().size()) +
+                                    " extents, expected 3 (x, y, z)");
+  for (size_t i = 0; i < 3; ++i)
+    if (ssm_status_t status = parseGridExtent(
+            grid.getArray()[i], path + ".grid[" + std::to_string(i) + "]",
+            function, out.grid[i]))
+      return status;
+  const json::Value &block = *value.find("block");
+  if (ssm_status_t status = expectArray(block, path + ".block"))
+    return status;
+  if (block.getArray().size() != 3)
+    return fail(path + ".block", "has " +
+                                     std::to_string(block.getArray().size()) +
+                                     " extents, expected 3 (x, y, z)");
+  int64_t threads = 1;
+  for (size_t i = 0; i < 3; ++i) {
+    int64_t extent = 0;
+    std::string extentPath = path + ".block[" + std::to_string(i) + "]";
+    if (ssm_status_t status = getInteger(block.getArray()[i], extentPath, extent))
+      return status;
+    if (extent < 1 || extent > 1024)
+      return fail(extentPath, "is " + std::to_string(extent) +
+                                  ", expected 1 to 1024");
+    threads *= extent;
+    out.block[i] = static_cast<uint32_t>(extent);
+  }
+  if (threads > 1024)
+    return fail(path + ".block", "has " + std::to_string(threads) +
+                                     " threads, more than a block's 1024");
+  if (ssm_status_t status = getInteger(*value.find("shared_bytes"),
+                                       path + ".shared_bytes", out.sharedBytes))
+    return status;
+  if (out.sharedBytes < 0)
+    return fail(path + ".shared_bytes", "is negative");
+  const json::Value &arguments = *value.find("arguments");
+  if (ssm_status_t status = expectArray(arguments, path + ".arguments"))
+    return status;
+  for (size_t a = 0; a < arguments.getArray().size(); ++a) {
+    const json::Value &entry = arguments.getArray()[a];
+    std::string entryPath = path + ".arguments[" + std::to_string(a) + "]";
+    if (ssm_status_t status = expectObject(entry, entryPath))
+      return status;
+    if (entry.getObject().size() != 1)
+      return fail(entryPath, "must have exactly one of 'input', 'output', "
+                             "'buffer', 'dim'");
+    const json::Member &member = entry.getObject().front();
+    KernelArgument argument;
+    if (member.key == "dim") {
+      argument.kind = KernelArgument::Kind::Dim;
+      if (ssm_status_t status = parseInputDim(member.value, entryPath + ".dim",
+                                              function.inputs, argument.dim))
+        return status;
+      out.arguments.push_back(argument);
+      continue;
+    }
+    size_t count = 0;
+    if (member.key == "input") {
+      argument.kind = KernelArgument::Kind::Input;
+      count = function.inputs.size();
+    } else if (member.key == "output") {
+      argument.kind = KernelArgument::Kind::Output;
+      count = function.outputs.size();
+    } else if (member.key == "buffer") {
+      argument.kind = KernelArgument::Kind::Buffer;
+      count = function.buffers.size();
+    } else {
+      return fail(entryPath, "has unknown field '" + member.key + "'");
+    }
+    int64_t index = 0;
+    std::string indexPath = entryPath + "." + member.key;
+    if (ssm_status_t status = getInteger(member.value, indexPath, index))
+      return status;
+    if (index < 0 || static_cast<size_t>(index) >= count)
+      return fail(indexPath, "is " + std::to_string(index) +
+                                 ", but the function has " +
+                                 std::to_string(count) + " " + member.key +
+                                 "s");
+    argument.index = static_cast<size_t>(index);
+    out.arguments.push_back(argument);
+  }
+  return nullptr;
+}
+
+ssm_status_t ManifestParser::parseCuda(const json::Value &value,
+                                       CudaManifest &out) const {
+  if (ssm_status_t status = expectObject(value, "cuda"))
+    return status;
+  if (ssm_status_t status = checkFields(value, "cuda", {"arch", "source"},
+                                        {"emulation_library"}))
+    return status;
+  if (ssm_status_t status = getName(*value.find("arch"), "cuda.arch", out.arch))
+    return status;
+  if (out.arch != "sm_90a" && out.arch != "sm_90")
+    return fail("cuda.arch", "is \"" + out.arch +
+                                 "\"; this runtime loads sm_90a and sm_90 "
+                                 "kernels",
+                SSM_STATUS_UNIMPLEMENTED);
+  if (ssm_status_t status =
+          getName(*value.find("source"), "cuda.source", out.source))
+    return status;
+  if (const json::Value *library = value.find("emulation_library"))
+    if (ssm_status_t status = getName(*library, "cuda.emulation_library",
+                                      out.emulationLibrary))
+      return status;
+  for (const std::string *file : {&out.source, &out.emulationLibrary})
+    if (file->find('/') != std::string::npos || *file == "." || *file == "..")
+      return fail("cuda", "names \"" + *file +
+                              "\", expected a file name inside the artifact "
+                              "directory");
+  return nullptr;
+}
+
 ssm_status_t ManifestParser::parseFunction(const json::Value &value,
                                            const std::string &path,
+                                           bool isCuda,
                                            FunctionSpec &out) const {
   if (ssm_status_t status = expectObject(value, path))
     return status;
   if (ssm_status_t status =
-          checkFields(value, path, {"name", "inputs", "outputs", "equal_dims"},
-                      {"algorithms"}))
+          isCuda ? checkFields(value, path,
+                               {"name", "inputs", "outputs", "equal_dims",
+                                "buffers", "launches"},
+                               {"algorithms"})
+                 : checkFields(value, path,
+                               {"name", "inputs", "outputs", "equal_dims"},
+                               {"algorithms"}))
     return status;
   if (ssm_status_t status =
           getName(*value.find("name"), path + ".name", out.name))
@@ -325,6 +597,23 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
       out.algorithms.push_back(std::move(note));
     }
   }
+
+  if (isCuda) {
+    if (ssm_status_t status = parseBuffers(*value.find("buffers"),
+                                           named + ".buffers", out, out.buffers))
+      return status;
+    const json::Value &launches = *value.find("launches");
+    if (ssm_status_t status = expectArray(launches, named + ".launches"))
+      return status;
+    for (size_t l = 0; l < launches.getArray().size(); ++l) {
+      Launch launch;
+      if (ssm_status_t status = parseLaunch(
+              launches.getArray()[l],
+              named + ".launches[" + std::to_string(l) + "]", out, launch))
+        return status;
+      out.launches.push_back(std::move(launch));
+    }
+  }
   return nullptr;
 }
 
@@ -360,7 +649,7 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   if (ssm_status_t status = checkFields(*root, "",
                                         {"format", "version", "target",
                                          "library", "abi_version", "functions"},
-                                        {"source"}))
+                                        {"source", "cuda"}))
     return status;
 
   int64_t abiVersion = 0;
@@ -378,11 +667,20 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   if (ssm_status_t status =
           getName(*root->find("target"), "target", out.target))
     return status;
-  if (out.target != "cpu")
+  if (out.target != "cpu" && out.target != "cuda")
     return fail("target",
                 "is \"" + out.target +
-                    "\"; this runtime loads \"cpu\" artifacts",
+                    "\"; this runtime loads \"cpu\" and \"cuda\" artifacts",
                 SSM_STATUS_UNIMPLEMENTED);
+  const bool isCuda = out.target == "cuda";
+  const json::Value *cuda = root->find("cuda");
+  if (isCuda && !cuda)
+    return fail("", "has no field 'cuda', which a \"cuda\" artifact needs");
+  if (!isCuda && cuda)
+    return fail("", "has a field 'cuda' but its target is \"cpu\"");
+  if (cuda)
+    if (ssm_status_t status = parseCuda(*cuda, out.cuda))
+      return status;
 
   if (ssm_status_t status =
           getName(*root->find("library"), "library", out.library))
@@ -413,7 +711,7 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
     FunctionSpec function;
     std::string path = "functions[" + std::to_string(i) + "]";
     if (ssm_status_t status =
-            parseFunction(functions.getArray()[i], path, function))
+            parseFunction(functions.getArray()[i], path, isCuda, function))
       return status;
     if (!names.insert(function.name).second)
       return fail(path + ".name", "is \"" + function.name +

@@ -44,6 +44,42 @@ struct AlgorithmNote {
   int64_t chunkSize = 0;
 };
 
+/// CUDA: one extent of a launch grid, min(limit, ceil(factor · Π dims /
+/// divisor)) with the dims read off the call's inputs.
+struct GridExtent {
+  int64_t factor = 1;
+  std::vector<InputDim> dims;
+  int64_t divisor = 1;
+  /// 0: no limit.
+  int64_t limit = 0;
+};
+
+/// CUDA: what a kernel parameter receives.
+struct KernelArgument {
+  enum class Kind { Input, Output, Buffer, Dim };
+  Kind kind = Kind::Input;
+  /// Input, output or buffer index.
+  size_t index = 0;
+  /// For Dim.
+  InputDim dim;
+};
+
+struct Launch {
+  std::string kernel;
+  GridExtent grid[3];
+  uint32_t block[3] = {1, 1, 1};
+  int64_t sharedBytes = 0;
+  std::vector<KernelArgument> arguments;
+};
+
+/// CUDA: device memory a call needs between its kernels.
+struct BufferSpec {
+  std::string dtypeName;
+  DLDataType dtype{};
+  std::vector<int64_t> shape;
+  std::vector<std::optional<InputDim>> dimsFrom;
+};
+
 struct FunctionSpec {
   std::string name;
   std::vector<TensorSpec> inputs;
@@ -51,9 +87,23 @@ struct FunctionSpec {
   /// Groups (of at least two) of input dims that must be equal at run time.
   std::vector<std::vector<InputDim>> equalDims;
   std::vector<AlgorithmNote> algorithms;
+  /// CUDA artifacts: the buffers and the kernels, in launch order.
+  std::vector<BufferSpec> buffers;
+  std::vector<Launch> launches;
+};
+
+/// What a CUDA artifact adds.
+struct CudaManifest {
+  /// "sm_90a" or "sm_90".
+  std::string arch;
+  /// The kernels' CUDA C++ (informational) and, optionally, the library
+  /// built from it for the host emulator.
+  std::string source;
+  std::string emulationLibrary;
 };
 
 struct Manifest {
+  /// "cpu" or "cuda".
   std::string target;
   /// A file name inside the artifact directory.
   std::string library;
@@ -61,6 +111,8 @@ struct Manifest {
   /// "" when absent.
   std::string source;
   std::vector<FunctionSpec> functions;
+  /// For target "cuda".
+  CudaManifest cuda;
 };
 
 /// Parses and checks manifest text. Every message starts with `origin` (the
@@ -68,7 +120,7 @@ struct Manifest {
 /// "functions[0].inputs[1].shape[2]". Codes: DATA_LOSS for malformed text,
 /// missing, unknown or ill-typed fields and inconsistent references;
 /// INCOMPATIBLE for a `version` or `abi_version` other than 1; UNIMPLEMENTED
-/// for a `target` other than "cpu".
+/// for a `target` other than "cpu" and "cuda".
 ssm_status_t parseManifest(std::string_view text, const std::string &origin,
                            Manifest &out);
 

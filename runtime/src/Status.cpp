@@ -85,6 +85,10 @@ const char *ssm_status_code_name(ssm_status_code_t code) {
     return "INCOMPATIBLE";
   case SSM_STATUS_INTERNAL:
     return "INTERNAL";
+  case SSM_STATUS_UNAVAILABLE:
+    return "UNAVAILABLE";
+  case SSM_STATUS_DEVICE_ERROR:
+    return "DEVICE_ERROR";
   }
   return "UNKNOWN";
 }

@@ -13,12 +13,14 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "ssm/SsmDialect.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
+#include "ssm/Target/CUDA/CudaPipeline.h"
 #include "ssm/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::ssm::registerSsmPasses();
   mlir::ssm::registerCpuPipelines();
+  mlir::ssm::registerCudaPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

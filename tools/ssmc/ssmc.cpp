@@ -38,12 +38,16 @@ static cl::opt<std::string>
 static cl::opt<std::string> outputPath(
     "o", cl::desc("Artifact directory (or output file for --emit=mlir|llvm)"),
     cl::value_desc("path"), cl::cat(ssmcCategory), cl::init(""));
-static cl::opt<std::string> target("target", cl::desc("Code generation target"),
-                                   cl::cat(ssmcCategory), cl::init("cpu"));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Code generation target: cpu, or cuda[:sm_90a|sm_90]"),
+           cl::cat(ssmcCategory), cl::init("cpu"));
 static cl::opt<std::string>
     emit("emit",
-         cl::desc("What to write: artifact (manifest.json + model_cpu.so), "
-                  "mlir (loops after the lowerings) or llvm (LLVM IR)"),
+         cl::desc("What to write: artifact (manifest.json + model_cpu.so, "
+                  "or + model_cuda.cubin for cuda), mlir (CPU: loops after "
+                  "the lowerings; CUDA: the planned ops), llvm (LLVM IR, "
+                  "cpu) or cuda (the CUDA C++, cuda)"),
          cl::cat(ssmcCategory), cl::init("artifact"));
 static cl::opt<std::string>
     algorithm("algorithm",
@@ -56,8 +60,8 @@ static cl::opt<int64_t>
 static cl::opt<std::string> costModelTarget(
     "cost-model-target",
     cl::desc("Target the cost model estimates for: host, h100, h200 or a "
-             "JSON file (default: host for --target=cpu)"),
-    cl::cat(ssmcCategory), cl::init("host"));
+             "JSON file (default: host for cpu, h200 for cuda)"),
+    cl::cat(ssmcCategory), cl::init(""));
 static cl::opt<int64_t>
     vectorWidth("vector-width",
                 cl::desc("f32 lanes per vector (0: the host's)"),
@@ -66,6 +70,17 @@ static cl::opt<bool>
     explain("explain",
             cl::desc("Print each op's algorithm candidates and estimates"),
             cl::cat(ssmcCategory), cl::init(false));
+
+static cl::opt<bool> cudaEmulation(
+    "cuda-emulation",
+    cl::desc("With --target=cuda: also build the kernels for the runtime's "
+             "host emulator (SSM_CUDA_EMULATOR=1), to test without a GPU"),
+    cl::cat(ssmcCategory), cl::init(false));
+static cl::opt<std::string> vectorDtype(
+    "vector-dtype",
+    cl::desc("For a reference vector: store its activations and outputs as "
+             "f32 (as in the file), bf16 or f16"),
+    cl::cat(ssmcCategory), cl::init("f32"));
 
 static int exitCode(ssm::CompileResult result) {
   switch (result) {
@@ -107,6 +122,7 @@ int main(int argc, char **argv) {
   options.chunkSize = chunkSize;
   options.vectorWidth = vectorWidth;
   options.explain = explain;
+  options.cudaEmulation = cudaEmulation;
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   if (emit == "artifact") {
     options.emit = ssm::EmitKind::Artifact;
@@ -114,9 +130,11 @@ int main(int argc, char **argv) {
     options.emit = ssm::EmitKind::Mlir;
   } else if (emit == "llvm") {
     options.emit = ssm::EmitKind::LLVMIR;
+  } else if (emit == "cuda") {
+    options.emit = ssm::EmitKind::Cuda;
   } else {
     llvm::errs() << "ssmc: unknown --emit=" << emit
-                 << ", expected artifact, mlir or llvm\n";
+                 << ", expected artifact, mlir, llvm or cuda\n";
     return 2;
   }
   options.output = outputPath;
@@ -133,8 +151,18 @@ int main(int argc, char **argv) {
 
   OwningOpRef<ModuleOp> module;
   if (llvm::StringRef(inputPath).ends_with(".safetensors")) {
+    FloatType activations;
+    if (vectorDtype == "bf16")
+      activations = BFloat16Type::get(&context);
+    else if (vectorDtype == "f16")
+      activations = Float16Type::get(&context);
+    else if (vectorDtype != "f32") {
+      llvm::errs() << "ssmc: unknown --vector-dtype=" << vectorDtype
+                   << ", expected f32, bf16 or f16\n";
+      return 2;
+    }
     FailureOr<OwningOpRef<ModuleOp>> imported =
-        ssm::importTestVector(inputPath, &context);
+        ssm::importTestVector(inputPath, &context, activations);
     if (failed(imported))
       return 2;
     module = std::move(*imported);

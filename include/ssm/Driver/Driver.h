@@ -1,7 +1,8 @@
 //===- Driver.h - The ssmc compilation driver -------------------*- C++ -*-===//
 //
 // Compiles a module of ssm.mix programs on tensors to MLIR loops, LLVM IR or
-// an artifact directory (manifest.json + model_cpu.so), the library behind
+// an artifact directory (manifest.json + model_cpu.so, or model_cuda.cu +
+// model_cuda.cubin for the GPU), the library behind
 // the `ssmc` tool.
 //
 //===----------------------------------------------------------------------===//
@@ -17,13 +18,17 @@
 
 namespace mlir::ssm {
 
-enum class EmitKind { Mlir, LLVMIR, Artifact };
+/// mlir: the IR after the lowerings (CPU) or after selection (CUDA); llvm:
+/// LLVM IR (CPU); cuda: the CUDA C++ (CUDA); artifact: the artifact directory.
+enum class EmitKind { Mlir, LLVMIR, Cuda, Artifact };
 
 struct CompileOptions {
-  /// Code generation target; "cpu" for now.
+  /// Code generation target: "cpu", or "cuda" / "cuda:<arch>" (sm_90a by
+  /// default).
   std::string target = "cpu";
-  /// Cost-model target description: host, h100, h200 or a JSON file.
-  std::string costModelTarget = "host";
+  /// Cost-model target description: host, h100, h200 or a JSON file; empty
+  /// for the target's own (host for cpu, h200 for cuda).
+  std::string costModelTarget;
   /// auto, quadratic, recurrent or chunked.
   std::string algorithm = "auto";
   /// Chunk size for chunked; 0 lets the cost model choose.
@@ -32,6 +37,10 @@ struct CompileOptions {
   int64_t vectorWidth = 0;
   /// Remark every op's candidates and estimates.
   bool explain = false;
+  /// CUDA artifacts: also build the kernels for the runtime's host emulator
+  /// (model_cuda_emulated.so, run with SSM_CUDA_EMULATOR=1), for testing on
+  /// machines without a GPU.
+  bool cudaEmulation = false;
   EmitKind emit = EmitKind::Artifact;
   /// Artifact directory, or file for mlir/llvm ("-" is stdout).
   std::string output = "-";

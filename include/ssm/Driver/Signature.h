@@ -9,6 +9,9 @@
 #ifndef SSM_DRIVER_SIGNATURE_H
 #define SSM_DRIVER_SIGNATURE_H
 
+#include "ssm/Analysis/DynamicSizes.h"
+#include "ssm/Target/CUDA/CudaEmitter.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/JSON.h"
 
@@ -18,14 +21,6 @@
 
 namespace mlir::ssm {
 
-/// (input index, dim index).
-struct InputDim {
-  unsigned input;
-  unsigned dim;
-  bool operator==(const InputDim &other) const {
-    return input == other.input && dim == other.dim;
-  }
-};
 
 struct TensorSignature {
   std::string name;
@@ -58,10 +53,23 @@ struct FunctionSignature {
 /// cannot pass or output sizes that cannot be derived from the inputs.
 FailureOr<FunctionSignature> analyzeSignature(func::FuncOp func);
 
-/// The manifest.json of an artifact holding `functions`.
+/// What a CUDA artifact adds to its manifest: the architecture its cubin is
+/// for, the source it was built from, and each function's kernels.
+struct CudaArtifact {
+  std::string arch;
+  std::string sourceFile;
+  /// The library for the host emulator; "" when not built.
+  std::string emulationLibrary = "";
+  /// In the order of the functions.
+  std::vector<CudaFunctionPlan> plans = {};
+};
+
+/// The manifest.json of an artifact holding `functions` (a CPU artifact
+/// unless `cuda` is given).
 llvm::json::Value buildManifest(llvm::ArrayRef<FunctionSignature> functions,
                                 llvm::StringRef libraryFile,
-                                llvm::StringRef source);
+                                llvm::StringRef source,
+                                const CudaArtifact *cuda = nullptr);
 
 } // namespace mlir::ssm
 

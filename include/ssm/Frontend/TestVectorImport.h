@@ -12,6 +12,7 @@
 #define SSM_FRONTEND_TESTVECTORIMPORT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OwningOpRef.h"
 
 namespace mlir::ssm {
@@ -19,9 +20,12 @@ namespace mlir::ssm {
 /// Reads the vector's header (shapes, dtypes and `__metadata__.meta`) and
 /// builds the function. Errors (unreadable or malformed file, unknown kind,
 /// missing tensors, options the README does not define) are emitted at a
-/// location naming the file.
-FailureOr<OwningOpRef<ModuleOp>> importTestVector(StringRef path,
-                                                  MLIRContext *context);
+/// location naming the file. With `activationType` (bf16 or f16), the
+/// activations (x, B, C, z; u; q, k, v) and y are declared in that type, as a
+/// 16-bit model stores them; step sizes, parameters and states stay f32.
+FailureOr<OwningOpRef<ModuleOp>>
+importTestVector(StringRef path, MLIRContext *context,
+                 FloatType activationType = nullptr);
 
 } // namespace mlir::ssm
 

@@ -7,6 +7,7 @@
 #include "ssm/Target/CPU/CpuPipeline.h"
 
 #include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -31,22 +32,12 @@ int64_t ssm::getHostVectorWidth() {
 
 void ssm::buildCpuSelectionPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
-  // Elementwise glue becomes fused linalg.generic ops, the form the
-  // lowerings fold into their loads and stores.
-  pm.addPass(createCanonicalizerPass());
-  OpPassManager &glue = pm.nest<func::FuncOp>();
-  glue.addPass(createConvertElementwiseToLinalgPass());
-  glue.addPass(createLinalgGeneralizeNamedOpsPass());
-  glue.addPass(createLinalgElementwiseOpFusionPass());
-  glue.addPass(createCanonicalizerPass());
-  glue.addPass(createCSEPass());
-
-  SsmSelectAlgorithmOptions select;
-  select.target = options.target;
-  select.force = options.algorithm == "auto" ? "" : options.algorithm.getValue();
-  select.forceChunkSize = options.chunkSize;
-  select.explain = options.explain;
-  pm.addPass(createSsmSelectAlgorithm(select));
+  SelectionOptions selection;
+  selection.target = options.target;
+  selection.algorithm = options.algorithm;
+  selection.chunkSize = options.chunkSize;
+  selection.explain = options.explain;
+  buildSelectionPipeline(pm, selection);
 }
 
 void ssm::buildCpuLoweringPipeline(OpPassManager &pm,

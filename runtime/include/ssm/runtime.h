@@ -30,6 +30,8 @@ typedef enum ssm_status_code_e {
   SSM_STATUS_UNIMPLEMENTED = 5,    /* valid but not supported (e.g. a dtype) */
   SSM_STATUS_INCOMPATIBLE = 6,     /* an artifact ABI version we do not know */
   SSM_STATUS_INTERNAL = 7,
+  SSM_STATUS_UNAVAILABLE = 8,      /* the device or its driver is absent */
+  SSM_STATUS_DEVICE_ERROR = 9,     /* the device (driver) reported an error */
 } ssm_status_code_t;
 
 /* NULL is the OK status. */
@@ -106,7 +108,7 @@ ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
 const char *ssm_dtype_name(DLDataType dtype);
 
 /*===------------------------------------------------------------------===*
- * Modules: artifacts produced by ssmc, loaded for the CPU
+ * Modules: artifacts produced by ssmc, loaded for the CPU or a CUDA GPU
  *===------------------------------------------------------------------===*/
 
 /* A loaded artifact: its manifest and its code. Reference-counted. */
@@ -115,24 +117,66 @@ typedef struct ssm_module_s ssm_module_t;
  * module is alive; never released on its own. */
 typedef struct ssm_function_s ssm_function_t;
 
+/* Where a module runs. Initialize with ssm_module_options_initialize. */
+typedef struct ssm_module_options_t {
+  /* kDLCPU, or kDLCUDA with the device index. The default (device_type 0)
+   * is the device of the artifact's target. */
+  DLDevice device;
+  /* CUDA: the CUstream calls are enqueued on (NULL: the default stream). */
+  void *stream;
+} ssm_module_options_t;
+
+void ssm_module_options_initialize(ssm_module_options_t *options);
+
 /* Loads the artifact directory `artifact_dir` that `ssmc -o DIR` wrote:
- * parses DIR/manifest.json strictly (unknown fields are errors), opens the
- * library it names with dlopen and checks that the library's entry points
- * match the manifest's functions (names and argument counts). Codes:
- * NOT_FOUND when the manifest or the library file is missing, DATA_LOSS for a
- * malformed manifest, INCOMPATIBLE for a manifest `version`, `abi_version`
- * or library ABI this runtime does not know, or a library that does not
- * match its manifest, UNIMPLEMENTED for a target other than "cpu", IO_ERROR
- * when the OS refuses to read or load a file. */
+ * parses DIR/manifest.json strictly (unknown fields are errors) and loads its
+ * code for the device `options` names (NULL: the defaults): a CPU artifact's
+ * library with dlopen, its entry points checked against the manifest's
+ * functions (names and argument counts); a CUDA artifact's cubin through the
+ * driver API (libcuda.so.1, opened at run time), on a device of the
+ * architecture it was built for. Codes: NOT_FOUND when the manifest or the
+ * code file is missing, DATA_LOSS for a malformed manifest, INCOMPATIBLE for
+ * a manifest `version`, `abi_version` or library ABI this runtime does not
+ * know, a library that does not match its manifest, an artifact of another
+ * target than the device asked for, or a GPU of another architecture,
+ * UNIMPLEMENTED for an unknown target or device type, UNAVAILABLE when no
+ * CUDA driver or device is present, DEVICE_ERROR when the driver fails,
+ * IO_ERROR when the OS refuses to read or load a file. */
+ssm_status_t ssm_module_load_with_options(const char *artifact_dir,
+                                          const ssm_module_options_t *options,
+                                          ssm_module_t **out_module);
+/* ssm_module_load_with_options with the defaults. */
 ssm_status_t ssm_module_load(const char *artifact_dir,
                              ssm_module_t **out_module);
 void ssm_module_retain(ssm_module_t *module);
 /* Unloads the library once the last reference goes; accepts NULL. */
 void ssm_module_release(ssm_module_t *module);
 
-/* The manifest's `target` (e.g. "cpu") and `source` ("" when absent). */
+/* The manifest's `target` ("cpu" or "cuda") and `source` ("" when absent). */
 const char *ssm_module_target(const ssm_module_t *module);
 const char *ssm_module_source(const ssm_module_t *module);
+
+/* The device the module's functions take their tensors on. */
+DLDevice ssm_module_device(const ssm_module_t *module);
+
+/* Memory on the module's device (CPU: aligned host memory; CUDA: device
+ * memory from cuMemAlloc), for tensors passed to its functions. */
+ssm_status_t ssm_module_allocate(const ssm_module_t *module, size_t bytes,
+                                 void **out_data);
+/* Accepts NULL data. */
+void ssm_module_free(const ssm_module_t *module, void *data);
+/* Copies between host memory and memory of the module's device (waits for
+ * the copy; on CUDA, for the default stream's work too). */
+ssm_status_t ssm_module_copy_to_device(const ssm_module_t *module,
+                                       void *device_data, const void *host_data,
+                                       size_t bytes);
+ssm_status_t ssm_module_copy_to_host(const ssm_module_t *module,
+                                     void *host_data, const void *device_data,
+                                     size_t bytes);
+/* Waits until the work enqueued by the module's calls has finished (CUDA:
+ * the stream) and reports, as DEVICE_ERROR, a kernel that failed. A no-op
+ * on the CPU, whose calls return when done. */
+ssm_status_t ssm_module_synchronize(const ssm_module_t *module);
 
 /* Functions in manifest order. */
 size_t ssm_module_function_count(const ssm_module_t *module);
@@ -192,7 +236,8 @@ ssm_status_t ssm_function_resolve_output_shape(
 /* Runs `function` on `inputs`, writing its results into the caller's
  * `outputs` buffers (destination-passing: allocate them with the shapes
  * ssm_function_resolve_output_shape gives). Every tensor is checked first:
- * device kDLCPU, the manifest's dtype and rank, static dims equal to the
+ * the module's device (kDLCPU, or kDLCUDA memory of the module's GPU, as
+ * the driver reports it), the manifest's dtype and rank, static dims equal to the
  * manifest's, dynamic dims consistent (the manifest's equal_dims; each
  * output dim equal to the input dim it derives from), strides NULL or
  * compact row-major (dims of extent 1 may have any stride), data non-NULL
@@ -201,7 +246,9 @@ ssm_status_t ssm_function_resolve_output_shape(
  * overlapping an input or another output. A violation returns
  * INVALID_ARGUMENT naming the function, the tensor (index and name), what
  * was expected and what was given, and runs nothing. Inputs are only read.
- * Safe to call from several threads at once (with distinct outputs). */
+ * Safe to call from several threads at once (with distinct outputs). On the
+ * CPU the call returns when done; on CUDA it returns once the kernels are
+ * enqueued on the module's stream (ssm_module_synchronize waits). */
 ssm_status_t ssm_function_invoke(const ssm_function_t *function,
                                  const DLTensor *inputs, size_t num_inputs,
                                  DLTensor *outputs, size_t num_outputs);

@@ -355,10 +355,18 @@ public:
   /// An empty handle (operator bool is false).
   Module() = default;
 
-  /// Loads the artifact directory `path`; throws Error.
+  /// Loads the artifact directory `path` (for its own target's device);
+  /// throws Error.
   static Module load(const std::string &path) {
     ssm_module_t *handle = nullptr;
     check(ssm_module_load(path.c_str(), &handle));
+    return Module(handle);
+  }
+  /// Loads it for the device (and CUDA stream) in `options`.
+  static Module load(const std::string &path,
+                     const ssm_module_options_t &options) {
+    ssm_module_t *handle = nullptr;
+    check(ssm_module_load_with_options(path.c_str(), &options, &handle));
     return Module(handle);
   }
 
@@ -378,6 +386,10 @@ public:
 
   std::string target() const { return ssm_module_target(handle); }
   std::string source() const { return ssm_module_source(handle); }
+  DLDevice device() const { return ssm_module_device(handle); }
+  bool onHost() const { return device().device_type == kDLCPU; }
+  /// Waits for the module's enqueued work; throws Error on a failed kernel.
+  void synchronize() const { check(ssm_module_synchronize(handle)); }
   size_t numFunctions() const { return ssm_module_function_count(handle); }
   std::vector<std::string> functionNames() const {
     std::vector<std::string> result;
@@ -403,6 +415,69 @@ private:
   explicit Module(ssm_module_t *handle) : handle(handle) {}
 
   ssm_module_t *handle = nullptr;
+};
+
+/// A tensor in memory of a module's device (for a CPU module, host memory),
+/// freed with it. Holds a reference to the module.
+class DeviceTensor {
+public:
+  DeviceTensor() = default;
+  DeviceTensor(const Module &module, DLDataType dtype,
+               std::vector<int64_t> shape)
+      : module(module), dtype(dtype), dims(std::move(shape)) {
+    numBytes = elementBytes(dtype);
+    for (int64_t size : dims) {
+      if (size < 0)
+        throw Error(SSM_STATUS_INVALID_ARGUMENT,
+                    "ssm::DeviceTensor: negative dim " + std::to_string(size));
+      if (size != 0 && numBytes > SIZE_MAX / static_cast<size_t>(size))
+        throw Error(SSM_STATUS_INVALID_ARGUMENT,
+                    "ssm::DeviceTensor: shape too large");
+      numBytes *= static_cast<size_t>(size);
+    }
+    void *memory = nullptr;
+    check(ssm_module_allocate(module.get(), numBytes, &memory));
+    data.reset(memory, Free{module});
+  }
+  /// A device copy of the compact host tensor `host`.
+  static DeviceTensor copyOf(const Module &module, HostTensor &host) {
+    DeviceTensor result(module, host.dataType(), host.shape());
+    check(ssm_module_copy_to_device(module.get(), result.data.get(),
+                                    host.data(), host.bytes()));
+    return result;
+  }
+  /// The contents, copied back to the host.
+  HostTensor toHost() const {
+    HostTensor host(dtype, dims);
+    check(ssm_module_copy_to_host(module.get(), host.data(), data.get(),
+                                  numBytes));
+    return host;
+  }
+  size_t bytes() const { return numBytes; }
+  DLTensor view() {
+    DLTensor result;
+    result.data = data.get();
+    result.device = module.device();
+    result.ndim = static_cast<int32_t>(dims.size());
+    result.dtype = dtype;
+    result.shape = dims.data();
+    result.strides = nullptr;
+    result.byte_offset = 0;
+    return result;
+  }
+
+private:
+  struct Free {
+    Module module;
+    void operator()(void *memory) const {
+      ssm_module_free(module.get(), memory);
+    }
+  };
+  Module module;
+  DLDataType dtype{kDLFloat, 32, 1};
+  std::vector<int64_t> dims;
+  size_t numBytes = 0;
+  std::shared_ptr<void> data;
 };
 
 /// The number of elements of `tensor` (1 for a scalar).

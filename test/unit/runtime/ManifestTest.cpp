@@ -433,9 +433,10 @@ TEST(ManifestTest, VersionMismatchIsIncompatible) {
 }
 
 TEST(ManifestTest, OtherTargetsAreUnimplemented) {
-  EXPECT_MANIFEST_ERROR(edited("target", std::string("\"cuda\"")),
+  EXPECT_MANIFEST_ERROR(edited("target", std::string("\"rocm\"")),
                         SSM_STATUS_UNIMPLEMENTED,
-                        "target is \"cuda\"; this runtime loads \"cpu\"");
+                        "target is \"rocm\"; this runtime loads \"cpu\" and "
+                        "\"cuda\" artifacts");
 }
 
 TEST(ManifestTest, LibraryMustBeInsideTheArtifact) {

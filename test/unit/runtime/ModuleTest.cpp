@@ -396,7 +396,8 @@ TEST_F(LoadedModuleTest, TensorMismatchesNameTheTensor) {
        [](ScaleCall &c) {
          c.input.device = DLDevice{kDLCUDA, 0};
        },
-       {"input 0 ('x'): expected a kDLCPU tensor, got device type 2"}},
+       {"input 0 ('x'): expected a kDLCPU tensor (the module's device), got "
+        "kDLCUDA 0"}},
       {"strided input",
        [](ScaleCall &c) { c.input.strides = badStrides.data(); },
        {"input 0 ('x'): strides [1, 2] are not compact row-major for shape "

@@ -1,0 +1,54 @@
+//===- DynamicSizes.h - Which tensor sizes a program forces equal -*- C++ -*-===//
+//
+// Union-find over (value, dim) of a function on tensors: the sizes that its
+// ops force to be equal (ssm.mix's batch and length, loops shared by linalg
+// operands, elementwise ops, reshapes that keep a dim). The driver derives
+// the manifest's dims_from and equal_dims from it; the CUDA target, the
+// kernel parameters that carry a dynamic size.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_ANALYSIS_DYNAMICSIZES_H
+#define SSM_ANALYSIS_DYNAMICSIZES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+
+#include <optional>
+
+namespace mlir::ssm {
+
+/// (input index, dim index) of an entry point.
+struct InputDim {
+  unsigned input;
+  unsigned dim;
+  bool operator==(const InputDim &other) const {
+    return input == other.input && dim == other.dim;
+  }
+};
+
+class DynamicSizes {
+public:
+  explicit DynamicSizes(func::FuncOp func);
+
+  /// Whether dim `da` of `a` and dim `db` of `b` must be equal.
+  bool same(Value a, unsigned da, Value b, unsigned db) const;
+  /// The first dynamic input dim that dim `dim` of `value` equals.
+  std::optional<InputDim> inputDimOf(Value value, unsigned dim) const;
+
+private:
+  using SizeKey = std::pair<void *, unsigned>;
+  static SizeKey key(Value value, unsigned dim) {
+    return {value.getAsOpaquePointer(), dim};
+  }
+  void unite(Value a, unsigned da, Value b, unsigned db);
+  void collect(func::FuncOp func);
+
+  // Op handles have no const accessors.
+  mutable func::FuncOp func;
+  mutable llvm::EquivalenceClasses<SizeKey> classes;
+};
+
+} // namespace mlir::ssm
+
+#endif // SSM_ANALYSIS_DYNAMICSIZES_H

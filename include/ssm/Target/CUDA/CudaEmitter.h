@@ -1,0 +1,107 @@
+//===- CudaEmitter.h - CUDA C++ from planned ssm.mix programs ---*- C++ -*-===//
+//
+// Prints the CUDA C++ of a module whose ssm.mix ops carry their plan: one
+// fused kernel per mixer (its elementwise glue recomputed in its loads and
+// stores), one kernel per elementwise op the mixers do not absorb, each an
+// instantiation of a template of runtime/include/ssm/device/ with the
+// operands and glue written out for it. It also describes how the runtime
+// launches them: the manifest's `launches` and `buffers`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TARGET_CUDA_CUDAEMITTER_H
+#define SSM_TARGET_CUDA_CUDAEMITTER_H
+
+#include "ssm/Analysis/DynamicSizes.h"
+#include "ssm/SsmOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::ssm {
+
+/// One grid extent: min(limit, ceil(factor · Π dims / divisor)), the dims
+/// being dynamic input sizes known at the call.
+struct CudaGridExtent {
+  int64_t factor = 1;
+  std::vector<InputDim> dims;
+  int64_t divisor = 1;
+  int64_t limit = 0; // 0: none
+};
+
+/// A kernel argument: a tensor's device pointer or a dynamic size.
+struct CudaKernelArgument {
+  enum class Kind { Input, Output, Buffer, Dim };
+  Kind kind;
+  /// Input, output or buffer index.
+  unsigned index = 0;
+  /// For Dim.
+  InputDim dim{0, 0};
+};
+
+struct CudaLaunch {
+  std::string kernel;
+  CudaGridExtent grid[3];
+  unsigned block[3] = {1, 1, 1};
+  int64_t sharedBytes = 0;
+  std::vector<CudaKernelArgument> arguments;
+};
+
+/// A device buffer a function needs between its kernels.
+struct CudaBuffer {
+  std::string dtype;
+  /// -1 for a dynamic size, given by `dimsFrom`.
+  std::vector<int64_t> shape;
+  std::vector<std::optional<InputDim>> dimsFrom;
+};
+
+struct CudaFunctionPlan {
+  std::string name;
+  std::vector<CudaBuffer> buffers;
+  std::vector<CudaLaunch> launches;
+};
+
+/// The kernel template an ssm.mix is mapped to and its parameters.
+struct CudaMixMapping {
+  enum class Kernel {
+    RecurrentRowPerThread,
+    RecurrentRowSliced,
+    ChunkedSimt,
+    ChunkedMma,
+    QuadraticSimt,
+    QuadraticMma,
+  };
+  Kernel kernel = Kernel::QuadraticSimt;
+  int64_t chunkSize = 0;
+  /// recurrentRowSliced: lanes per state row, elements per lane access,
+  /// rows per lane group; recurrentRowPerThread: whether q/k are staged.
+  int64_t lanes = 1, vector = 1, rows = 1;
+  bool stageKeys = false;
+  /// Tensor-core operand type ("bf16" or "f16") of the mma kernels.
+  std::string mmaType;
+  int64_t sharedBytes = 0;
+  /// A quadratic op that returns its final state also runs the scan that
+  /// produces it (a second launch).
+  bool stateScan = false;
+  /// One line saying what was chosen, for the generated source.
+  std::string describe() const;
+};
+
+/// Maps a planned op onto a kernel template; an error on the op when no
+/// template can run it (e.g. shared memory beyond the device's).
+FailureOr<CudaMixMapping> mapMixToCuda(MixOp op);
+
+/// Prints the CUDA C++ for every public function of `module` and fills one
+/// plan per function, in the module's order. `sourceName` names the input in
+/// the file's header comment.
+LogicalResult translateToCUDA(ModuleOp module, llvm::raw_ostream &os,
+                              std::vector<CudaFunctionPlan> &plans,
+                              llvm::StringRef sourceName = "");
+
+} // namespace mlir::ssm
+
+#endif // SSM_TARGET_CUDA_CUDAEMITTER_H

@@ -1,0 +1,128 @@
+//===- DynamicSizes.cpp - Which tensor sizes a program forces equal -------===//
+//
+// Walks the program once and unites the sizes each op forces equal.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Analysis/DynamicSizes.h"
+
+#include "ssm/SsmOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+static unsigned rankOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getRank();
+}
+
+DynamicSizes::DynamicSizes(func::FuncOp func) : func(func) { collect(func); }
+
+void DynamicSizes::unite(Value a, unsigned da, Value b, unsigned db) {
+  classes.unionSets(key(a, da), key(b, db));
+}
+
+bool DynamicSizes::same(Value a, unsigned da, Value b, unsigned db) const {
+  return classes.isEquivalent(key(a, da), key(b, db));
+}
+
+std::optional<InputDim> DynamicSizes::inputDimOf(Value value,
+                                                 unsigned dim) const {
+  for (auto [i, argument] :
+       llvm::enumerate(func.getArguments())) {
+    auto type = dyn_cast<RankedTensorType>(argument.getType());
+    if (!type)
+      continue;
+    for (unsigned d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d) && same(value, dim, argument, d))
+        return InputDim{static_cast<unsigned>(i), d};
+  }
+  return std::nullopt;
+}
+
+/// Unites the sizes that ops of the program force to be equal.
+void DynamicSizes::collect(func::FuncOp func) {
+  func.walk([&](Operation *op) {
+    if (auto mix = dyn_cast<MixOp>(op)) {
+      SmallVector<Value> batchAndLength = {mix.getK(), mix.getV(), mix.getY()};
+      if (mix.getDt())
+        batchAndLength.push_back(mix.getDt());
+      for (Value value : batchAndLength) {
+        unite(mix.getQ(), 0, value, 0);
+        unite(mix.getQ(), 1, value, 1);
+      }
+      for (Value state : {mix.getInitialState(), mix.getFinalState()})
+        if (state)
+          unite(mix.getQ(), 0, state, 0);
+      return;
+    }
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      // Operand dims indexed by the same loop are equal.
+      std::map<unsigned, std::pair<Value, unsigned>> loopSize;
+      for (OpOperand &operand : op->getOpOperands()) {
+        if (!isa<RankedTensorType>(operand.get().getType()))
+          continue;
+        AffineMap map = linalgOp.getMatchingIndexingMap(&operand);
+        for (auto [dim, expr] : llvm::enumerate(map.getResults())) {
+          auto loop = dyn_cast<AffineDimExpr>(expr);
+          if (!loop)
+            continue;
+          auto [it, inserted] = loopSize.try_emplace(
+              loop.getPosition(), operand.get(), static_cast<unsigned>(dim));
+          if (!inserted)
+            unite(it->second.first, it->second.second, operand.get(),
+                        dim);
+        }
+      }
+      for (auto [result, init] :
+           llvm::zip(op->getResults(), linalgOp.getDpsInits()))
+        for (unsigned d = 0; d < rankOf(result); ++d)
+          unite(result, d, init, d);
+      return;
+    }
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+      for (unsigned d = 0; d < rankOf(empty); ++d) {
+        if (!empty.getType().isDynamicDim(d))
+          continue;
+        if (auto dimOp =
+                empty.getDynamicSize(d).getDefiningOp<tensor::DimOp>())
+          if (std::optional<int64_t> index = dimOp.getConstantIndex())
+            unite(empty, d, dimOp.getSource(), *index);
+      }
+      return;
+    }
+    // A reshape keeps the dims it does not merge or split.
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      for (auto [d, group] : llvm::enumerate(collapse.getReassociationIndices()))
+        if (group.size() == 1)
+          unite(collapse.getResult(), d, collapse.getSrc(), group[0]);
+      return;
+    }
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      for (auto [d, group] : llvm::enumerate(expand.getReassociationIndices()))
+        if (group.size() == 1)
+          unite(expand.getSrc(), d, expand.getResult(), group[0]);
+      return;
+    }
+    // Elementwise ops on tensors keep every size.
+    if (op->hasTrait<OpTrait::Elementwise>() ||
+        op->hasTrait<OpTrait::SameOperandsAndResultShape>()) {
+      Value first;
+      for (Value value : llvm::concat<Value>(op->getOperands(),
+                                              op->getResults())) {
+        if (!isa<RankedTensorType>(value.getType()))
+          continue;
+        if (!first) {
+          first = value;
+          continue;
+        }
+        for (unsigned d = 0; d < rankOf(value); ++d)
+          unite(first, d, value, d);
+      }
+    }
+  });
+}

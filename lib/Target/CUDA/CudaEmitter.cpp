@@ -1,0 +1,1512 @@
+//===- CudaEmitter.cpp - CUDA C++ from planned ssm.mix programs -----------===//
+//
+// For each public function: decides which values live in device memory
+// (inputs, outputs, buffers between kernels) and which are recomputed inside
+// the kernels that read them, then prints one kernel per mixer and per
+// elementwise op left over. Every kernel is a small generated struct (its
+// operands, the fused glue as member functions) handed to a device template.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Target/CUDA/CudaEmitter.h"
+
+#include "ssm/Transforms/GlueFusion.h"
+#include "ssm/device/geometry.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Path.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <map>
+#include <set>
+
+using namespace mlir;
+using namespace mlir::ssm;
+namespace geometry = ::ssm::device::geometry;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// SourcePrinter: the one way text is produced
+//===----------------------------------------------------------------------===//
+
+class SourcePrinter {
+public:
+  template <typename... Args>
+  void line(fmt::format_string<Args...> format, Args &&...args) {
+    text.append(2 * indent, ' ');
+    fmt::format_to(std::back_inserter(text), format,
+                   std::forward<Args>(args)...);
+    text += '\n';
+  }
+  void blank() { text += '\n'; }
+  void append(const std::string &other) { text += other; }
+  void indentMore() { ++indent; }
+  void indentLess() { --indent; }
+  const std::string &str() const { return text; }
+
+private:
+  std::string text;
+  int indent = 0;
+};
+
+/// A C identifier made of `name`.
+std::string identifier(StringRef name) {
+  std::string result;
+  for (char c : name)
+    result += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (result.empty() || std::isdigit(static_cast<unsigned char>(result[0])))
+    result = "f_" + result;
+  return result;
+}
+
+std::string locationOf(Location loc) {
+  if (auto fileLoc = dyn_cast<FileLineColLoc>(loc))
+    return fmt::format("{}:{}:{}",
+                       llvm::sys::path::filename(fileLoc.getFilename().getValue())
+                           .str(),
+                       fileLoc.getLine(), fileLoc.getColumn());
+  if (auto nameLoc = dyn_cast<NameLoc>(loc))
+    return nameLoc.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    if (!fused.getLocations().empty())
+      return locationOf(fused.getLocations().front());
+  return "unknown location";
+}
+
+/// The C++ type a value of element type `type` is computed in.
+std::string computeType(Type type) {
+  if (type.isF64())
+    return "double";
+  if (isa<FloatType>(type))
+    return "float";
+  if (type.isInteger(1))
+    return "bool";
+  return "int64_t";
+}
+
+/// The C++ type a tensor of element type `type` is stored as.
+FailureOr<std::string> storageType(Type type) {
+  if (type.isF32())
+    return std::string("float");
+  if (type.isF64())
+    return std::string("double");
+  if (type.isBF16())
+    return std::string("ssm::device::bf16");
+  if (type.isF16())
+    return std::string("ssm::device::f16");
+  if (type.isInteger(32))
+    return std::string("int32_t");
+  if (type.isInteger(64))
+    return std::string("int64_t");
+  return failure();
+}
+
+std::string manifestDtype(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF64())
+    return "f64";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF16())
+    return "f16";
+  if (type.isInteger(32))
+    return "i32";
+  return "i64";
+}
+
+std::string floatLiteral(double value, Type type) {
+  if (std::isnan(value))
+    return type.isF64() ? "(0.0 / 0.0)" : "(0.0f / 0.0f)";
+  if (std::isinf(value))
+    return std::string(value < 0 ? "-" : "") +
+           (type.isF64() ? "(1.0 / 0.0)" : "(1.0f / 0.0f)");
+  std::string text = fmt::format("{:.17g}", value);
+  if (text.find_first_of(".e") == std::string::npos)
+    text += ".0";
+  return type.isF64() ? text : text + "f";
+}
+
+/// 16-bit float types: results are rounded to them after every op.
+std::string roundIfNarrow(Type type, const std::string &expression) {
+  if (type.isBF16())
+    return "ssm::device::roundTo<ssm::device::bf16>(" + expression + ")";
+  if (type.isF16())
+    return "ssm::device::roundTo<ssm::device::f16>(" + expression + ")";
+  return expression;
+}
+
+//===----------------------------------------------------------------------===//
+// Where values live
+//===----------------------------------------------------------------------===//
+
+struct Storage {
+  enum class Kind { Input, Output, Buffer, Constant };
+  Kind kind;
+  unsigned index = 0;
+  bool operator<(const Storage &other) const {
+    return std::tie(kind, index) < std::tie(other.kind, other.index);
+  }
+};
+
+/// One kernel of a function, in program order.
+struct KernelRoot {
+  enum class Kind { Mix, Elementwise, Copy };
+  Kind kind;
+  MixOp mix;
+  std::optional<FusedWrite> write; // mix: the consumer of y
+  linalg::GenericOp generic;       // elementwise
+  Value source;                    // copy: the value read
+  unsigned output = 0;             // copy: the output written
+};
+
+class FunctionEmitter;
+
+//===----------------------------------------------------------------------===//
+// KernelWriter: one kernel's parameters, helper functions and body
+//===----------------------------------------------------------------------===//
+
+struct KernelParameter {
+  std::string declaration; // "const float *__restrict__ in0"
+  std::string name;
+  std::string type; // the C++ type, for the emulator's argument unpacking
+  CudaKernelArgument argument;
+};
+
+class KernelWriter {
+public:
+  KernelWriter(FunctionEmitter &function, std::string name)
+      : function(function), name(std::move(name)) {
+    helpers.indentMore(); // member functions of the kernel's struct
+  }
+
+  /// The parameter holding storage `storage` (registered on first use).
+  FailureOr<std::string> pointer(Storage storage, Type elementType,
+                                 bool written, Location loc);
+  /// The expression of dim `dim` of `value`: a literal or a parameter.
+  FailureOr<std::string> sizeOf(Value value, unsigned dim, Location loc);
+  /// The row-major element offset of `indices` in `value`.
+  FailureOr<std::string> offsetOf(Value value, ArrayRef<std::string> indices,
+                                  Location loc);
+  /// An expression reading `read` at `indices` as computeType(element).
+  FailureOr<std::string> read(const FusedRead &read,
+                              ArrayRef<std::string> indices);
+  /// A statement storing `value` into the memory of `target` at `indices`.
+  FailureOr<std::string> store(Value target, ArrayRef<std::string> indices,
+                               const std::string &value, Location loc);
+  /// Translates `generic`'s body given its inputs' expressions; statements
+  /// go to `out`, the yielded expression is returned.
+  FailureOr<std::string> translateBody(linalg::GenericOp generic,
+                                       ArrayRef<std::string> inputs,
+                                       SourcePrinter &out);
+
+  const std::string &getName() const { return name; }
+  const std::vector<KernelParameter> &getParameters() const { return parameters; }
+  /// Member functions of the kernel's struct (fused producers).
+  const SourcePrinter &getHelpers() const { return helpers; }
+
+  /// Declarations of every parameter as struct members, and their
+  /// assignment from the kernel's parameters.
+  void printMembers(SourcePrinter &out) const;
+  void printAssignments(SourcePrinter &out, StringRef object) const;
+  std::string parameterList() const;
+
+private:
+  FunctionEmitter &function;
+  std::string name;
+  std::vector<KernelParameter> parameters;
+  std::map<Storage, std::string> storageNames;
+  std::map<std::pair<unsigned, unsigned>, std::string> dimNames;
+  llvm::DenseMap<Operation *, std::string> helperNames;
+  SourcePrinter helpers;
+  unsigned nextValue = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// FunctionEmitter
+//===----------------------------------------------------------------------===//
+
+class FunctionEmitter {
+public:
+  FunctionEmitter(func::FuncOp func, SourcePrinter &out)
+      : func(func), sizes(func), out(out),
+        prefix(identifier(func.getSymName())) {}
+
+  LogicalResult emit(CudaFunctionPlan &plan);
+
+  // Used by KernelWriter.
+  const DynamicSizes &getSizes() const { return sizes; }
+  func::FuncOp getFunction() { return func; }
+  std::optional<Storage> storageOf(Value value) const {
+    auto it = storage.find(value);
+    if (it == storage.end())
+      return std::nullopt;
+    return it->second;
+  }
+  FailureOr<std::string> constantName(Value value, Location loc);
+  const FusionPolicy &getPolicy() const { return policy; }
+
+  /// Every kernel's emulator entry (kernel name, parameter types).
+  std::vector<std::pair<std::string, std::vector<std::string>>> emulatorEntries;
+
+private:
+  LogicalResult classify();
+  LogicalResult assignStorage(CudaFunctionPlan &plan);
+  LogicalResult emitMix(KernelRoot root, unsigned ordinal,
+                        CudaFunctionPlan &plan);
+  LogicalResult emitElementwise(KernelRoot root, unsigned ordinal,
+                                CudaFunctionPlan &plan);
+  void finishKernel(const KernelWriter &writer, StringRef comment,
+                    StringRef body, unsigned threads);
+  FailureOr<CudaGridExtent> extentOf(Value value, unsigned dim,
+                                     int64_t divisor, Location loc);
+  bool isMaterialized(Value value) const;
+  /// Follows reshapes back to the value they view.
+  static Value viewedValue(Value value);
+
+  func::FuncOp func;
+  DynamicSizes sizes;
+  SourcePrinter &out;
+  std::string prefix;
+  FusionPolicy policy;
+
+  std::vector<KernelRoot> roots;
+  llvm::DenseSet<Value> materialized;
+  llvm::DenseMap<Value, Storage> storage;
+  llvm::MapVector<Value, unsigned> constants; // dense constants → index
+};
+
+Value FunctionEmitter::viewedValue(Value value) {
+  while (true) {
+    if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
+      value = collapse.getSrc();
+    else if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>())
+      value = expand.getSrc();
+    else
+      return value;
+  }
+}
+
+bool FunctionEmitter::isMaterialized(Value value) const {
+  return materialized.contains(viewedValue(value));
+}
+
+static bool isSplatConstant(Value value, DenseElementsAttr *attr = nullptr) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return false;
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense || !dense.isSplat())
+    return false;
+  if (attr)
+    *attr = dense;
+  return true;
+}
+
+/// Decides the kernels and which values are materialized in device memory.
+LogicalResult FunctionEmitter::classify() {
+  policy.allowPermutations = true;
+  policy.allowPermutedResult = true;
+  policy.maxDepth = 16;
+  policy.readFromMemory = [this](Value value) {
+    return isMaterialized(value);
+  };
+
+  for (BlockArgument argument : func.getArguments())
+    materialized.insert(argument);
+  llvm::DenseSet<Operation *> writtenByMixes;
+  llvm::DenseSet<Operation *> generics;
+  // Kernels in program order: mixes, and elementwise ops something needs in
+  // memory (a result, a reshape); the rest are fused into their readers.
+  for (Operation &op : func.getBody().front()) {
+    if (auto mix = dyn_cast<MixOp>(op)) {
+      KernelRoot root{KernelRoot::Kind::Mix, mix};
+      root.write = analyzeFusedWrite(mix.getY(), mix, policy);
+      if (root.write) {
+        writtenByMixes.insert(root.write->consumer);
+        materialized.insert(root.write->consumer.getResult(0));
+      } else {
+        materialized.insert(mix.getY());
+      }
+      if (Value finalState = mix.getFinalState())
+        materialized.insert(finalState);
+      roots.push_back(std::move(root));
+      continue;
+    }
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      if (writtenByMixes.contains(generic))
+        continue;
+      if (!isFusableElementwise(generic, policy))
+        return generic.emitOpError()
+               << "is not elementwise; the CUDA backend runs ssm.mix and "
+                  "elementwise glue only";
+      generics.insert(generic);
+      bool needed = llvm::any_of(generic->getUsers(), [](Operation *user) {
+        return !isa<linalg::GenericOp, MixOp>(user);
+      });
+      if (needed) {
+        materialized.insert(generic.getResult(0));
+        roots.push_back({KernelRoot::Kind::Elementwise, MixOp(), std::nullopt,
+                         generic});
+      }
+      continue;
+    }
+    if (isa<tensor::EmptyOp, arith::ConstantOp, tensor::CollapseShapeOp,
+            tensor::ExpandShapeOp, func::ReturnOp>(op))
+      continue;
+    return op.emitOpError()
+           << "is not supported by the CUDA backend (it runs ssm.mix, "
+              "elementwise linalg.generic, constants and reshapes)";
+  }
+
+  // A read that stops at an elementwise result nobody materialized (too deep
+  // to recompute, or through a reshape) makes that result a kernel too.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<Value> leaves;
+    std::function<void(const FusedRead &)> collect = [&](const FusedRead &r) {
+      if (r.isLeaf()) {
+        leaves.push_back(r.tensor);
+        return;
+      }
+      for (const FusedRead &input : r.inputs)
+        collect(input);
+    };
+    auto readAll = [&](ValueRange values) {
+      for (Value value : values)
+        if (value)
+          collect(analyzeFusedRead(value, policy));
+    };
+    for (KernelRoot &root : roots) {
+      if (root.kind == KernelRoot::Kind::Mix) {
+        readAll(root.mix->getOperands());
+        if (root.write)
+          for (const FusedRead &input : root.write->otherInputs)
+            if (input.tensor)
+              collect(input);
+      } else if (root.kind == KernelRoot::Kind::Elementwise) {
+        readAll(root.generic.getDpsInputs());
+      }
+    }
+    for (Value returned : func.getBody().front().getTerminator()->getOperands())
+      leaves.push_back(returned);
+    for (Value leaf : leaves) {
+      Value base = viewedValue(leaf);
+      if (materialized.contains(base) || isSplatConstant(base))
+        continue;
+      if (base.getDefiningOp<arith::ConstantOp>()) {
+        materialized.insert(base);
+        continue;
+      }
+      auto generic = base.getDefiningOp<linalg::GenericOp>();
+      if (!generic || !generics.contains(generic))
+        return emitError(base.getLoc())
+               << "the CUDA backend cannot place this value in memory";
+      materialized.insert(base);
+      // Keep program order: the producer runs before its readers.
+      auto position = llvm::find_if(roots, [&](KernelRoot &root) {
+        Operation *op = root.kind == KernelRoot::Kind::Mix
+                            ? root.mix.getOperation()
+                            : root.generic.getOperation();
+        return generic->isBeforeInBlock(op);
+      });
+      roots.insert(position, {KernelRoot::Kind::Elementwise, MixOp(),
+                              std::nullopt, generic});
+      changed = true;
+    }
+  }
+  return success();
+}
+
+LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
+  for (BlockArgument argument : func.getArguments())
+    storage[argument] = {Storage::Kind::Input, argument.getArgNumber()};
+  Operation *terminator = func.getBody().front().getTerminator();
+  for (auto [index, returned] : llvm::enumerate(terminator->getOperands())) {
+    Value base = viewedValue(returned);
+    bool writable = materialized.contains(base) && !storage.count(base) &&
+                    !isa<BlockArgument>(base) &&
+                    !base.getDefiningOp<arith::ConstantOp>();
+    if (writable) {
+      storage[base] = {Storage::Kind::Output, static_cast<unsigned>(index)};
+      continue;
+    }
+    KernelRoot copy{KernelRoot::Kind::Copy};
+    copy.source = returned;
+    copy.output = index;
+    roots.push_back(copy);
+  }
+  for (Value value : materialized) {
+    if (storage.count(value))
+      continue;
+    if (value.getDefiningOp<arith::ConstantOp>()) {
+      unsigned index = constants.size();
+      constants.insert({value, index});
+      storage[value] = {Storage::Kind::Constant, index};
+      continue;
+    }
+    auto type = cast<RankedTensorType>(value.getType());
+    CudaBuffer buffer;
+    buffer.dtype = manifestDtype(type.getElementType());
+    for (unsigned d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d)) {
+        buffer.shape.push_back(type.getDimSize(d));
+        buffer.dimsFrom.push_back(std::nullopt);
+        continue;
+      }
+      std::optional<InputDim> source = sizes.inputDimOf(value, d);
+      if (!source)
+        return emitError(value.getLoc())
+               << "cannot tell dim " << d
+               << " of this intermediate tensor from the inputs' sizes";
+      buffer.shape.push_back(-1);
+      buffer.dimsFrom.push_back(source);
+    }
+    storage[value] = {Storage::Kind::Buffer,
+                      static_cast<unsigned>(plan.buffers.size())};
+    plan.buffers.push_back(std::move(buffer));
+  }
+  // Views share their source's memory (row-major reshapes keep offsets).
+  func.walk([&](Operation *op) {
+    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)) {
+      Value base = viewedValue(op->getResult(0));
+      if (storage.count(base))
+        storage[op->getResult(0)] = storage[base];
+    }
+  });
+  return success();
+}
+
+FailureOr<std::string> FunctionEmitter::constantName(Value value,
+                                                     Location loc) {
+  auto it = constants.find(value);
+  if (it == constants.end())
+    return emitError(loc) << "internal error: constant without storage";
+  return fmt::format("{}_constant{}", prefix, it->second);
+}
+
+FailureOr<CudaGridExtent> FunctionEmitter::extentOf(Value value, unsigned dim,
+                                                    int64_t divisor,
+                                                    Location loc) {
+  CudaGridExtent extent;
+  extent.divisor = divisor;
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(dim)) {
+    extent.factor = (type.getDimSize(dim) + divisor - 1) / divisor;
+    extent.divisor = 1;
+    return extent;
+  }
+  std::optional<InputDim> source = sizes.inputDimOf(value, dim);
+  if (!source)
+    return emitError(loc) << "cannot tell dim " << dim
+                          << " of this operand from the inputs' sizes";
+  extent.dims.push_back(*source);
+  return extent;
+}
+
+//===----------------------------------------------------------------------===//
+// KernelWriter implementation
+//===----------------------------------------------------------------------===//
+
+FailureOr<std::string> KernelWriter::pointer(Storage storage, Type elementType,
+                                             bool written, Location loc) {
+  if (storage.kind == Storage::Kind::Constant) {
+    // Constants are __constant__ arrays of the function, not parameters.
+    return failure();
+  }
+  auto it = storageNames.find(storage);
+  if (it != storageNames.end())
+    return it->second;
+  FailureOr<std::string> type = storageType(elementType);
+  if (failed(type))
+    return emitError(loc) << "the CUDA backend cannot store element type "
+                          << elementType;
+  CudaKernelArgument argument;
+  std::string parameterName;
+  switch (storage.kind) {
+  case Storage::Kind::Input:
+    argument.kind = CudaKernelArgument::Kind::Input;
+    parameterName = fmt::format("input{}", storage.index);
+    break;
+  case Storage::Kind::Output:
+    argument.kind = CudaKernelArgument::Kind::Output;
+    parameterName = fmt::format("output{}", storage.index);
+    break;
+  case Storage::Kind::Buffer:
+    argument.kind = CudaKernelArgument::Kind::Buffer;
+    parameterName = fmt::format("buffer{}", storage.index);
+    break;
+  case Storage::Kind::Constant:
+    break;
+  }
+  argument.index = storage.index;
+  std::string pointerType =
+      (written ? "" : "const ") + *type + " *__restrict__";
+  parameters.push_back({pointerType + " " + parameterName, parameterName,
+                        (written ? "" : "const ") + *type + " *", argument});
+  storageNames[storage] = parameterName;
+  return parameterName;
+}
+
+FailureOr<std::string> KernelWriter::sizeOf(Value value, unsigned dim,
+                                            Location loc) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(dim))
+    return std::to_string(type.getDimSize(dim));
+  std::optional<InputDim> source = function.getSizes().inputDimOf(value, dim);
+  if (!source)
+    return emitError(loc) << "cannot tell dim " << dim
+                          << " of this tensor from the inputs' sizes";
+  auto key = std::make_pair(source->input, source->dim);
+  auto it = dimNames.find(key);
+  if (it != dimNames.end())
+    return it->second;
+  std::string parameterName =
+      fmt::format("input{}_dim{}", source->input, source->dim);
+  CudaKernelArgument argument;
+  argument.kind = CudaKernelArgument::Kind::Dim;
+  argument.dim = *source;
+  parameters.push_back(
+      {"int64_t " + parameterName, parameterName, "int64_t", argument});
+  dimNames[key] = parameterName;
+  return parameterName;
+}
+
+FailureOr<std::string> KernelWriter::offsetOf(Value value,
+                                              ArrayRef<std::string> indices,
+                                              Location loc) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == 0)
+    return std::string("0");
+  std::string offset = indices[0];
+  for (unsigned d = 1; d < type.getRank(); ++d) {
+    FailureOr<std::string> size = sizeOf(value, d, loc);
+    if (failed(size))
+      return failure();
+    if (*size == "1")
+      offset = "(" + offset + ") + " + indices[d];
+    else
+      offset = "(" + offset + ") * " + *size + " + " + indices[d];
+  }
+  return offset;
+}
+
+FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
+                                          ArrayRef<std::string> indices) {
+  Value tensor = fused.tensor;
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Type element = type.getElementType();
+  Location loc = tensor.getLoc();
+  if (fused.isLeaf()) {
+    DenseElementsAttr splat;
+    if (isSplatConstant(tensor, &splat)) {
+      if (isa<FloatType>(element))
+        return floatLiteral(
+            splat.getSplatValue<APFloat>().convertToDouble(), element);
+      return std::to_string(splat.getSplatValue<APInt>().getSExtValue());
+    }
+    std::optional<Storage> where = function.storageOf(tensor);
+    if (!where)
+      return emitError(loc) << "internal error: a leaf read has no storage";
+    FailureOr<std::string> offset = offsetOf(tensor, indices, loc);
+    if (failed(offset))
+      return failure();
+    std::string cType = computeType(element);
+    if (where->kind == Storage::Kind::Constant) {
+      FailureOr<std::string> constant = function.constantName(tensor, loc);
+      if (failed(constant))
+        return failure();
+      return fmt::format("static_cast<{}>({}[{}])", cType, *constant, *offset);
+    }
+    FailureOr<std::string> base = pointer(*where, element, false, loc);
+    if (failed(base))
+      return failure();
+    if (isa<FloatType>(element))
+      return fmt::format("ssm::device::load<{}>({}, {})", cType, *base,
+                         *offset);
+    return fmt::format("static_cast<{}>({}[{}])", cType, *base, *offset);
+  }
+
+  linalg::GenericOp producer = fused.producer;
+  auto it = helperNames.find(producer);
+  if (it == helperNames.end()) {
+    std::string helper = fmt::format("fused{}", helperNames.size());
+    helperNames[producer] = helper;
+    unsigned loops = producer.getNumLoops();
+    SourcePrinter body;
+    body.indentMore();
+    std::vector<std::string> loopNames;
+    for (unsigned l = 0; l < loops; ++l)
+      loopNames.push_back(fmt::format("i{}", l));
+    std::vector<std::string> inputNames;
+    for (auto [index, input] : llvm::enumerate(fused.inputs)) {
+      std::vector<std::string> mapped;
+      for (AffineExpr result : fused.inputMaps[index].getResults()) {
+        if (auto dim = dyn_cast<AffineDimExpr>(result))
+          mapped.push_back(loopNames[dim.getPosition()]);
+        else
+          mapped.push_back("0");
+      }
+      FailureOr<std::string> value = read(input, mapped);
+      if (failed(value))
+        return failure();
+      Type inputElement =
+          cast<RankedTensorType>(input.tensor.getType()).getElementType();
+      std::string local = fmt::format("a{}", index);
+      body.line("const {} {} = {};", computeType(inputElement), local, *value);
+      inputNames.push_back(local);
+    }
+    FailureOr<std::string> result = translateBody(producer, inputNames, body);
+    if (failed(result))
+      return failure();
+    body.line("return {};", *result);
+    std::string parametersText;
+    for (unsigned l = 0; l < loops; ++l)
+      parametersText += fmt::format("{}int64_t i{}", l ? ", " : "", l);
+    helpers.line("// {} at {}", producer->getName().getStringRef().str(),
+                 locationOf(producer.getLoc()));
+    helpers.line("SSM_DEVICE {} {}({}) const {{", computeType(element), helper,
+                 parametersText);
+    helpers.append(body.str());
+    helpers.line("}}");
+    it = helperNames.find(producer);
+  }
+  std::string arguments;
+  for (auto [l, index] : llvm::enumerate(indices))
+    arguments += (l ? ", " : "") + index;
+  return fmt::format("{}({})", it->second, arguments);
+}
+
+FailureOr<std::string> KernelWriter::store(Value target,
+                                           ArrayRef<std::string> indices,
+                                           const std::string &value,
+                                           Location loc) {
+  std::optional<Storage> where = function.storageOf(target);
+  if (!where || where->kind == Storage::Kind::Constant ||
+      where->kind == Storage::Kind::Input)
+    return emitError(loc) << "internal error: a result has no writable storage";
+  Type element = cast<RankedTensorType>(target.getType()).getElementType();
+  FailureOr<std::string> base = pointer(*where, element, true, loc);
+  if (failed(base))
+    return failure();
+  FailureOr<std::string> offset = offsetOf(target, indices, loc);
+  if (failed(offset))
+    return failure();
+  return fmt::format("ssm::device::store({}, {}, {});", *base, *offset, value);
+}
+
+static std::string cmpfExpression(arith::CmpFPredicate predicate,
+                                  const std::string &a, const std::string &b) {
+  using P = arith::CmpFPredicate;
+  std::string ordered = "(" + a + " == " + a + " && " + b + " == " + b + ")";
+  std::string unordered = "(" + a + " != " + a + " || " + b + " != " + b + ")";
+  switch (predicate) {
+  case P::AlwaysFalse:
+    return "false";
+  case P::AlwaysTrue:
+    return "true";
+  case P::OEQ:
+    return "(" + a + " == " + b + ")";
+  case P::OGT:
+    return "(" + a + " > " + b + ")";
+  case P::OGE:
+    return "(" + a + " >= " + b + ")";
+  case P::OLT:
+    return "(" + a + " < " + b + ")";
+  case P::OLE:
+    return "(" + a + " <= " + b + ")";
+  case P::ONE:
+    return "(" + ordered + " && " + a + " != " + b + ")";
+  case P::ORD:
+    return ordered;
+  case P::UEQ:
+    return "(" + unordered + " || " + a + " == " + b + ")";
+  case P::UGT:
+    return "(!(" + a + " <= " + b + "))";
+  case P::UGE:
+    return "(!(" + a + " < " + b + "))";
+  case P::ULT:
+    return "(!(" + a + " >= " + b + "))";
+  case P::ULE:
+    return "(!(" + a + " > " + b + "))";
+  case P::UNE:
+    return "(" + a + " != " + b + ")";
+  case P::UNO:
+    return unordered;
+  }
+  return "false";
+}
+
+static std::string cmpiExpression(arith::CmpIPredicate predicate,
+                                  const std::string &a, const std::string &b) {
+  using P = arith::CmpIPredicate;
+  auto u = [](const std::string &x) { return "static_cast<uint64_t>(" + x + ")"; };
+  switch (predicate) {
+  case P::eq:
+    return "(" + a + " == " + b + ")";
+  case P::ne:
+    return "(" + a + " != " + b + ")";
+  case P::slt:
+    return "(" + a + " < " + b + ")";
+  case P::sle:
+    return "(" + a + " <= " + b + ")";
+  case P::sgt:
+    return "(" + a + " > " + b + ")";
+  case P::sge:
+    return "(" + a + " >= " + b + ")";
+  case P::ult:
+    return "(" + u(a) + " < " + u(b) + ")";
+  case P::ule:
+    return "(" + u(a) + " <= " + u(b) + ")";
+  case P::ugt:
+    return "(" + u(a) + " > " + u(b) + ")";
+  case P::uge:
+    return "(" + u(a) + " >= " + u(b) + ")";
+  }
+  return "false";
+}
+
+FailureOr<std::string> KernelWriter::translateBody(linalg::GenericOp generic,
+                                                   ArrayRef<std::string> inputs,
+                                                   SourcePrinter &out) {
+  Block *block = generic.getBody();
+  llvm::DenseMap<Value, std::string> names;
+  for (unsigned i = 0; i < generic.getNumDpsInputs(); ++i)
+    names[block->getArgument(i)] = inputs[i];
+  auto nameOf = [&](Value value) -> FailureOr<std::string> {
+    auto it = names.find(value);
+    if (it != names.end())
+      return it->second;
+    // Scalars defined above the generic (constants the canonicalizer hoisted).
+    if (auto constant = value.getDefiningOp<arith::ConstantOp>()) {
+      if (auto floatAttr = dyn_cast<FloatAttr>(constant.getValue()))
+        return floatLiteral(floatAttr.getValueAsDouble(), floatAttr.getType());
+      if (auto intAttr = dyn_cast<IntegerAttr>(constant.getValue()))
+        return intAttr.getType().isInteger(1)
+                   ? std::string(intAttr.getInt() ? "true" : "false")
+                   : std::to_string(intAttr.getInt());
+    }
+    return emitError(value.getLoc())
+           << "the CUDA backend cannot read this value inside fused glue";
+  };
+
+  for (Operation &op : block->without_terminator()) {
+    SmallVector<std::string> operands;
+    for (Value operand : op.getOperands()) {
+      FailureOr<std::string> name = nameOf(operand);
+      if (failed(name))
+        return failure();
+      operands.push_back(*name);
+    }
+    Type type = op.getResult(0).getType();
+    std::string cType = computeType(type);
+    std::string expression;
+    auto unaryMath = [&](StringRef function) {
+      return fmt::format("ssm::device::{}({})", function.str(), operands[0]);
+    };
+    auto binary = [&](StringRef symbol) {
+      return "(" + operands[0] + " " + symbol.str() + " " + operands[1] + ")";
+    };
+    if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+      FailureOr<std::string> literal = nameOf(constant.getResult());
+      if (failed(literal))
+        return failure();
+      expression = *literal;
+    } else if (isa<arith::AddFOp, arith::AddIOp>(op)) {
+      expression = binary("+");
+    } else if (isa<arith::SubFOp, arith::SubIOp>(op)) {
+      expression = binary("-");
+    } else if (isa<arith::MulFOp, arith::MulIOp>(op)) {
+      expression = binary("*");
+    } else if (isa<arith::DivFOp, arith::DivSIOp>(op)) {
+      expression = binary("/");
+    } else if (isa<arith::RemFOp>(op)) {
+      expression = "fmod(" + operands[0] + ", " + operands[1] + ")";
+    } else if (isa<arith::NegFOp>(op)) {
+      expression = "(-" + operands[0] + ")";
+    } else if (isa<arith::MaximumFOp>(op)) {
+      expression = "ssm::device::maximumf(" + operands[0] + ", " +
+                   operands[1] + ")";
+    } else if (isa<arith::MinimumFOp>(op)) {
+      expression = "ssm::device::minimumf(" + operands[0] + ", " +
+                   operands[1] + ")";
+    } else if (isa<arith::MaxNumFOp>(op)) {
+      expression =
+          "ssm::device::max(" + operands[0] + ", " + operands[1] + ")";
+    } else if (isa<arith::MinNumFOp>(op)) {
+      expression =
+          "ssm::device::min(" + operands[0] + ", " + operands[1] + ")";
+    } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+      expression = cmpfExpression(cmp.getPredicate(), operands[0], operands[1]);
+    } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+      expression = cmpiExpression(cmp.getPredicate(), operands[0], operands[1]);
+    } else if (isa<arith::SelectOp>(op)) {
+      expression =
+          "(" + operands[0] + " ? " + operands[1] + " : " + operands[2] + ")";
+    } else if (isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+                   arith::FPToSIOp, arith::ExtSIOp, arith::TruncIOp,
+                   arith::IndexCastOp>(op)) {
+      expression = "static_cast<" + cType + ">(" + operands[0] + ")";
+    } else if (isa<arith::UIToFPOp>(op)) {
+      expression = "static_cast<" + cType + ">(static_cast<uint64_t>(" +
+                   operands[0] + "))";
+    } else if (isa<math::ExpOp>(op)) {
+      expression = unaryMath("exp");
+    } else if (isa<math::Exp2Op>(op)) {
+      expression = unaryMath("exp2");
+    } else if (isa<math::ExpM1Op>(op)) {
+      expression = unaryMath("expm1");
+    } else if (isa<math::LogOp>(op)) {
+      expression = unaryMath("log");
+    } else if (isa<math::Log1pOp>(op)) {
+      expression = unaryMath("log1p");
+    } else if (isa<math::Log2Op>(op)) {
+      expression = "(ssm::device::log(" + operands[0] + ") * " +
+                   floatLiteral(1.4426950408889634, type) + ")";
+    } else if (isa<math::TanhOp>(op)) {
+      expression = unaryMath("tanh");
+    } else if (isa<math::SqrtOp>(op)) {
+      expression = unaryMath("sqrt");
+    } else if (isa<math::RsqrtOp>(op)) {
+      expression = unaryMath("rsqrt");
+    } else if (isa<math::AbsFOp>(op)) {
+      expression = unaryMath("abs");
+    } else if (isa<math::SinOp>(op)) {
+      expression = unaryMath("sin");
+    } else if (isa<math::CosOp>(op)) {
+      expression = unaryMath("cos");
+    } else if (isa<math::ErfOp>(op)) {
+      expression = unaryMath("erf");
+    } else if (isa<math::FloorOp>(op)) {
+      expression = unaryMath("floor");
+    } else if (isa<math::CeilOp>(op)) {
+      expression = unaryMath("ceil");
+    } else if (isa<math::PowFOp>(op)) {
+      expression =
+          "ssm::device::pow(" + operands[0] + ", " + operands[1] + ")";
+    } else if (isa<math::FmaOp>(op)) {
+      expression = "ssm::device::fma(" + operands[0] + ", " + operands[1] +
+                   ", " + operands[2] + ")";
+    } else {
+      return op.emitOpError()
+             << "cannot be fused into a CUDA kernel (no translation yet)";
+    }
+    if (isa<FloatType>(type))
+      expression = roundIfNarrow(type, expression);
+    std::string local = fmt::format("v{}", nextValue++);
+    out.line("const {} {} = {};", cType, local, expression);
+    names[op.getResult(0)] = local;
+  }
+  auto yield = cast<linalg::YieldOp>(block->getTerminator());
+  return nameOf(yield.getOperand(0));
+}
+
+void KernelWriter::printMembers(SourcePrinter &out) const {
+  for (const KernelParameter &parameter : parameters)
+    out.line("{};", parameter.declaration);
+}
+
+void KernelWriter::printAssignments(SourcePrinter &out,
+                                    StringRef object) const {
+  for (const KernelParameter &parameter : parameters)
+    out.line("{}.{} = {};", object.str(), parameter.name, parameter.name);
+}
+
+std::string KernelWriter::parameterList() const {
+  std::string text;
+  for (auto [index, parameter] : llvm::enumerate(parameters))
+    text += (index ? ",\n    " : "\n    ") + parameter.declaration;
+  return text;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+void FunctionEmitter::finishKernel(const KernelWriter &writer,
+                                   StringRef comment, StringRef body,
+                                   unsigned threads) {
+  out.line("// {}", comment.str());
+  out.line("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{",
+           threads, writer.getName(), writer.parameterList());
+  out.append(body.str());
+  out.line("}}");
+  out.blank();
+  std::vector<std::string> types;
+  for (const KernelParameter &parameter : writer.getParameters())
+    types.push_back(parameter.type);
+  emulatorEntries.push_back({writer.getName(), types});
+}
+
+static std::vector<CudaKernelArgument>
+argumentsOf(const KernelWriter &writer) {
+  std::vector<CudaKernelArgument> arguments;
+  for (const KernelParameter &parameter : writer.getParameters())
+    arguments.push_back(parameter.argument);
+  return arguments;
+}
+
+static const char *scoreName(MixOp op) {
+  return op.isSoftmax() ? "Softmax" : "Linear";
+}
+static const char *maskName(MixOp op) {
+  switch (op.getMask().getKind()) {
+  case MaskKind::Causal:
+    return "Causal";
+  case MaskKind::Full:
+    return "Full";
+  case MaskKind::Window:
+    return "Window";
+  }
+  return "Causal";
+}
+static const char *decayName(MixOp op) {
+  if (!op.hasDecay())
+    return "None";
+  return op.hasDiagonalDecay() ? "Diagonal" : "Scalar";
+}
+
+LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
+                                       CudaFunctionPlan &plan) {
+  MixOp op = root.mix;
+  Location loc = op.getLoc();
+  FailureOr<CudaMixMapping> mapping = mapMixToCuda(op);
+  if (failed(mapping))
+    return failure();
+  std::string kernelName = fmt::format("{}_mix{}", prefix, ordinal);
+  std::string opsName = kernelName + "_ops";
+  KernelWriter writer(*this, kernelName);
+  std::string compute = computeType(op.getV().getType().getElementType());
+
+  // Accessors first: they register the parameters.
+  SourcePrinter accessors;
+  accessors.indentMore();
+  auto accessor = [&](StringRef name, Value operand,
+                      ArrayRef<std::string> indices) -> LogicalResult {
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(operand, policy), indices);
+    if (failed(value))
+      return failure();
+    std::string parametersText;
+    for (auto [i, index] : llvm::enumerate(indices))
+      parametersText += fmt::format("{}int64_t {}", i ? ", " : "", index);
+    accessors.line("SSM_DEVICE Compute {}({}) const {{", name.str(),
+                   parametersText);
+    accessors.line("  return static_cast<Compute>({});", *value);
+    accessors.line("}}");
+    return success();
+  };
+  if (failed(accessor("q", op.getQ(), {"b", "t", "h", "n"})) ||
+      failed(accessor("k", op.getK(), {"b", "t", "h", "n"})) ||
+      failed(accessor("v", op.getV(), {"b", "t", "h", "p"})))
+    return failure();
+  if (op.hasDecay()) {
+    if (failed(accessor("dt", op.getDt(), {"b", "t", "h"})))
+      return failure();
+    if (op.hasDiagonalDecay()) {
+      if (failed(accessor("A", op.getA(), {"h", "n"})))
+        return failure();
+    } else if (failed(accessor("A", op.getA(), {"h"}))) {
+      return failure();
+    }
+  }
+  bool plainInitialState = false, plainFinalState = false;
+  std::string initialStateData = "nullptr", finalStateData = "nullptr";
+  if (Value initial = op.getInitialState()) {
+    if (failed(accessor("initialState", initial, {"b", "h", "p", "n"})))
+      return failure();
+    FusedRead read = analyzeFusedRead(initial, policy);
+    std::optional<Storage> where = storageOf(initial);
+    Type element = cast<RankedTensorType>(initial.getType()).getElementType();
+    if (read.isLeaf() && where && where->kind != Storage::Kind::Constant &&
+        element.isF32()) {
+      FailureOr<std::string> base = writer.pointer(*where, element, false, loc);
+      if (failed(base))
+        return failure();
+      plainInitialState = true;
+      initialStateData = *base;
+    }
+  }
+
+  // Stores of y (through the fused consumer) and of the final state.
+  {
+    std::string body;
+    if (root.write) {
+      linalg::GenericOp consumer = root.write->consumer;
+      SourcePrinter statements;
+      statements.indentMore();
+      const char *yIndices[4] = {"b", "t", "h", "p"};
+      AffineMap yMap = consumer.getMatchingIndexingMap(
+          &consumer->getOpOperand(root.write->resultOperand));
+      std::vector<std::string> loops(consumer.getNumLoops());
+      for (auto [r, result] : llvm::enumerate(yMap.getResults()))
+        if (auto dim = dyn_cast<AffineDimExpr>(result))
+          loops[dim.getPosition()] = yIndices[r];
+      std::vector<std::string> inputs;
+      for (OpOperand *input : consumer.getDpsInputOperands()) {
+        unsigned index = input->getOperandNumber();
+        Type element =
+            cast<RankedTensorType>(input->get().getType()).getElementType();
+        std::string local = fmt::format("w{}", index);
+        if (index == root.write->resultOperand) {
+          statements.line("const {} {} = {};", computeType(element), local,
+                          roundIfNarrow(element, "static_cast<" +
+                                                     computeType(element) +
+                                                     ">(value)"));
+        } else {
+          AffineMap map = consumer.getMatchingIndexingMap(input);
+          std::vector<std::string> mapped;
+          for (AffineExpr result : map.getResults()) {
+            if (auto dim = dyn_cast<AffineDimExpr>(result))
+              mapped.push_back(loops[dim.getPosition()]);
+            else
+              mapped.push_back("0");
+          }
+          FailureOr<std::string> value =
+              writer.read(root.write->otherInputs[index], mapped);
+          if (failed(value))
+            return failure();
+          statements.line("const {} {} = {};", computeType(element), local,
+                          *value);
+        }
+        inputs.push_back(local);
+      }
+      FailureOr<std::string> result =
+          writer.translateBody(consumer, inputs, statements);
+      if (failed(result))
+        return failure();
+      FailureOr<std::string> store =
+          writer.store(consumer.getResult(0), loops, *result, loc);
+      if (failed(store))
+        return failure();
+      statements.line("{}", *store);
+      body = statements.str();
+    } else {
+      FailureOr<std::string> store =
+          writer.store(op.getY(), {"b", "t", "h", "p"}, "value", loc);
+      if (failed(store))
+        return failure();
+      body = "    " + *store + "\n";
+    }
+    accessors.line("SSM_DEVICE void storeY(int64_t b, int64_t t, int64_t h, "
+                   "int64_t p, Compute value) const {{");
+    accessors.append(body);
+    accessors.line("}}");
+  }
+  if (Value finalState = op.getFinalState()) {
+    FailureOr<std::string> store =
+        writer.store(finalState, {"b", "h", "p", "n"}, "value", loc);
+    if (failed(store))
+      return failure();
+    accessors.line("SSM_DEVICE void storeFinalState(int64_t b, int64_t h, "
+                   "int64_t p, int64_t n, Compute value) const {{");
+    accessors.line("  {}", *store);
+    accessors.line("}}");
+    std::optional<Storage> where = storageOf(finalState);
+    Type element = cast<RankedTensorType>(finalState.getType()).getElementType();
+    if (element.isF32() && where) {
+      FailureOr<std::string> base = writer.pointer(*where, element, true, loc);
+      if (failed(base))
+        return failure();
+      plainFinalState = true;
+      finalStateData = *base;
+    }
+  }
+  FailureOr<std::string> batch = writer.sizeOf(op.getQ(), 0, loc);
+  FailureOr<std::string> length = writer.sizeOf(op.getQ(), 1, loc);
+  if (failed(batch) || failed(length))
+    return failure();
+
+  // The operand struct.
+  out.line("// The operands of ssm.mix at {}: {} {}{}, decay {}, {}.",
+           locationOf(loc), op.isSoftmax() ? "softmax" : "linear",
+           stringifyMaskKind(op.getMask().getKind()).str(),
+           op.getMask().getKind() == MaskKind::Window
+               ? fmt::format("({})", op.getMask().getWindow())
+               : "",
+           StringRef(decayName(op)).lower(), mapping->describe());
+  out.line("struct {} {{", opsName);
+  out.indentMore();
+  out.line("using Compute = {};", compute);
+  out.line("static constexpr int kHeads = {}, kQueryHeads = {}, kKeyHeads = "
+           "{}, kValueHeads = {};",
+           op.getNumHeads(), op.getNumQueryHeads(), op.getNumKeyHeads(),
+           op.getNumValueHeads());
+  out.line("static constexpr int kStateSize = {}, kValueDim = {};",
+           op.getStateSize(), op.getValueHeadDim());
+  out.line("static constexpr ssm::device::Score kScore = "
+           "ssm::device::Score::{};",
+           scoreName(op));
+  out.line("static constexpr double kScale = {};",
+           floatLiteral(op.getScale() ? op.getScale()->convertToDouble() : 1.0,
+                        Float64Type::get(op.getContext())));
+  out.line("static constexpr ssm::device::Mask kMask = ssm::device::Mask::{};",
+           maskName(op));
+  out.line("static constexpr int64_t kWindow = {};",
+           op.getMask().getWindow());
+  out.line("static constexpr ssm::device::Decay kDecay = "
+           "ssm::device::Decay::{};",
+           decayName(op));
+  out.line("static constexpr bool kHasInitialState = {}, kHasFinalState = {};",
+           op.getInitialState() ? "true" : "false",
+           op.getFinalState() ? "true" : "false");
+  out.line("static constexpr bool kPlainInitialState = {}, kPlainFinalState = "
+           "{};",
+           plainInitialState ? "true" : "false",
+           plainFinalState ? "true" : "false");
+  writer.printMembers(out);
+  out.line("const float *initialStateData = nullptr;");
+  out.line("float *finalStateData = nullptr;");
+  out.line("int64_t batch = 0, length = 0;");
+  out.indentLess();
+  out.append(accessors.str());
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  out.blank();
+
+  // The kernels.
+  std::string templateCall;
+  const std::string &t = mapping->mmaType;
+  std::string mmaType = t == "bf16" ? "ssm::device::bf16" : "ssm::device::f16";
+  CudaLaunch launch;
+  launch.kernel = kernelName;
+  launch.block[0] = geometry::kMixThreads;
+  launch.sharedBytes = mapping->sharedBytes;
+  const int64_t heads = op.getNumHeads(), p = op.getValueHeadDim();
+  auto constant = [](int64_t value) {
+    CudaGridExtent extent;
+    extent.factor = value;
+    return extent;
+  };
+  FailureOr<CudaGridExtent> batchExtent = extentOf(op.getQ(), 0, 1, loc);
+  if (failed(batchExtent))
+    return failure();
+  auto rowSlicedCall = [&](bool storeOutputs) {
+    return fmt::format("ssm::device::recurrentRowSliced<{}, {}, {}, {}, {}, {}>",
+                       opsName, geometry::kMixThreads, mapping->lanes,
+                       mapping->vector, mapping->rows,
+                       storeOutputs ? "true" : "false");
+  };
+  auto rowSlicedGrid = [&](CudaLaunch &l) {
+    int64_t rowsPerBlock =
+        geometry::rowSlicedRowsPerBlock(mapping->lanes, mapping->rows);
+    l.grid[0] = constant((heads * p + rowsPerBlock - 1) / rowsPerBlock);
+    l.grid[1] = *batchExtent;
+  };
+  switch (mapping->kernel) {
+  case CudaMixMapping::Kernel::RecurrentRowPerThread:
+    templateCall = fmt::format(
+        "ssm::device::recurrentRowPerThread<{}, {}, {}, {}>", opsName,
+        geometry::kMixThreads, geometry::kRowPerThreadSteps,
+        mapping->stageKeys ? "true" : "false");
+    launch.grid[0] =
+        constant((heads * p + geometry::kMixThreads - 1) / geometry::kMixThreads);
+    launch.grid[1] = *batchExtent;
+    break;
+  case CudaMixMapping::Kernel::RecurrentRowSliced:
+    templateCall = rowSlicedCall(true);
+    rowSlicedGrid(launch);
+    break;
+  case CudaMixMapping::Kernel::ChunkedSimt:
+    templateCall = fmt::format("ssm::device::chunkedSimt<{}, {}, {}>", opsName,
+                               mapping->chunkSize, geometry::kMixThreads);
+    launch.grid[0] = constant(heads);
+    launch.grid[1] = *batchExtent;
+    break;
+  case CudaMixMapping::Kernel::ChunkedMma:
+    templateCall =
+        fmt::format("ssm::device::chunkedMma<{}, {}>", opsName, mmaType);
+    launch.grid[0] = constant(p / geometry::kChunkedMmaValueTile);
+    launch.grid[1] = constant(heads);
+    launch.grid[2] = *batchExtent;
+    break;
+  case CudaMixMapping::Kernel::QuadraticSimt:
+  case CudaMixMapping::Kernel::QuadraticMma: {
+    bool mma = mapping->kernel == CudaMixMapping::Kernel::QuadraticMma;
+    templateCall =
+        mma ? fmt::format("ssm::device::quadraticMma<{}, {}>", opsName, mmaType)
+            : fmt::format("ssm::device::quadraticSimt<{}, {}>", opsName,
+                          geometry::kQuadraticSimtRows);
+    FailureOr<CudaGridExtent> rows = extentOf(
+        op.getQ(), 1,
+        mma ? geometry::kQuadraticMmaRows : geometry::kQuadraticSimtRows, loc);
+    if (failed(rows))
+      return failure();
+    launch.grid[0] = *rows;
+    launch.grid[1] = constant(heads);
+    launch.grid[2] = *batchExtent;
+    break;
+  }
+  }
+
+  auto printKernel = [&](const std::string &name, const std::string &call,
+                         const std::string &comment) {
+    SourcePrinter body;
+    body.indentMore();
+    body.line("{} ops;", opsName);
+    writer.printAssignments(body, "ops");
+    if (plainInitialState)
+      body.line("ops.initialStateData = {};", initialStateData);
+    if (plainFinalState)
+      body.line("ops.finalStateData = {};", finalStateData);
+    body.line("ops.batch = {};", *batch);
+    body.line("ops.length = {};", *length);
+    body.line("{}(ops);", call);
+    // The same parameters under the kernel's own name.
+    out.line("// {}", comment);
+    out.line("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{",
+             geometry::kMixThreads, name, writer.parameterList());
+    out.append(body.str());
+    out.line("}}");
+    out.blank();
+    std::vector<std::string> types;
+    for (const KernelParameter &parameter : writer.getParameters())
+      types.push_back(parameter.type);
+    emulatorEntries.push_back({name, types});
+  };
+  printKernel(kernelName, templateCall,
+              fmt::format("ssm.mix at {}: {}", locationOf(loc),
+                          mapping->describe()));
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
+  if (mapping->stateScan) {
+    CudaLaunch stateLaunch;
+    stateLaunch.kernel = kernelName + "_final_state";
+    stateLaunch.block[0] = geometry::kMixThreads;
+    rowSlicedGrid(stateLaunch);
+    printKernel(stateLaunch.kernel, rowSlicedCall(false),
+                fmt::format("ssm.mix at {}: its final state, by the "
+                            "recurrence",
+                            locationOf(loc)));
+    stateLaunch.arguments = launch.arguments;
+    plan.launches.push_back(stateLaunch);
+  }
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitElementwise(KernelRoot root,
+                                               unsigned ordinal,
+                                               CudaFunctionPlan &plan) {
+  bool isCopy = root.kind == KernelRoot::Kind::Copy;
+  Value result =
+      isCopy ? func.getBody().front().getTerminator()->getOperand(root.output)
+             : root.generic.getResult(0);
+  Location loc = isCopy ? root.source.getLoc() : root.generic.getLoc();
+  std::string kernelName =
+      fmt::format("{}_{}{}", prefix, isCopy ? "copy" : "elementwise", ordinal);
+  std::string opsName = kernelName + "_ops";
+  KernelWriter writer(*this, kernelName);
+  auto type = cast<RankedTensorType>(result.getType());
+  unsigned rank = type.getRank();
+
+  SourcePrinter compute;
+  compute.indentMore();
+  compute.line("SSM_DEVICE void compute(int64_t index) const {{");
+  compute.indentMore();
+  std::vector<std::string> indices(rank);
+  if (rank > 0) {
+    compute.line("int64_t rest = index;");
+    for (int d = static_cast<int>(rank) - 1; d >= 1; --d) {
+      FailureOr<std::string> size = writer.sizeOf(result, d, loc);
+      if (failed(size))
+        return failure();
+      indices[d] = fmt::format("i{}", d);
+      compute.line("const int64_t i{} = rest % {};", d, *size);
+      compute.line("rest /= {};", *size);
+    }
+    indices[0] = "i0";
+    compute.line("const int64_t i0 = rest;");
+  }
+  FusedRead read;
+  if (isCopy) {
+    read.tensor = root.source;
+  } else {
+    read.tensor = result;
+    read.producer = root.generic;
+    for (OpOperand *input : root.generic.getDpsInputOperands()) {
+      read.inputs.push_back(analyzeFusedRead(input->get(), policy));
+      read.inputMaps.push_back(root.generic.getMatchingIndexingMap(input));
+    }
+  }
+  FailureOr<std::string> value = writer.read(read, indices);
+  if (failed(value))
+    return failure();
+  // The result is written row-major at `index` (an output viewed through a
+  // reshape has the same offsets).
+  std::optional<Storage> where =
+      isCopy ? Storage{Storage::Kind::Output, root.output} : storageOf(result);
+  if (!where)
+    return emitError(loc) << "internal error: elementwise result has no storage";
+  FailureOr<std::string> base =
+      writer.pointer(*where, type.getElementType(), true, loc);
+  if (failed(base))
+    return failure();
+  compute.line("ssm::device::store({}, index, {});", *base, *value);
+  compute.indentLess();
+  compute.line("}}");
+
+  std::string sizeText = "1";
+  for (unsigned d = 0; d < rank; ++d) {
+    FailureOr<std::string> size = writer.sizeOf(result, d, loc);
+    if (failed(size))
+      return failure();
+    sizeText += " * " + *size;
+  }
+  out.line("// {} at {}", isCopy ? "copy into an output" : "elementwise glue",
+           locationOf(loc));
+  out.line("struct {} {{", opsName);
+  out.indentMore();
+  writer.printMembers(out);
+  out.line("SSM_DEVICE int64_t size() const {{ return {}; }}", sizeText);
+  out.indentLess();
+  out.append(compute.str());
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  SourcePrinter body;
+  body.indentMore();
+  body.line("{} ops;", opsName);
+  writer.printAssignments(body, "ops");
+  body.line("ssm::device::elementwise(ops);");
+  finishKernel(writer,
+               fmt::format("{} at {}", isCopy ? "copy" : "elementwise glue",
+                           locationOf(loc)),
+               body.str(), geometry::kElementwiseThreads);
+
+  CudaLaunch launch;
+  launch.kernel = kernelName;
+  launch.block[0] = geometry::kElementwiseThreads;
+  CudaGridExtent &extent = launch.grid[0];
+  extent.factor = 1;
+  for (unsigned d = 0; d < rank; ++d) {
+    if (!type.isDynamicDim(d)) {
+      extent.factor *= type.getDimSize(d);
+      continue;
+    }
+    std::optional<InputDim> source = sizes.inputDimOf(result, d);
+    if (!source)
+      return emitError(loc) << "cannot tell dim " << d
+                            << " of this result from the inputs' sizes";
+    extent.dims.push_back(*source);
+  }
+  extent.divisor = geometry::kElementwiseThreads;
+  // A grid-stride loop covers the rest.
+  extent.limit = 1 << 20;
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
+  return success();
+}
+
+LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
+  plan.name = func.getSymName().str();
+  if (failed(classify()) || failed(assignStorage(plan)))
+    return failure();
+  out.line("//===-- function @{} "
+           "--------------------------------------------------===//",
+           plan.name);
+  out.blank();
+  for (auto [value, index] : constants) {
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    auto dense = cast<DenseElementsAttr>(constant.getValue());
+    Type element = dense.getElementType();
+    if (dense.getNumElements() > 4096)
+      return constant.emitOpError()
+             << "is a constant of " << dense.getNumElements()
+             << " elements; the CUDA backend keeps constants in constant "
+                "memory (at most 4096 elements each): pass it as an argument";
+    std::string values;
+    if (isa<FloatType>(element)) {
+      for (const APFloat &element : dense.getValues<APFloat>())
+        values += (values.empty() ? "" : ", ") +
+                  floatLiteral(element.convertToDouble(), dense.getElementType());
+    } else {
+      for (const APInt &element : dense.getValues<APInt>())
+        values += (values.empty() ? "" : ", ") +
+                  std::to_string(element.getSExtValue());
+    }
+    out.line("__constant__ {} {}_constant{}[{}] = {{{}}};",
+             computeType(element), prefix, index, dense.getNumElements(),
+             values);
+  }
+  unsigned mixes = 0, elementwise = 0;
+  for (KernelRoot &root : roots) {
+    if (root.kind == KernelRoot::Kind::Mix) {
+      if (failed(emitMix(root, mixes++, plan)))
+        return failure();
+    } else if (failed(emitElementwise(root, elementwise++, plan))) {
+      return failure();
+    }
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
+                                         std::vector<CudaFunctionPlan> &plans,
+                                         StringRef sourceName) {
+  SourcePrinter out;
+  out.line("// CUDA C++ generated by ssmc{}: every ssm.mix with its fused "
+           "glue as",
+           sourceName.empty() ? "" : " from " + sourceName.str());
+  out.line("// instances of the templates in ssm/device/ (runtime/include).");
+  out.line("#include \"ssm/device/chunked.cuh\"");
+  out.line("#include \"ssm/device/elementwise.cuh\"");
+  out.line("#include \"ssm/device/quadratic.cuh\"");
+  out.line("#include \"ssm/device/recurrent.cuh\"");
+  out.blank();
+  std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isDeclaration())
+      continue;
+    CudaFunctionPlan plan;
+    FunctionEmitter emitter(func, out);
+    if (failed(emitter.emit(plan)))
+      return failure();
+    plans.push_back(std::move(plan));
+    entries.insert(entries.end(), emitter.emulatorEntries.begin(),
+                   emitter.emulatorEntries.end());
+  }
+  // The emulator (emulation.h) calls kernels by name with cuLaunchKernel's
+  // argument array: one pointer to each argument's value.
+  out.line("#if defined(SSM_DEVICE_EMULATION)");
+  out.line("extern \"C\" int ssm_emu_launch(const char *kernel, const "
+           "unsigned *grid, const unsigned *block, size_t sharedBytes, void "
+           "**args) {{");
+  out.indentMore();
+  for (const auto &[name, types] : entries) {
+    std::string arguments;
+    for (auto [index, type] : llvm::enumerate(types))
+      arguments += fmt::format("{}*static_cast<{} *>(args[{}])",
+                               index ? ", " : "", type, index);
+    out.line("if (std::strcmp(kernel, \"{}\") == 0) {{", name);
+    out.line("  ssm_emu::launch({{grid[0], grid[1], grid[2]}}, {{block[0], "
+             "block[1], block[2]}}, sharedBytes, [&] {{ {}({}); }});",
+             name, arguments);
+    out.line("  return 0;");
+    out.line("}}");
+  }
+  out.line("return -1;");
+  out.indentLess();
+  out.line("}}");
+  out.line("extern \"C\" int ssm_emu_has_kernel(const char *kernel) {{");
+  out.indentMore();
+  for (const auto &entry : entries)
+    out.line("if (std::strcmp(kernel, \"{}\") == 0) return 1;", entry.first);
+  out.line("return 0;");
+  out.indentLess();
+  out.line("}}");
+  out.line("#endif");
+  os << out.str();
+  return success();
+}

@@ -1,0 +1,316 @@
+// The chunked (SSD) algorithm on the GPU: one block per (batch, head [, value
+// tile]) walks the chunks of Q positions in order and keeps the chunk-to-chunk
+// state on chip, so nothing but the inputs and outputs touches device memory.
+// Per chunk, with cum the running sum of dt·A inside the chunk:
+//   1. intra-chunk:   Y  = ((C Bᵀ) ∘ L) X,  L[i, j] = exp(cum_i − cum_j), j ≤ i
+//   2. state-output:  Y += diag(exp(cum)) · C · Sᵀ
+//   3. state update:  S  = exp(cum_Q) · S + (w ∘ X)ᵀ B,  w_j = exp(cum_Q − cum_j)
+// Positions past the end are zero (dt = 0, k = v = 0) and change nothing.
+//   - chunkedSimt: f32/f64 (and shapes the tensor cores cannot take), the
+//     products as loops over shared memory.
+//   - chunkedMma: bf16/f16, 64-position chunks and 64-wide value tiles on
+//     mma.sync; each of the 4 warps owns 16 rows of the chunk's outputs and
+//     16 rows of the P×N state, which stays in f32 registers across chunks
+//     (a bf16 copy in shared memory feeds step 2).
+#ifndef SSM_DEVICE_CHUNKED_CUH
+#define SSM_DEVICE_CHUNKED_CUH
+
+#include "ssm/device/mix.cuh"
+#include "ssm/device/mma.cuh"
+
+namespace ssm {
+namespace device {
+
+
+/// Grid: (H, B). Block: kThreads. Shared: geometry::chunkedSimtSharedBytes.
+template <class Ops, int kChunk, int kThreads>
+SSM_DEVICE void chunkedSimt(const Ops &ops) {
+  using C = typename Ops::Compute;
+  constexpr int N = Ops::kStateSize, P = Ops::kValueDim, Q = kChunk;
+  const int h = blockIdx.x;
+  const int64_t b = blockIdx.y;
+  const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
+            valueHead = valueHeadOf<Ops>(h);
+  C *sq = sharedMemory<C>();
+  C *sk = sq + Q * N;
+  C *sv = sk + Q * N;
+  C *sg = sv + Q * P;
+  C *ss = sg + Q * Q;
+  C *cum = ss + P * N;
+  const int64_t length = ops.length;
+
+  for (int e = threadIdx.x; e < P * N; e += kThreads) {
+    if constexpr (Ops::kHasInitialState)
+      ss[e] = ops.initialState(b, h, e / N, e % N);
+    else
+      ss[e] = C(0);
+  }
+  for (int64_t t0 = 0; t0 < length; t0 += Q) {
+    __syncthreads(); // the previous chunk is done with every buffer
+    for (int e = threadIdx.x; e < Q * N; e += kThreads) {
+      const int64_t t = t0 + e / N;
+      const int n = e % N;
+      sq[e] = t < length ? ops.q(b, t, queryHead, n) : C(0);
+      sk[e] = t < length ? ops.k(b, t, keyHead, n) : C(0);
+    }
+    for (int e = threadIdx.x; e < Q * P; e += kThreads) {
+      const int64_t t = t0 + e / P;
+      sv[e] = t < length ? ops.v(b, t, valueHead, e % P) : C(0);
+    }
+    for (int i = threadIdx.x; i < Q; i += kThreads)
+      cum[i] = t0 + i < length ? logDecay2(ops, b, t0 + i, h) : C(0);
+    __syncthreads();
+    if (threadIdx.x == 0)
+      for (int i = 1; i < Q; ++i)
+        cum[i] += cum[i - 1];
+    __syncthreads();
+
+    for (int e = threadIdx.x; e < Q * Q; e += kThreads) {
+      const int i = e / Q, j = e % Q;
+      C g = C(0);
+      if (j <= i) {
+        for (int n = 0; n < N; ++n)
+          g = fma(sq[i * N + n], sk[j * N + n], g);
+        if constexpr (Ops::kDecay != Decay::None)
+          g *= fastExp2(cum[i] - cum[j]);
+      }
+      sg[e] = g;
+    }
+    __syncthreads();
+
+    for (int e = threadIdx.x; e < Q * P; e += kThreads) {
+      const int i = e / P, p = e % P;
+      const int64_t t = t0 + i;
+      if (t >= length)
+        continue;
+      C intra = C(0), fromState = C(0);
+      for (int j = 0; j <= i; ++j)
+        intra = fma(sg[i * Q + j], sv[j * P + p], intra);
+      for (int n = 0; n < N; ++n)
+        fromState = fma(sq[i * N + n], ss[p * N + n], fromState);
+      if constexpr (Ops::kDecay != Decay::None)
+        fromState *= fastExp2(cum[i]);
+      ops.storeY(b, t, h, p, intra + fromState);
+    }
+    __syncthreads();
+
+    const C last = cum[Q - 1];
+    for (int e = threadIdx.x; e < P * N; e += kThreads) {
+      const int p = e / N, n = e % N;
+      C update = C(0);
+      for (int j = 0; j < Q; ++j) {
+        C weighted = sv[j * P + p] * sk[j * N + n];
+        if constexpr (Ops::kDecay != Decay::None)
+          weighted *= fastExp2(last - cum[j]);
+        update += weighted;
+      }
+      C decay = C(1);
+      if constexpr (Ops::kDecay != Decay::None)
+        decay = fastExp2(last);
+      ss[e] = fma(decay, ss[e], update);
+    }
+  }
+  if constexpr (Ops::kHasFinalState) {
+    __syncthreads();
+    for (int e = threadIdx.x; e < P * N; e += kThreads)
+      ops.storeFinalState(b, h, e / N, e % N, ss[e]);
+  }
+}
+
+
+/// Grid: (P / 64, H, B). Block: 128 threads. Shared: geometry::chunkedMmaSharedBytes.
+template <class Ops, class T>
+SSM_DEVICE void chunkedMma(const Ops &ops) {
+  constexpr int Q = 64, kPTile = 64;
+  constexpr int N = Ops::kStateSize;
+  static_assert(N % 16 == 0 && N <= 128, "state size a multiple of 16, ≤ 128");
+  static_assert(Ops::kValueDim % kPTile == 0, "value dim a multiple of 64");
+  constexpr int kStateTiles = N / 8, kValueTiles = kPTile / 8;
+  constexpr int ldN = N + 8, ldP = kPTile + 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int p0 = blockIdx.x * kPTile;
+  const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
+            valueHead = valueHeadOf<Ops>(h);
+  T *sC = sharedMemory<T>();
+  T *sB = sC + Q * ldN;
+  T *sX = sB + Q * ldN;
+  T *sXw = sX + Q * ldP;
+  T *sS = sXw + Q * ldP;
+  float *sCum = reinterpret_cast<float *>(sS + kPTile * ldN);
+  const int64_t length = ops.length;
+  const int row0 = 16 * warp; // this warp's rows of the chunk and of the state
+
+  float state[kStateTiles][4];
+#pragma unroll
+  for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int row = row0 + accumulatorRow(lane, i);
+      const int col = 8 * j + accumulatorColumn(lane, i);
+      float initial = 0.0f;
+      if constexpr (Ops::kHasInitialState)
+        initial = ops.initialState(b, h, p0 + row, col);
+      state[j][i] = initial;
+      sS[row * ldN + col] = Convert<T>::from(initial);
+    }
+
+  for (int64_t t0 = 0; t0 < length; t0 += Q) {
+    // Running log-decay (log2 units) of the chunk: two warps scan 32 each.
+    if (threadIdx.x < Q) {
+      const int64_t t = t0 + threadIdx.x;
+      float step = t < length ? static_cast<float>(logDecay2(ops, b, t, h)) : 0.0f;
+      sCum[threadIdx.x] = warpInclusiveScan(step, lane);
+    }
+    for (int e = threadIdx.x; e < Q * N; e += 128) {
+      const int i = e / N, n = e % N;
+      const int64_t t = t0 + i;
+      const bool valid = t < length;
+      sC[i * ldN + n] =
+          Convert<T>::from(valid ? static_cast<float>(ops.q(b, t, queryHead, n)) : 0.0f);
+      sB[i * ldN + n] =
+          Convert<T>::from(valid ? static_cast<float>(ops.k(b, t, keyHead, n)) : 0.0f);
+    }
+    __syncthreads();
+    if (threadIdx.x >= 32 && threadIdx.x < Q)
+      sCum[threadIdx.x] += sCum[31];
+    __syncthreads();
+    const float last = sCum[Q - 1];
+    for (int e = threadIdx.x; e < Q * kPTile; e += 128) {
+      const int i = e / kPTile, p = e % kPTile;
+      const int64_t t = t0 + i;
+      const float x =
+          t < length ? static_cast<float>(ops.v(b, t, valueHead, p0 + p)) : 0.0f;
+      sX[i * ldP + p] = Convert<T>::from(x);
+      sXw[i * ldP + p] = Convert<T>::from(x * fastExp2(last - sCum[i]));
+    }
+    __syncthreads();
+
+    // Y = diag(exp(cum)) · C · Sᵀ.
+    float y[kValueTiles][4];
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        y[j][i] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < N / 16; ++ks) {
+      uint32_t a[4];
+      loadA(a, sC, ldN, row0, 16 * ks, lane);
+#pragma unroll
+      for (int j = 0; j < kValueTiles; j += 2) {
+        uint32_t b0[2], b1[2];
+        loadBPairNMajor(b0, b1, sS, ldN, 16 * ks, 8 * j, lane);
+        mma16816<T>(y[j], a, b0);
+        mma16816<T>(y[j + 1], a, b1);
+      }
+    }
+    const int rowTop = row0 + (lane >> 2), rowBottom = rowTop + 8;
+    const float cumTop = sCum[rowTop], cumBottom = sCum[rowBottom];
+    const float scaleTop = fastExp2(cumTop), scaleBottom = fastExp2(cumBottom);
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j) {
+      y[j][0] *= scaleTop;
+      y[j][1] *= scaleTop;
+      y[j][2] *= scaleBottom;
+      y[j][3] *= scaleBottom;
+    }
+
+    // G = C Bᵀ on the keys at or below this warp's rows, masked and decayed.
+    float g[Q / 8][4];
+#pragma unroll
+    for (int j = 0; j < Q / 8; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        g[j][i] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < N / 16; ++ks) {
+      uint32_t a[4];
+      loadA(a, sC, ldN, row0, 16 * ks, lane);
+#pragma unroll
+      for (int j = 0; j < Q / 8; j += 2) {
+        if (j < 2 * (warp + 1)) {
+          uint32_t b0[2], b1[2];
+          loadBPairNMajor(b0, b1, sB, ldN, 16 * ks, 8 * j, lane);
+          mma16816<T>(g[j], a, b0);
+          mma16816<T>(g[j + 1], a, b1);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < Q / 8; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int row = row0 + accumulatorRow(lane, i);
+        const int col = 8 * j + accumulatorColumn(lane, i);
+        const float rowCum = i < 2 ? cumTop : cumBottom;
+        g[j][i] = col <= row ? g[j][i] * fastExp2(rowCum - sCum[col]) : 0.0f;
+      }
+
+    // Y += G X.
+#pragma unroll
+    for (int s = 0; s < Q / 16; ++s) {
+      if (s <= warp) {
+        uint32_t a[4];
+        accumulatorsToA<T>(a, g[2 * s], g[2 * s + 1]);
+#pragma unroll
+        for (int j = 0; j < kValueTiles; j += 2) {
+          uint32_t b0[2], b1[2];
+          loadBPairKMajor(b0, b1, sX, ldP, 16 * s, 8 * j, lane);
+          mma16816<T>(y[j], a, b0);
+          mma16816<T>(y[j + 1], a, b1);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int64_t t = t0 + row0 + accumulatorRow(lane, i);
+        if (t < length)
+          ops.storeY(b, t, h, p0 + 8 * j + accumulatorColumn(lane, i), y[j][i]);
+      }
+
+    // S = exp(cum_Q) · S + (w ∘ X)ᵀ B.
+    const float decayAll = fastExp2(last);
+#pragma unroll
+    for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        state[j][i] *= decayAll;
+#pragma unroll
+    for (int s = 0; s < Q / 16; ++s) {
+      uint32_t a[4];
+      loadATransposed(a, sXw, ldP, row0, 16 * s, lane);
+#pragma unroll
+      for (int j = 0; j < kStateTiles; j += 2) {
+        uint32_t b0[2], b1[2];
+        loadBPairKMajor(b0, b1, sB, ldN, 16 * s, 8 * j, lane);
+        mma16816<T>(state[j], a, b0);
+        mma16816<T>(state[j + 1], a, b1);
+      }
+    }
+    __syncthreads(); // every warp is done with this chunk's tiles and sS
+#pragma unroll
+    for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
+           accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
+  }
+
+  if constexpr (Ops::kHasFinalState) {
+#pragma unroll
+    for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        ops.storeFinalState(b, h, p0 + row0 + accumulatorRow(lane, i),
+                            8 * j + accumulatorColumn(lane, i), state[j][i]);
+  }
+}
+
+} // namespace device
+} // namespace ssm
+
+#endif // SSM_DEVICE_CHUNKED_CUH

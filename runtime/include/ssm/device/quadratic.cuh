@@ -1,0 +1,471 @@
+// The quadratic algorithm on the GPU: flash-style tiles of M = mask ∘
+// score(Q Kᵀ) ∘ decay built one key tile at a time and applied to V at once,
+// with an online (running max and sum) normalisation for softmax. One block
+// per (batch, head, block of query rows).
+//
+// Key tiles are visited from the diagonal down. A decay's exponent for
+// (i, j) is then cq_i + off_j with cq_i = Σ_{r=i0+1..i} dA_r (the block's
+// own positions) and off_j = Σ_{r=j+1..i0} dA_r accumulated tile by tile
+// away from i0 (off_j = -Σ_{r=i0+1..j} for j > i0), so f32 sums never run
+// over more than the distance they decay: far keys, whose sums are long, have
+// decays that vanish.
+//   - quadraticSimt: any score, mask and decay (diagonal decays too), f32/f64;
+//     a warp per query row at a time, lanes over keys and over value dims.
+//   - quadraticMma: bf16/f16, N and P multiples of 16 up to 128, no diagonal
+//     decay: 4 warps of 16 query rows on mma.sync, Q in registers, S and P
+//     in registers, O in f32 registers.
+#ifndef SSM_DEVICE_QUADRATIC_CUH
+#define SSM_DEVICE_QUADRATIC_CUH
+
+#include "ssm/device/mix.cuh"
+#include "ssm/device/mma.cuh"
+
+namespace ssm {
+namespace device {
+
+/// The in-tile decay offsets off_j (log units of the decay: dt·A·log2(e) for
+/// a scalar decay, dt for a diagonal one) of the key tile [j0, j0 + kKeys),
+/// given `carry` from the tile above; returns the carry for the tile below.
+/// `steps[jj]` holds the tile's per-position exponents (0 past the end);
+/// thread 0 writes `offsets`. i0 is the block's first query.
+template <class C, int kKeys>
+SSM_DEVICE C decayOffsets(const C *steps, C *offsets, int64_t j0, int64_t i0,
+                          C carry, bool topTile) {
+  // prefix[jj] = Σ_{r=j0..j0+jj} steps.
+  C prefix = C(0), atQuery = C(0);
+  C prefixes[kKeys];
+  for (int jj = 0; jj < kKeys; ++jj) {
+    prefix += steps[jj];
+    prefixes[jj] = prefix;
+    if (j0 + jj == i0)
+      atQuery = prefix;
+  }
+  const C end = prefix;
+  for (int jj = 0; jj < kKeys; ++jj)
+    offsets[jj] = topTile ? atQuery - prefixes[jj] : end - prefixes[jj] + carry;
+  return topTile ? atQuery : end + carry;
+}
+
+
+/// Grid: (ceil(L / kRows), H, B). Block: 128 threads. kRows divides 64.
+template <class Ops, int kRows>
+SSM_DEVICE void quadraticSimt(const Ops &ops) {
+  using C = typename Ops::Compute;
+  constexpr int N = Ops::kStateSize, P = Ops::kValueDim;
+  constexpr int kKeys = 64, kWarps = 4, kRowsPerWarp = kRows / kWarps;
+  constexpr int kPPerLane = (P + 31) / 32;
+  constexpr bool kSoftmax = Ops::kScore == Score::Softmax;
+  static_assert(kKeys % kRows == 0 && kRows % kWarps == 0, "rows tile keys");
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kRows;
+  const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
+            valueHead = valueHeadOf<Ops>(h);
+  const int64_t length = ops.length;
+
+  C *sq = sharedMemory<C>();
+  C *sk = sq + kRows * N;
+  C *sv = sk + kKeys * N;
+  C *steps = sv + kKeys * P;
+  C *offsets = steps + kKeys;
+  C *queryCum = offsets + kKeys;
+  C *rates = queryCum + kRows; // diagonal decays: A[h, n]·log2(e)
+  C *probabilities = rates + N; // [kWarps][kKeys]
+  C *startOffset = probabilities + kWarps * kKeys; // Σ_{r=0..i0} after tile 0
+
+  for (int e = threadIdx.x; e < kRows * N; e += 128) {
+    const int64_t i = i0 + e / N;
+    sq[e] = i < length ? ops.q(b, i, queryHead, e % N) : C(0);
+  }
+  if constexpr (Ops::kDecay == Decay::Diagonal)
+    for (int n = threadIdx.x; n < N; n += 128)
+      rates[n] = ops.A(h, n) * static_cast<C>(kLog2e);
+  auto decayStep = [&](int64_t r) -> C {
+    if (r < 0 || r >= length)
+      return C(0);
+    if constexpr (Ops::kDecay == Decay::Scalar)
+      return logDecay2(ops, b, r, h);
+    else if constexpr (Ops::kDecay == Decay::Diagonal)
+      return ops.dt(b, r, h);
+    else
+      return C(0);
+  };
+  if constexpr (Ops::kDecay != Decay::None) {
+    if (threadIdx.x == 0) {
+      C sum = C(0);
+      queryCum[0] = C(0);
+      for (int r = 1; r < kRows; ++r) {
+        sum += decayStep(i0 + r);
+        queryCum[r] = sum;
+      }
+    }
+  }
+
+  C rowMax[kRowsPerWarp], rowSum[kRowsPerWarp], out[kRowsPerWarp][kPPerLane];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    rowMax[r] = negativeInfinity<C>();
+    rowSum[r] = C(0);
+#pragma unroll
+    for (int c = 0; c < kPPerLane; ++c)
+      out[r][c] = C(0);
+  }
+  const C scale2 = static_cast<C>(Ops::kScale * kLog2e);
+
+  const int64_t keyEnd = endKey<Ops>(i0 + kRows, length);
+  const int64_t keyBegin = firstKey<Ops>(i0);
+  C carry = C(0);
+  if (keyEnd > keyBegin) {
+    for (int64_t tile = (keyEnd - 1) / kKeys; tile >= keyBegin / kKeys; --tile) {
+      const int64_t j0 = tile * kKeys;
+      __syncthreads();
+      for (int e = threadIdx.x; e < kKeys * N; e += 128) {
+        const int64_t j = j0 + e / N;
+        sk[e] = j < length ? ops.k(b, j, keyHead, e % N) : C(0);
+      }
+      for (int e = threadIdx.x; e < kKeys * P; e += 128) {
+        const int64_t j = j0 + e / P;
+        sv[e] = j < length ? ops.v(b, j, valueHead, e % P) : C(0);
+      }
+      if constexpr (Ops::kDecay != Decay::None) {
+        for (int jj = threadIdx.x; jj < kKeys; jj += 128)
+          steps[jj] = decayStep(j0 + jj);
+        __syncthreads();
+        if (threadIdx.x == 0)
+          carry = decayOffsets<C, kKeys>(steps, offsets, j0, i0, carry,
+                                         j0 <= i0 && i0 < j0 + kKeys);
+      }
+      __syncthreads();
+      if constexpr (Ops::kDecay != Decay::None) {
+        // Only thread 0 tracks the carry; the rest read offsets.
+      }
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) {
+        const int row = warp * kRowsPerWarp + r;
+        const int64_t i = i0 + row;
+        if (i >= length)
+          continue;
+        C value[2];
+        bool valid[2];
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int jj = lane + 32 * half;
+          const int64_t j = j0 + jj;
+          valid[half] = j < length && keeps<Ops>(i, j);
+          C s = C(0);
+          if constexpr (Ops::kDecay == Decay::Diagonal) {
+            const C exponent = queryCum[row] + offsets[jj];
+            for (int n = 0; n < N; ++n)
+              s += sq[row * N + n] * sk[jj * N + n] *
+                   fastExp2(exponent * rates[n]);
+          } else {
+            for (int n = 0; n < N; ++n)
+              s = fma(sq[row * N + n], sk[jj * N + n], s);
+            if constexpr (Ops::kDecay == Decay::Scalar)
+              s *= fastExp2(queryCum[row] + offsets[jj]);
+          }
+          value[half] = s;
+        }
+        C weight[2];
+        if constexpr (kSoftmax) {
+          C tileMax = negativeInfinity<C>();
+#pragma unroll
+          for (int half = 0; half < 2; ++half)
+            if (valid[half])
+              tileMax = max(tileMax, value[half] * scale2);
+          tileMax = warpMax(tileMax);
+          const C newMax = max(rowMax[r], tileMax);
+          if (newMax == negativeInfinity<C>()) {
+            weight[0] = weight[1] = C(0);
+          } else {
+            const C correction = fastExp2(rowMax[r] - newMax);
+            C sum = C(0);
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+              weight[half] =
+                  valid[half] ? fastExp2(value[half] * scale2 - newMax) : C(0);
+              sum += weight[half];
+            }
+            rowSum[r] = rowSum[r] * correction + warpSum(sum);
+#pragma unroll
+            for (int c = 0; c < kPPerLane; ++c)
+              out[r][c] *= correction;
+            rowMax[r] = newMax;
+          }
+        } else {
+#pragma unroll
+          for (int half = 0; half < 2; ++half)
+            weight[half] = valid[half] ? value[half] : C(0);
+        }
+        C *rowWeights = probabilities + warp * kKeys;
+        rowWeights[lane] = weight[0];
+        rowWeights[lane + 32] = weight[1];
+        __syncwarp();
+#pragma unroll
+        for (int c = 0; c < kPPerLane; ++c) {
+          const int p = lane + 32 * c;
+          if (p < P) {
+            C acc = C(0);
+            for (int jj = 0; jj < kKeys; ++jj)
+              acc = fma(rowWeights[jj], sv[jj * P + p], acc);
+            out[r][c] += acc;
+          }
+        }
+        __syncwarp();
+      }
+    }
+  }
+  if constexpr (Ops::kHasInitialState) {
+    // y_i += S0 · (q_i ∘ decay from the sequence start); causal, so the
+    // walk ended at tile 0 and thread 0's carry is Σ_{r=0..i0}.
+    if (threadIdx.x == 0)
+      startOffset[0] = carry;
+    __syncthreads();
+  }
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const int row = warp * kRowsPerWarp + r;
+    const int64_t i = i0 + row;
+    if (i >= length)
+      continue;
+#pragma unroll
+    for (int c = 0; c < kPPerLane; ++c) {
+      const int p = lane + 32 * c;
+      if (p < P) {
+        C result = out[r][c];
+        if constexpr (kSoftmax)
+          result = rowSum[r] > C(0) ? result / rowSum[r] : C(0);
+        if constexpr (Ops::kHasInitialState) {
+          const C exponent = queryCum[row] + startOffset[0];
+          C fromState = C(0);
+          for (int n = 0; n < N; ++n) {
+            C term = sq[row * N + n] * ops.initialState(b, h, p, n);
+            if constexpr (Ops::kDecay == Decay::Diagonal)
+              term *= fastExp2(exponent * rates[n]);
+            fromState += term;
+          }
+          if constexpr (Ops::kDecay == Decay::Scalar)
+            fromState *= fastExp2(exponent);
+          result += fromState;
+        }
+        ops.storeY(b, i, h, p, result);
+      }
+    }
+  }
+}
+
+
+/// Grid: (ceil(L / 64), H, B). Block: 128 threads.
+template <class Ops, class T>
+SSM_DEVICE void quadraticMma(const Ops &ops) {
+  constexpr int N = Ops::kStateSize, P = Ops::kValueDim;
+  constexpr int kRows = 64, kKeys = 64;
+  static_assert(N % 16 == 0 && P % 16 == 0 && N <= 128 && P <= 128,
+                "head dims multiples of 16 up to 128");
+  static_assert(Ops::kDecay != Decay::Diagonal, "diagonal decays take SIMT");
+  constexpr bool kSoftmax = Ops::kScore == Score::Softmax;
+  constexpr int ldN = N + 8, ldP = P + 8;
+  constexpr int kKeyTiles = kKeys / 8, kValueTiles = P / 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kRows;
+  const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
+            valueHead = valueHeadOf<Ops>(h);
+  const int64_t length = ops.length;
+  T *sQ = sharedMemory<T>();
+  T *sK = sQ + kRows * ldN;
+  T *sV = sK + kKeys * ldN;
+  float *steps = reinterpret_cast<float *>(sV + kKeys * ldP);
+  float *offsets = steps + kKeys;
+  float *queryCum = offsets + kKeys;
+  float *startOffset = queryCum + kRows; // Σ_{r=0..i0} after tile 0
+
+  for (int e = threadIdx.x; e < kRows * N; e += 128) {
+    const int64_t i = i0 + e / N;
+    sQ[(e / N) * ldN + e % N] = Convert<T>::from(
+        i < length ? static_cast<float>(ops.q(b, i, queryHead, e % N)) : 0.0f);
+  }
+  auto decayStep = [&](int64_t r) -> float {
+    if (r < 0 || r >= length)
+      return 0.0f;
+    return static_cast<float>(logDecay2(ops, b, r, h));
+  };
+  if constexpr (Ops::kDecay != Decay::None) {
+    if (threadIdx.x == 0) {
+      float sum = 0.0f;
+      queryCum[0] = 0.0f;
+      for (int r = 1; r < kRows; ++r) {
+        sum += decayStep(i0 + r);
+        queryCum[r] = sum;
+      }
+    }
+  }
+  __syncthreads();
+  uint32_t queryFragments[N / 16][4];
+#pragma unroll
+  for (int ks = 0; ks < N / 16; ++ks)
+    loadA(queryFragments[ks], sQ, ldN, 16 * warp, 16 * ks, lane);
+
+  const int rowTop = 16 * warp + (lane >> 2), rowBottom = rowTop + 8;
+  float out[kValueTiles][4];
+#pragma unroll
+  for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      out[j][i] = 0.0f;
+  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
+  const float scale2 = static_cast<float>(Ops::kScale * kLog2e);
+
+  const int64_t keyEnd = endKey<Ops>(i0 + kRows, length);
+  const int64_t keyBegin = firstKey<Ops>(i0);
+  float carry = 0.0f;
+  if (keyEnd > keyBegin) {
+    for (int64_t tile = (keyEnd - 1) / kKeys; tile >= keyBegin / kKeys; --tile) {
+      const int64_t j0 = tile * kKeys;
+      __syncthreads();
+      for (int e = threadIdx.x; e < kKeys * N; e += 128) {
+        const int64_t j = j0 + e / N;
+        sK[(e / N) * ldN + e % N] = Convert<T>::from(
+            j < length ? static_cast<float>(ops.k(b, j, keyHead, e % N)) : 0.0f);
+      }
+      for (int e = threadIdx.x; e < kKeys * P; e += 128) {
+        const int64_t j = j0 + e / P;
+        sV[(e / P) * ldP + e % P] = Convert<T>::from(
+            j < length ? static_cast<float>(ops.v(b, j, valueHead, e % P)) : 0.0f);
+      }
+      if constexpr (Ops::kDecay != Decay::None) {
+        for (int jj = threadIdx.x; jj < kKeys; jj += 128)
+          steps[jj] = decayStep(j0 + jj);
+        __syncthreads();
+        if (threadIdx.x == 0)
+          carry = decayOffsets<float, kKeys>(steps, offsets, j0, i0, carry,
+                                             j0 <= i0 && i0 < j0 + kKeys);
+      }
+      __syncthreads();
+
+      float s[kKeyTiles][4];
+#pragma unroll
+      for (int j = 0; j < kKeyTiles; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          s[j][i] = 0.0f;
+#pragma unroll
+      for (int ks = 0; ks < N / 16; ++ks)
+#pragma unroll
+        for (int j = 0; j < kKeyTiles; j += 2) {
+          uint32_t b0[2], b1[2];
+          loadBPairNMajor(b0, b1, sK, ldN, 16 * ks, 8 * j, lane);
+          mma16816<T>(s[j], queryFragments[ks], b0);
+          mma16816<T>(s[j + 1], queryFragments[ks], b1);
+        }
+
+      float tileMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+      for (int j = 0; j < kKeyTiles; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = i < 2 ? rowTop : rowBottom;
+          const int64_t query = i0 + row;
+          const int col = 8 * j + accumulatorColumn(lane, i);
+          const int64_t key = j0 + col;
+          const bool valid = key < length && query < length && keeps<Ops>(query, key);
+          float value = s[j][i];
+          if constexpr (kSoftmax) {
+            value = valid ? value * scale2 : -INFINITY;
+            tileMax[i >> 1] = max(tileMax[i >> 1], value);
+          } else {
+            if constexpr (Ops::kDecay == Decay::Scalar)
+              value *= fastExp2(queryCum[row] + offsets[col]);
+            value = valid ? value : 0.0f;
+          }
+          s[j][i] = value;
+        }
+      if constexpr (kSoftmax) {
+        float correction[2];
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          float m = tileMax[half];
+          m = max(m, __shfl_xor_sync(0xffffffffu, m, 1));
+          m = max(m, __shfl_xor_sync(0xffffffffu, m, 2));
+          const float newMax = max(rowMax[half], m);
+          // A row with no kept key so far keeps weight 0 and no NaN.
+          const float base = newMax == -INFINITY ? 0.0f : newMax;
+          correction[half] = fastExp2(rowMax[half] - base);
+          rowMax[half] = newMax;
+          tileMax[half] = base;
+        }
+        float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int j = 0; j < kKeyTiles; ++j)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const float weight = fastExp2(s[j][i] - tileMax[i >> 1]);
+            s[j][i] = weight;
+            sum[i >> 1] += weight;
+          }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          float total = sum[half];
+          total += __shfl_xor_sync(0xffffffffu, total, 1);
+          total += __shfl_xor_sync(0xffffffffu, total, 2);
+          rowSum[half] = rowSum[half] * correction[half] + total;
+        }
+#pragma unroll
+        for (int j = 0; j < kValueTiles; ++j) {
+          out[j][0] *= correction[0];
+          out[j][1] *= correction[0];
+          out[j][2] *= correction[1];
+          out[j][3] *= correction[1];
+        }
+      }
+#pragma unroll
+      for (int ks = 0; ks < kKeys / 16; ++ks) {
+        uint32_t a[4];
+        accumulatorsToA<T>(a, s[2 * ks], s[2 * ks + 1]);
+#pragma unroll
+        for (int j = 0; j < kValueTiles; j += 2) {
+          uint32_t b0[2], b1[2];
+          loadBPairKMajor(b0, b1, sV, ldP, 16 * ks, 8 * j, lane);
+          mma16816<T>(out[j], a, b0);
+          mma16816<T>(out[j + 1], a, b1);
+        }
+      }
+    }
+  }
+  if constexpr (Ops::kHasInitialState) {
+    if (threadIdx.x == 0)
+      startOffset[0] = carry;
+    __syncthreads();
+  }
+#pragma unroll
+  for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int row = i < 2 ? rowTop : rowBottom;
+      const int64_t query = i0 + row;
+      if (query >= length)
+        continue;
+      const int p = 8 * j + accumulatorColumn(lane, i);
+      float result = out[j][i];
+      if constexpr (kSoftmax)
+        result = rowSum[i >> 1] > 0.0f ? result / rowSum[i >> 1] : 0.0f;
+      if constexpr (Ops::kHasInitialState) {
+        // S0 · q_i decayed from the sequence start (rare: done per element).
+        float fromState = 0.0f;
+        for (int n = 0; n < N; ++n)
+          fromState += toFloat(sQ[row * ldN + n]) *
+                       static_cast<float>(ops.initialState(b, h, p, n));
+        if constexpr (Ops::kDecay == Decay::Scalar)
+          fromState *= fastExp2(queryCum[row] + startOffset[0]);
+        result += fromState;
+      }
+      ops.storeY(b, query, h, p, result);
+    }
+}
+
+} // namespace device
+} // namespace ssm
+
+#endif // SSM_DEVICE_QUADRATIC_CUH
