@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# On the GPU machine, which has no MLIR: builds the runtime and ssm-run with
+# CMake alone, then runs every check that `ninja gpu-cases` prepared here in
+# .device/ (MakeGpuCases.cpp): each artifact on its inputs, compared with its
+# reference within its tolerance, and again under compute-sanitizer memcheck.
+# Prints one line per failure and a summary; the full log goes to
+# $OUT/device-checks.log when $OUT is set. Exit 0 iff every check passes.
+#
+#   bash test/gpu/device-checks.sh [--no-sanitizer] [DIR]   (DIR: .device)
+set -uo pipefail
+sanitize=1
+if [ "${1:-}" = "--no-sanitizer" ]; then sanitize=0; shift; fi
+dir=$(cd "${1:-.device}" && pwd)
+log=${OUT:-/tmp}/device-checks.log
+build=build-device
+: >"$log"
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DSSM_BUILD_COMPILER=OFF -DSSM_BUILD_TESTS=OFF \
+  -DSSM_DLPACK_INCLUDE_DIR="$dir/include" >>"$log" 2>&1 &&
+  cmake --build "$build" -j "$(nproc)" >>"$log" 2>&1 ||
+  { tail -40 "$log"; echo "device-checks: the runtime did not build"; exit 2; }
+run=$(pwd)/$build/bin/ssm-run
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | tee -a "$log"
+
+# One check: `name kind result worst-rel` on stdout, details in the log.
+check() {
+  local artifact=$1 inputs=$2 reference=$3 tolerance=$4 kind=$5
+  local command=("$run" run "$dir/$artifact" "--inputs=$dir/$inputs"
+                 "--compare=$dir/$reference" "--tolerance=$tolerance"
+                 --warmup=0 --repeat=1)
+  local output status
+  if [ "$kind" = sanitized ]; then
+    output=$(compute-sanitizer --tool memcheck --error-exitcode 99 \
+      --print-limit 10 "${command[@]}" 2>&1)
+  else
+    output=$("${command[@]}" 2>&1)
+  fi
+  status=$?
+  local worst
+  worst=$(grep -o 'rel=[0-9.e+-]*' <<<"$output" | cut -d= -f2 | sort -g | tail -1)
+  local verdict=PASS
+  [ $status -eq 0 ] || verdict=FAIL
+  if [ "$kind" = sanitized ] && ! grep -q "ERROR SUMMARY: 0 errors" <<<"$output"; then
+    verdict=FAIL
+  fi
+  echo "$artifact $kind $verdict ${worst:-none}"
+  { echo "== $artifact ($kind): exit $status"; echo "$output"; } >>"$log.$$.$RANDOM"
+}
+export -f check
+export run dir log
+
+jobs=$(( $(nproc) < 8 ? $(nproc) : 8 ))
+results=$(
+  {
+    while read -r artifact inputs reference tolerance; do
+      echo "$artifact $inputs $reference $tolerance plain"
+      [ $sanitize -eq 1 ] && echo "$artifact $inputs $reference $tolerance sanitized"
+    done <"$dir/cases.txt"
+  } | xargs -P "$jobs" -L 1 bash -c 'check "$@"' _)
+cat "$log".* >>"$log" 2>/dev/null; rm -f "$log".*
+
+echo "$results" | sort >>"$log"
+echo "$results" | grep FAIL | sort
+plain=$(grep -c ' plain ' <<<"$results")
+plainPass=$(grep -c ' plain PASS' <<<"$results")
+sanitized=$(grep -c ' sanitized ' <<<"$results")
+sanitizedPass=$(grep -c ' sanitized PASS' <<<"$results")
+worst16=$(grep -E -- '-(bf16|f16)-| plain ' <<<"$results" | grep -E 'bf16' |
+          awk '{print $4}' | sort -g | tail -1)
+worst32=$(grep ' plain ' <<<"$results" | grep -v -E 'bf16|f16' |
+          awk '{print $4}' | sort -g | tail -1)
+echo "device-checks: $plainPass/$plain checks pass; memcheck clean on $sanitizedPass/$sanitized"
+echo "device-checks: worst relative error: f32 ${worst32:-n/a}, bf16 ${worst16:-n/a}"
+[ "$plainPass" -eq "$plain" ] && [ "$sanitizedPass" -eq "$sanitized" ]
