@@ -44,6 +44,11 @@ LoadedDriver loadLibcuda() {
   }
   SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_DRIVER_RESOLVE)
 #undef SSM_CUDA_DRIVER_RESOLVE
+  // Tool functions are optional: a tool checks for them.
+#define SSM_CUDA_DRIVER_RESOLVE_TOOL(name, symbol, type)                       \
+  loaded.api.name = reinterpret_cast<Identity<type>>(::dlsym(library, symbol));
+  SSM_CUDA_DRIVER_TOOL_FUNCTIONS(SSM_CUDA_DRIVER_RESOLVE_TOOL)
+#undef SSM_CUDA_DRIVER_RESOLVE_TOOL
   return loaded;
 }
 

@@ -21,6 +21,9 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 
 constexpr CUresult kSuccess = 0;
 constexpr CUresult kErrorNoDevice = 100;
@@ -34,6 +37,7 @@ constexpr int kPointerAttributeMemoryType = 2;
 constexpr int kPointerAttributeDeviceOrdinal = 9;
 constexpr unsigned kMemoryTypeDevice = 2;
 constexpr unsigned kMemoryTypeUnified = 4;
+constexpr int kStreamCaptureModeRelaxed = 2;
 
 // Name in the table, symbol in libcuda, signature.
 #define SSM_CUDA_DRIVER_FUNCTIONS(X)                                           \
@@ -74,9 +78,30 @@ constexpr unsigned kMemoryTypeUnified = 4;
 /// Lets a function-pointer type stand before a member name.
 template <class T> using Identity = T;
 
+// What tools that time kernels use (the runtime itself does not); absent from
+// the emulator's table.
+#define SSM_CUDA_DRIVER_TOOL_FUNCTIONS(X)                                      \
+  X(streamCreate, "cuStreamCreate", CUresult (*)(CUstream *, unsigned))        \
+  X(streamDestroy, "cuStreamDestroy_v2", CUresult (*)(CUstream))               \
+  X(eventCreate, "cuEventCreate", CUresult (*)(CUevent *, unsigned))           \
+  X(eventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                  \
+  X(eventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))             \
+  X(eventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))             \
+  X(eventElapsedTime, "cuEventElapsedTime_v2",                                 \
+    CUresult (*)(float *, CUevent, CUevent))                                   \
+  X(streamBeginCapture, "cuStreamBeginCapture_v2",                             \
+    CUresult (*)(CUstream, int))                                               \
+  X(streamEndCapture, "cuStreamEndCapture", CUresult (*)(CUstream, CUgraph *)) \
+  X(graphInstantiate, "cuGraphInstantiateWithFlags",                           \
+    CUresult (*)(CUgraphExec *, CUgraph, unsigned long long))                  \
+  X(graphLaunch, "cuGraphLaunch", CUresult (*)(CUgraphExec, CUstream))         \
+  X(graphExecDestroy, "cuGraphExecDestroy", CUresult (*)(CUgraphExec))         \
+  X(graphDestroy, "cuGraphDestroy", CUresult (*)(CUgraph))
+
 struct DriverApi {
 #define SSM_CUDA_DRIVER_MEMBER(name, symbol, type) Identity<type> name = nullptr;
   SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_DRIVER_MEMBER)
+  SSM_CUDA_DRIVER_TOOL_FUNCTIONS(SSM_CUDA_DRIVER_MEMBER)
 #undef SSM_CUDA_DRIVER_MEMBER
   /// The emulator: modules are host libraries named by path, not cubins.
   bool isEmulator = false;
