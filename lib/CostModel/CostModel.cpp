@@ -8,6 +8,8 @@
 
 #include "ssm/CostModel/CostModel.h"
 
+#include "ssm/device/geometry.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -50,8 +52,18 @@ std::optional<std::string> ssm::cost::whyIllegal(const MixShape &shape,
   return std::nullopt;
 }
 
-std::vector<int64_t> ssm::cost::candidateChunkSizes(const MixShape &shape) {
+std::vector<int64_t>
+ssm::cost::candidateChunkSizes(const MixShape &shape,
+                               const TargetDescription &target) {
   std::vector<int64_t> sizes;
+  if (target.kind == TargetKind::Gpu) {
+    bool sixteenBit = shape.elementType == ElementType::BF16 ||
+                      shape.elementType == ElementType::F16;
+    if (sixteenBit && ::ssm::device::geometry::chunkedMmaTakes(
+                          shape.stateSize, shape.valueHeadDim))
+      return {::ssm::device::geometry::kChunkedMmaChunk};
+    return {16, 32, 64};
+  }
   for (int64_t size : {32, 64, 128, 256})
     if (size <= std::max<int64_t>(shape.length, 32))
       sizes.push_back(size);
@@ -414,7 +426,7 @@ std::vector<Estimate> ssm::cost::estimateAll(const MixShape &shape,
     }
     std::vector<int64_t> sizes = filter.chunkSize > 0
                                      ? std::vector<int64_t>{filter.chunkSize}
-                                     : candidateChunkSizes(shape);
+                                     : candidateChunkSizes(shape, target);
     for (int64_t size : sizes)
       estimates.push_back(estimate(shape, target, algorithm, size));
   }

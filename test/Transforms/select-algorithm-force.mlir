@@ -4,19 +4,22 @@
 // RUN: ssm-opt %s -ssm-select-algorithm="target=h100 force=chunked explain=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=EXPLAIN
 
 // Forcing a legal algorithm sets it on every op, recorded or not. Forced
-// chunked without a chunk size lets the model pick the size; chunk-size
+// chunked without a chunk size lets the model pick the size among the
+// target's candidates (a GPU's SIMT kernel for f32: 16, 32, 64); chunk-size
 // means nothing to the other algorithms.
 
 // CHUNKED-LABEL: func @decode
-// CHUNKED:       algorithm<chunked, chunk_size = 32>
+// CHUNKED:       algorithm<chunked, chunk_size = 16>
 // Q128-LABEL:    func @decode
 // Q128:          algorithm<chunked, chunk_size = 128>
 // RECURRENT-LABEL: func @decode
 // RECURRENT:     algorithm<recurrent>
-// Only chunked candidates are estimated, and the chunk sizes stop at L.
-// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = 32> (forced)
+// Only chunked candidates are estimated.
+// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = 16> (forced)
 // EXPLAIN:         algorithm  chunk
-// EXPLAIN-NEXT: * chunked 32
+// EXPLAIN-NEXT: * chunked 16
+// EXPLAIN-NEXT:   chunked 32
+// EXPLAIN-NEXT:   chunked 64
 // EXPLAIN-NEXT:    %y = ssm.mix
 func.func @decode(%C: tensor<4x1x1x64xf32>, %B: tensor<4x1x1x64xf32>, %x: tensor<4x1x8x32xf32>,
                   %dt: tensor<4x1x8xf32>, %A: tensor<8xf32>) -> tensor<4x1x8x32xf32> {
@@ -27,17 +30,17 @@ func.func @decode(%C: tensor<4x1x1x64xf32>, %B: tensor<4x1x1x64xf32>, %x: tensor
 }
 
 // CHUNKED-LABEL: func @recorded
-// CHUNKED:       algorithm<chunked, chunk_size = {{32|64|128|256}}>
+// CHUNKED:       algorithm<chunked, chunk_size = {{16|32|64}}>
 // Q128-LABEL:    func @recorded
 // Q128:          algorithm<chunked, chunk_size = 128>
 // RECURRENT-LABEL: func @recorded
 // RECURRENT:     algorithm<recurrent>
 // EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = {{[0-9]+}}> (forced)
 // EXPLAIN:         algorithm  chunk
+// EXPLAIN-NEXT:   chunked 16
 // EXPLAIN-NEXT:   chunked 32
-// EXPLAIN-NEXT:   chunked 64
-// EXPLAIN-NEXT:   chunked 128
-// EXPLAIN-NEXT:   chunked 256
+// EXPLAIN-NEXT: * chunked 64
+// EXPLAIN-NEXT:    %y = ssm.mix
 func.func @recorded(%q: tensor<1x1024x4x32xf32>, %k: tensor<1x1024x4x32xf32>, %v: tensor<1x1024x4x32xf32>)
     -> tensor<1x1024x4x32xf32> {
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic>

@@ -23,6 +23,7 @@
 // EXPLAIN-NEXT:   algorithm  chunk matrix GFLOP vector GFLOP special Gop   MB moved   depth   items      time µs  bound
 // EXPLAIN-NEXT:   quadratic      0
 // EXPLAIN-NEXT:   recurrent      0        0.000       13.422      0.0003     173.28    4096      80
+// EXPLAIN-NEXT:   chunked       16
 // EXPLAIN-NEXT: * chunked {{32|64}}
 func.func @ssd_prefill(%C: tensor<1x4096x1x128xf32>, %B: tensor<1x4096x1x128xf32>, %x: tensor<1x4096x80x64xf32>,
                        %dt: tensor<1x4096x80xf32>, %A: tensor<80xf32>) -> tensor<1x4096x80x64xf32> {

@@ -193,8 +193,11 @@ struct MatmulTile {
 };
 MatmulTile chooseMatmulTile(int64_t m, int64_t n, int64_t width);
 
-/// Chunk sizes worth trying: {32, 64, 128, 256}, those ≤ max(L, 32).
-std::vector<int64_t> candidateChunkSizes(const MixShape &shape);
+/// Chunk sizes worth trying. CPU: {32, 64, 128, 256}, those ≤ max(L, 32).
+/// GPU: the tensor-core kernel's 64 where it takes the shape (16-bit
+/// operands, ssm/device/geometry.h), else the SIMT kernel's {16, 32, 64}.
+std::vector<int64_t> candidateChunkSizes(const MixShape &shape,
+                                         const TargetDescription &target);
 
 struct Estimate {
   Algorithm algorithm = Algorithm::Quadratic;

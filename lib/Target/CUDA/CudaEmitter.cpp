@@ -201,6 +201,18 @@ public:
   /// An expression reading `read` at `indices` as computeType(element).
   FailureOr<std::string> read(const FusedRead &read,
                               ArrayRef<std::string> indices);
+  /// `width` consecutive values of `read` along index `rowDim` (starting at
+  /// indices[rowDim]): statements into `out`, and either the name of a local
+  /// array of `width` values or, for a value the row does not vary, one
+  /// scalar expression. Leaves contiguous along the row are read with
+  /// vector loads (ssm::device::loadRow).
+  struct RowValue {
+    std::string expression;
+    bool isArray = false;
+  };
+  FailureOr<RowValue> readRow(const FusedRead &read,
+                              ArrayRef<std::string> indices, unsigned rowDim,
+                              const std::string &width, SourcePrinter &out);
   /// A statement storing `value` into the memory of `target` at `indices`.
   FailureOr<std::string> store(Value target, ArrayRef<std::string> indices,
                                const std::string &value, Location loc);
@@ -688,6 +700,118 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
   return fmt::format("{}({})", it->second, arguments);
 }
 
+FailureOr<KernelWriter::RowValue>
+KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
+                      unsigned rowDim, const std::string &width,
+                      SourcePrinter &out) {
+  Value tensor = fused.tensor;
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Type element = type.getElementType();
+  Location loc = tensor.getLoc();
+  std::string cType = computeType(element);
+  if (fused.isLeaf()) {
+    if (isSplatConstant(tensor)) {
+      FailureOr<std::string> literal = read(fused, indices);
+      if (failed(literal))
+        return failure();
+      return RowValue{*literal, false};
+    }
+    std::optional<Storage> where = function.storageOf(tensor);
+    if (!where)
+      return emitError(loc) << "internal error: a leaf read has no storage";
+    FailureOr<std::string> offset = offsetOf(tensor, indices, loc);
+    if (failed(offset))
+      return failure();
+    std::string stride = "1";
+    for (unsigned d = rowDim + 1; d < type.getRank(); ++d) {
+      FailureOr<std::string> size = sizeOf(tensor, d, loc);
+      if (failed(size))
+        return failure();
+      stride = stride == "1" ? *size : stride + " * " + *size;
+    }
+    std::string base;
+    if (where->kind == Storage::Kind::Constant) {
+      FailureOr<std::string> constant = function.constantName(tensor, loc);
+      if (failed(constant))
+        return failure();
+      base = *constant;
+    } else {
+      FailureOr<std::string> pointer = this->pointer(*where, element, false, loc);
+      if (failed(pointer))
+        return failure();
+      base = *pointer;
+    }
+    std::string name = fmt::format("r{}", nextValue++);
+    out.line("{} {}[{}];", cType, name, width);
+    if (stride == "1" && where->kind != Storage::Kind::Constant)
+      out.line("ssm::device::loadRow<{}>({}, {}, {});", width, base, *offset,
+               name);
+    else
+      out.line("ssm::device::loadStrided<{}>({}, {}, {}, {});", width, base,
+               *offset, stride, name);
+    return RowValue{name, true};
+  }
+
+  linalg::GenericOp producer = fused.producer;
+  std::vector<RowValue> inputs;
+  bool anyArray = false;
+  for (auto [index, input] : llvm::enumerate(fused.inputs)) {
+    std::vector<std::string> mapped;
+    std::optional<unsigned> childRow;
+    for (auto [position, result] :
+         llvm::enumerate(fused.inputMaps[index].getResults())) {
+      if (auto dim = dyn_cast<AffineDimExpr>(result)) {
+        mapped.push_back(indices[dim.getPosition()]);
+        if (dim.getPosition() == rowDim)
+          childRow = position;
+      } else {
+        mapped.push_back("0");
+      }
+    }
+    if (childRow) {
+      FailureOr<RowValue> row = readRow(input, mapped, *childRow, width, out);
+      if (failed(row))
+        return failure();
+      anyArray = anyArray || row->isArray;
+      inputs.push_back(*row);
+    } else {
+      FailureOr<std::string> value = read(input, mapped);
+      if (failed(value))
+        return failure();
+      Type inputElement =
+          cast<RankedTensorType>(input.tensor.getType()).getElementType();
+      std::string name = fmt::format("s{}", nextValue++);
+      out.line("const {} {} = {};", computeType(inputElement), name, *value);
+      inputs.push_back(RowValue{name, false});
+    }
+  }
+  if (!anyArray) {
+    // The row does not vary: compute the value once.
+    std::vector<std::string> names;
+    for (const RowValue &input : inputs)
+      names.push_back(input.expression);
+    FailureOr<std::string> result = translateBody(producer, names, out);
+    if (failed(result))
+      return failure();
+    return RowValue{*result, false};
+  }
+  std::string name = fmt::format("r{}", nextValue++);
+  out.line("{} {}[{}];", cType, name, width);
+  out.line("#pragma unroll");
+  out.line("for (int j = 0; j < {}; ++j) {{", width);
+  out.indentMore();
+  std::vector<std::string> names;
+  for (const RowValue &input : inputs)
+    names.push_back(input.isArray ? input.expression + "[j]" : input.expression);
+  FailureOr<std::string> result = translateBody(producer, names, out);
+  if (failed(result))
+    return failure();
+  out.line("{}[j] = {};", name, *result);
+  out.indentLess();
+  out.line("}}");
+  return RowValue{name, true};
+}
+
 FailureOr<std::string> KernelWriter::store(Value target,
                                            ArrayRef<std::string> indices,
                                            const std::string &value,
@@ -1007,9 +1131,35 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     accessors.line("}}");
     return success();
   };
+  // Rows of consecutive n (q, k) or p (v): what the tiles of the kernels
+  // load, with vector loads where the memory is contiguous.
+  auto rowAccessor = [&](StringRef name, Value operand,
+                         ArrayRef<std::string> indices) -> LogicalResult {
+    SourcePrinter body;
+    body.indentMore();
+    body.indentMore();
+    FailureOr<KernelWriter::RowValue> row = writer.readRow(
+        analyzeFusedRead(operand, policy), indices, 3, "W", body);
+    if (failed(row))
+      return failure();
+    accessors.line("template <int W>");
+    accessors.line("SSM_DEVICE void {}Row(int64_t {}, int64_t {}, int64_t {}, "
+                   "int64_t {}, Compute (&out)[W]) const {{",
+                   name.str(), indices[0], indices[1], indices[2], indices[3]);
+    accessors.append(body.str());
+    accessors.line("  #pragma unroll");
+    accessors.line("  for (int j = 0; j < W; ++j)");
+    accessors.line("    out[j] = static_cast<Compute>({});",
+                   row->isArray ? row->expression + "[j]" : row->expression);
+    accessors.line("}}");
+    return success();
+  };
   if (failed(accessor("q", op.getQ(), {"b", "t", "h", "n"})) ||
       failed(accessor("k", op.getK(), {"b", "t", "h", "n"})) ||
-      failed(accessor("v", op.getV(), {"b", "t", "h", "p"})))
+      failed(accessor("v", op.getV(), {"b", "t", "h", "p"})) ||
+      failed(rowAccessor("q", op.getQ(), {"b", "t", "h", "n"})) ||
+      failed(rowAccessor("k", op.getK(), {"b", "t", "h", "n"})) ||
+      failed(rowAccessor("v", op.getV(), {"b", "t", "h", "p"})))
     return failure();
   if (op.hasDecay()) {
     if (failed(accessor("dt", op.getDt(), {"b", "t", "h"})))
@@ -1020,6 +1170,36 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     } else if (failed(accessor("A", op.getA(), {"h"}))) {
       return failure();
     }
+  }
+  // Operands read from memory as they are, in the tensor cores' type: the
+  // kernels copy their tiles asynchronously instead of through accessors.
+  struct PlainOperand {
+    const char *flag, *member;
+    Value operand;
+    bool plain = false;
+    std::string pointer, type = "float";
+  };
+  std::vector<PlainOperand> plainOperands = {{"kPlainQ", "qData", op.getQ()},
+                                             {"kPlainK", "kData", op.getK()},
+                                             {"kPlainV", "vData", op.getV()}};
+  bool tensorCores = mapping->kernel == CudaMixMapping::Kernel::ChunkedMma ||
+                     mapping->kernel == CudaMixMapping::Kernel::QuadraticMma;
+  for (PlainOperand &plain : plainOperands) {
+    Type element =
+        cast<RankedTensorType>(plain.operand.getType()).getElementType();
+    FailureOr<std::string> type = storageType(element);
+    if (succeeded(type))
+      plain.type = *type;
+    std::optional<Storage> where = storageOf(plain.operand);
+    if (!tensorCores || !analyzeFusedRead(plain.operand, policy).isLeaf() ||
+        !where || where->kind == Storage::Kind::Constant ||
+        manifestDtype(element) != mapping->mmaType)
+      continue;
+    FailureOr<std::string> base = writer.pointer(*where, element, false, loc);
+    if (failed(base))
+      return failure();
+    plain.plain = true;
+    plain.pointer = *base;
   }
   bool plainInitialState = false, plainFinalState = false;
   std::string initialStateData = "nullptr", finalStateData = "nullptr";
@@ -1165,6 +1345,11 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
            "{};",
            plainInitialState ? "true" : "false",
            plainFinalState ? "true" : "false");
+  for (const PlainOperand &plain : plainOperands) {
+    out.line("static constexpr bool {} = {};", plain.flag,
+             plain.plain ? "true" : "false");
+    out.line("const {} *{} = nullptr;", plain.type, plain.member);
+  }
   writer.printMembers(out);
   out.line("const float *initialStateData = nullptr;");
   out.line("float *finalStateData = nullptr;");
@@ -1235,12 +1420,15 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   case CudaMixMapping::Kernel::QuadraticMma: {
     bool mma = mapping->kernel == CudaMixMapping::Kernel::QuadraticMma;
     templateCall =
-        mma ? fmt::format("ssm::device::quadraticMma<{}, {}>", opsName, mmaType)
+        mma ? fmt::format("ssm::device::quadraticMma<{}, {}, {}>", opsName,
+                          mmaType, mapping->mTiles)
             : fmt::format("ssm::device::quadraticSimt<{}, {}>", opsName,
                           geometry::kQuadraticSimtRows);
     FailureOr<CudaGridExtent> rows = extentOf(
         op.getQ(), 1,
-        mma ? geometry::kQuadraticMmaRows : geometry::kQuadraticSimtRows, loc);
+        mma ? geometry::quadraticMmaRows(mapping->mTiles)
+            : geometry::kQuadraticSimtRows,
+        loc);
     if (failed(rows))
       return failure();
     launch.grid[0] = *rows;
@@ -1256,6 +1444,9 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     body.indentMore();
     body.line("{} ops;", opsName);
     writer.printAssignments(body, "ops");
+    for (const PlainOperand &plain : plainOperands)
+      if (plain.plain)
+        body.line("ops.{} = {};", plain.member, plain.pointer);
     if (plainInitialState)
       body.line("ops.initialStateData = {};", initialStateData);
     if (plainFinalState)

@@ -52,7 +52,8 @@ std::string CudaMixMapping::describe() const {
     return std::string("quadratic, SIMT") +
            (stateScan ? "; final state by a scan" : "");
   case Kernel::QuadraticMma:
-    return "quadratic, tensor cores (mma.sync " + mmaType + ")" +
+    return "quadratic, tensor cores (mma.sync " + mmaType + ", " +
+           std::to_string(16 * mTiles) + " query rows a warp)" +
            (stateScan ? "; final state by a scan" : "");
   }
   return "";
@@ -97,7 +98,7 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
   case AlgorithmKind::Chunked: {
     mapping.chunkSize = plan.getChunkSize() > 0 ? plan.getChunkSize() : 64;
     if (!mmaType.empty() && mapping.chunkSize == geometry::kChunkedMmaChunk &&
-        n % 16 == 0 && n <= 128 && p % geometry::kChunkedMmaValueTile == 0) {
+        geometry::chunkedMmaTakes(n, p)) {
       mapping.kernel = CudaMixMapping::Kernel::ChunkedMma;
       mapping.mmaType = mmaType;
       mapping.sharedBytes = geometry::chunkedMmaSharedBytes(n);
@@ -109,11 +110,15 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
     break;
   }
   case AlgorithmKind::Quadratic:
-    if (!mmaType.empty() && n % 16 == 0 && p % 16 == 0 && n <= 128 &&
-        p <= 128 && !op.hasDiagonalDecay()) {
+    if (!mmaType.empty() && geometry::quadraticMmaTakes(n, p) &&
+        !op.hasDiagonalDecay()) {
       mapping.kernel = CudaMixMapping::Kernel::QuadraticMma;
       mapping.mmaType = mmaType;
-      mapping.sharedBytes = geometry::quadraticMmaSharedBytes(n, p);
+      // Two row tiles a warp halve the shared-memory reads per product;
+      // decays keep one (their offsets need the block in one key tile).
+      mapping.mTiles = op.hasDecay() ? 1 : 2;
+      mapping.sharedBytes =
+          geometry::quadraticMmaSharedBytes(n, p, mapping.mTiles);
     } else {
       mapping.kernel = CudaMixMapping::Kernel::QuadraticSimt;
       mapping.sharedBytes = geometry::quadraticSimtSharedBytes(bytes, n, p);

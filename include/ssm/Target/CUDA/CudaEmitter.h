@@ -83,6 +83,8 @@ struct CudaMixMapping {
   bool stageKeys = false;
   /// Tensor-core operand type ("bf16" or "f16") of the mma kernels.
   std::string mmaType;
+  /// quadraticMma: 16-row tiles of queries per warp.
+  int64_t mTiles = 1;
   int64_t sharedBytes = 0;
   /// A quadratic op that returns its final state also runs the scan that
   /// produces it (a second launch).

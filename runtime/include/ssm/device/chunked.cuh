@@ -118,7 +118,11 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
 }
 
 
-/// Grid: (P / 64, H, B). Block: 128 threads. Shared: geometry::chunkedMmaSharedBytes.
+/// Grid: (P / 64, H, B). Block: 128 threads. Shared:
+/// geometry::chunkedMmaSharedBytes. The next chunk's C and B are copied
+/// (cp.async) into the second of two buffers while this one is computed,
+/// when they are read from memory as they are; operands with fused glue are
+/// read row by row (batched) at the start of their chunk.
 template <class Ops, class T>
 SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int Q = 64, kPTile = 64;
@@ -133,14 +137,38 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   const int p0 = blockIdx.x * kPTile;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
-  T *sC = sharedMemory<T>();
-  T *sB = sC + Q * ldN;
-  T *sX = sB + Q * ldN;
+  T *sC = sharedMemory<T>(); // [2][Q][ldN]
+  T *sB = sC + 2 * Q * ldN;  // [2][Q][ldN]
+  T *sX = sB + 2 * Q * ldN;
   T *sXw = sX + Q * ldP;
   T *sS = sXw + Q * ldP;
   float *sCum = reinterpret_cast<float *>(sS + kPTile * ldN);
   const int64_t length = ops.length;
   const int row0 = 16 * warp; // this warp's rows of the chunk and of the state
+
+  // C and B of the chunk at `start` into buffer `buffer`: asynchronous copies
+  // for operands read as they are, batched rows through the glue otherwise.
+  auto copyChunk = [&](int64_t start, int buffer) {
+    if constexpr (Ops::kPlainQ)
+      copyTileAsync<Q, N, 128>(sC + buffer * Q * ldN, ldN, ops.qData, b, start,
+                               length, Ops::kQueryHeads, queryHead, N, 0);
+    if constexpr (Ops::kPlainK)
+      copyTileAsync<Q, N, 128>(sB + buffer * Q * ldN, ldN, ops.kData, b, start,
+                               length, Ops::kKeyHeads, keyHead, N, 0);
+    copyAsyncCommit();
+  };
+  auto loadChunk = [&](int64_t start, int buffer) {
+    if constexpr (!Ops::kPlainQ)
+      loadTileRows<Q, N, 128>(sC + buffer * Q * ldN, ldN, start, length,
+                              [&](int64_t t, int c, float (&values)[8]) {
+                                ops.template qRow<8>(b, t, queryHead, c, values);
+                              });
+    if constexpr (!Ops::kPlainK)
+      loadTileRows<Q, N, 128>(sB + buffer * Q * ldN, ldN, start, length,
+                              [&](int64_t t, int c, float (&values)[8]) {
+                                ops.template kRow<8>(b, t, keyHead, c, values);
+                              });
+  };
 
   float state[kStateTiles][4];
 #pragma unroll
@@ -156,35 +184,63 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       sS[row * ldN + col] = Convert<T>::from(initial);
     }
 
-  for (int64_t t0 = 0; t0 < length; t0 += Q) {
+  copyChunk(0, 0);
+  int buffer = 0;
+  for (int64_t t0 = 0; t0 < length; t0 += Q, buffer ^= 1) {
+    // The other buffer was last read by the previous chunk, which every warp
+    // has finished (the barrier that ends it).
+    copyChunk(t0 + Q, buffer ^ 1);
+    loadChunk(t0, buffer);
+    const T *chunkC = sC + buffer * Q * ldN, *chunkB = sB + buffer * Q * ldN;
+
     // Running log-decay (log2 units) of the chunk: two warps scan 32 each.
     if (threadIdx.x < Q) {
       const int64_t t = t0 + threadIdx.x;
       float step = t < length ? static_cast<float>(logDecay2(ops, b, t, h)) : 0.0f;
       sCum[threadIdx.x] = warpInclusiveScan(step, lane);
     }
-    for (int e = threadIdx.x; e < Q * N; e += 128) {
-      const int i = e / N, n = e % N;
-      const int64_t t = t0 + i;
-      const bool valid = t < length;
-      sC[i * ldN + n] =
-          Convert<T>::from(valid ? static_cast<float>(ops.q(b, t, queryHead, n)) : 0.0f);
-      sB[i * ldN + n] =
-          Convert<T>::from(valid ? static_cast<float>(ops.k(b, t, keyHead, n)) : 0.0f);
-    }
     __syncthreads();
     if (threadIdx.x >= 32 && threadIdx.x < Q)
       sCum[threadIdx.x] += sCum[31];
     __syncthreads();
     const float last = sCum[Q - 1];
-    for (int e = threadIdx.x; e < Q * kPTile; e += 128) {
-      const int i = e / kPTile, p = e % kPTile;
-      const int64_t t = t0 + i;
-      const float x =
-          t < length ? static_cast<float>(ops.v(b, t, valueHead, p0 + p)) : 0.0f;
-      sX[i * ldP + p] = Convert<T>::from(x);
-      sXw[i * ldP + p] = Convert<T>::from(x * fastExp2(last - sCum[i]));
+    // X and w ∘ X, w_j = exp(cum_Q − cum_j).
+    {
+      constexpr int kPerThread = Q * kPTile / 8 / 128;
+      float values[kPerThread][8];
+#pragma unroll
+      for (int r = 0; r < kPerThread; ++r) {
+        const int segment = threadIdx.x + r * 128;
+        const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
+        const int64_t t = t0 + i;
+        if (t < length) {
+          ops.template vRow<8>(b, t, valueHead, p0 + c, values[r]);
+        } else {
+#pragma unroll
+          for (int e = 0; e < 8; ++e)
+            values[r][e] = 0.0f;
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < kPerThread; ++r) {
+        const int segment = threadIdx.x + r * 128;
+        const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
+        const float weight = fastExp2(last - sCum[i]);
+        uint4 plain, weighted;
+        plain.x = pack2<T>(values[r][0], values[r][1]);
+        plain.y = pack2<T>(values[r][2], values[r][3]);
+        plain.z = pack2<T>(values[r][4], values[r][5]);
+        plain.w = pack2<T>(values[r][6], values[r][7]);
+        weighted.x = pack2<T>(values[r][0] * weight, values[r][1] * weight);
+        weighted.y = pack2<T>(values[r][2] * weight, values[r][3] * weight);
+        weighted.z = pack2<T>(values[r][4] * weight, values[r][5] * weight);
+        weighted.w = pack2<T>(values[r][6] * weight, values[r][7] * weight);
+        *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
+        *reinterpret_cast<uint4 *>(sXw + i * ldP + c) = weighted;
+      }
     }
+    // This chunk's copies (the group before the one just issued) are in.
+    copyAsyncWait<1>();
     __syncthreads();
 
     // Y = diag(exp(cum)) · C · Sᵀ.
@@ -197,7 +253,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
 #pragma unroll
     for (int ks = 0; ks < N / 16; ++ks) {
       uint32_t a[4];
-      loadA(a, sC, ldN, row0, 16 * ks, lane);
+      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
 #pragma unroll
       for (int j = 0; j < kValueTiles; j += 2) {
         uint32_t b0[2], b1[2];
@@ -227,12 +283,12 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
 #pragma unroll
     for (int ks = 0; ks < N / 16; ++ks) {
       uint32_t a[4];
-      loadA(a, sC, ldN, row0, 16 * ks, lane);
+      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
 #pragma unroll
       for (int j = 0; j < Q / 8; j += 2) {
         if (j < 2 * (warp + 1)) {
           uint32_t b0[2], b1[2];
-          loadBPairNMajor(b0, b1, sB, ldN, 16 * ks, 8 * j, lane);
+          loadBPairNMajor(b0, b1, chunkB, ldN, 16 * ks, 8 * j, lane);
           mma16816<T>(g[j], a, b0);
           mma16816<T>(g[j + 1], a, b1);
         }
@@ -286,7 +342,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
 #pragma unroll
       for (int j = 0; j < kStateTiles; j += 2) {
         uint32_t b0[2], b1[2];
-        loadBPairKMajor(b0, b1, sB, ldN, 16 * s, 8 * j, lane);
+        loadBPairKMajor(b0, b1, chunkB, ldN, 16 * s, 8 * j, lane);
         mma16816<T>(state[j], a, b0);
         mma16816<T>(state[j + 1], a, b1);
       }
@@ -299,6 +355,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
            accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
   }
+  copyAsyncWait<0>(); // nothing in flight when the block exits
 
   if constexpr (Ops::kHasFinalState) {
 #pragma unroll

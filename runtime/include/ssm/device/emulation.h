@@ -79,8 +79,13 @@ inline Block *&currentBlock() {
   static thread_local Block *block = nullptr;
   return block;
 }
+/// Threads run in reverse order when $SSM_EMU_REVERSE_SCHEDULE is 1: a
+/// missing barrier shows up under one of the two orders.
 inline bool &reverseSchedule() {
-  static bool reverse = false;
+  static bool reverse = [] {
+    const char *value = std::getenv("SSM_EMU_REVERSE_SCHEDULE");
+    return value && value[0] == '1';
+  }();
   return reverse;
 }
 
@@ -275,6 +280,9 @@ struct alignas(16) float4 {
 };
 struct alignas(8) float2 {
   float x, y;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
 };
 
 //===----------------------------------------------------------------------===//

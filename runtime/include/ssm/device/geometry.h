@@ -39,10 +39,18 @@ constexpr int chunkedSimtSharedBytes(int computeBytes, int chunk, int stateSize,
 /// chunkedMma: chunks of 64, value tiles of 64; grid (P / 64, H, B).
 constexpr int kChunkedMmaChunk = 64;
 constexpr int kChunkedMmaValueTile = 64;
-/// C and B chunks, X and w∘X, the 16-bit state copy (rows padded by 8
-/// elements so that ldmatrix rows fall in distinct banks), cum (f32).
+/// The head dims the tensor-core chunked kernel takes (with 16-bit q, k, v);
+/// the cost model offers only its chunk size for them.
+constexpr bool chunkedMmaTakes(long long stateSize, long long valueDim) {
+  return stateSize % 16 == 0 && stateSize <= 128 &&
+         valueDim % kChunkedMmaValueTile == 0;
+}
+/// Two buffers of C and B chunks, X and w∘X, the 16-bit state copy (rows
+/// padded by 8 elements so that ldmatrix rows fall in distinct banks), cum
+/// (f32).
 constexpr int chunkedMmaSharedBytes(int stateSize) {
-  return 2 * (2 * 64 * (stateSize + 8) + 2 * 64 * (kChunkedMmaValueTile + 8) +
+  return 2 * (2 * 2 * 64 * (stateSize + 8) +
+              2 * 64 * (kChunkedMmaValueTile + 8) +
               kChunkedMmaValueTile * (stateSize + 8)) +
          4 * 64;
 }
@@ -59,11 +67,21 @@ constexpr int quadraticSimtSharedBytes(int computeBytes, int stateSize,
           stateSize + 4 * kQuadraticKeys + 1);
 }
 
-/// quadraticMma: blocks of 64 query rows; grid (ceil(L / 64), H, B).
-constexpr int kQuadraticMmaRows = 64;
-constexpr int quadraticMmaSharedBytes(int stateSize, int valueDim) {
-  return 2 * (64 * (stateSize + 8) * 2 + 64 * (valueDim + 8)) +
-         4 * (3 * 64 + 4);
+/// quadraticMma: blocks of 64 query rows per m-tile of each warp; grid
+/// (ceil(L / (64 · m-tiles)), H, B).
+constexpr int quadraticMmaRows(int mTiles) { return 64 * mTiles; }
+/// The head dims it takes (16-bit q, k, v; no diagonal decay).
+constexpr bool quadraticMmaTakes(long long stateSize, long long valueDim) {
+  return stateSize % 16 == 0 && valueDim % 16 == 0 && stateSize <= 128 &&
+         valueDim <= 128;
+}
+/// The Q tile, two buffers of K and V tiles (16-bit, rows padded by 8) and
+/// the decay sums (f32).
+constexpr int quadraticMmaSharedBytes(int stateSize, int valueDim,
+                                      int mTiles) {
+  return 2 * (quadraticMmaRows(mTiles) * (stateSize + 8) +
+              2 * 64 * (stateSize + 8) + 2 * 64 * (valueDim + 8)) +
+         4 * (2 * 64 + quadraticMmaRows(mTiles) + 4);
 }
 
 /// What a block may use on sm_90 (227 KB with the opt-in attribute).

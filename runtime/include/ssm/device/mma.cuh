@@ -140,6 +140,101 @@ inline void mma16816(float (&d)[4], const uint32_t (&a)[4],
 } // namespace emulated
 #endif
 
+//===----------------------------------------------------------------------===//
+// Asynchronous copies global → shared (cp.async, 16 bytes, L2 only)
+//===----------------------------------------------------------------------===//
+
+/// Copies 16 bytes from `source` to shared `destination`, or writes zeros
+/// when `valid` is false (nothing is read then).
+SSM_DEVICE void copyAsync16(void *destination, const void *source, bool valid) {
+#if defined(SSM_DEVICE_EMULATION)
+  if (valid)
+    std::memcpy(destination, source, 16);
+  else
+    std::memset(destination, 0, 16);
+#else
+  uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(destination));
+  int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(address),
+               "l"(source), "r"(bytes));
+#endif
+}
+/// Closes the group of copies issued since the last commit.
+SSM_DEVICE void copyAsyncCommit() {
+#if !defined(SSM_DEVICE_EMULATION)
+  asm volatile("cp.async.commit_group;");
+#endif
+}
+/// Waits until at most `kPending` committed groups are still in flight.
+template <int kPending> SSM_DEVICE void copyAsyncWait() {
+#if !defined(SSM_DEVICE_EMULATION)
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending));
+#endif
+}
+
+/// Rows [t0, t0 + kRows) × columns [c0, c0 + kCols) of an operand stored
+/// row-major as [B, L, heads, width] (so row t of (b, head) starts at
+/// ((b·L + t)·heads + head)·width): copied asynchronously into a shared tile
+/// of row pitch `ld`, zeros past `length`. kCols·sizeof(T) is a multiple of
+/// 16; the caller commits and waits.
+template <int kRows, int kCols, int kThreads, class T>
+SSM_DEVICE void copyTileAsync(T *tile, int ld, const T *data, int64_t b,
+                              int64_t t0, int64_t length, int64_t heads,
+                              int64_t head, int64_t width, int64_t c0) {
+  constexpr int kPerRow = kCols * static_cast<int>(sizeof(T)) / 16;
+  constexpr int kElements = 16 / static_cast<int>(sizeof(T));
+#pragma unroll
+  for (int segment = threadIdx.x; segment < kRows * kPerRow;
+       segment += kThreads) {
+    const int i = segment / kPerRow, c = (segment % kPerRow) * kElements;
+    const int64_t t = t0 + i;
+    const bool valid = t < length;
+    const T *source =
+        data + ((b * length + (valid ? t : 0)) * heads + head) * width + c0 + c;
+    copyAsync16(tile + i * ld + c, source, valid);
+  }
+}
+
+/// The same through a row accessor `row(t, c, values[8])` (an operand with
+/// fused glue): loads a batch of rows before converting and storing them, so
+/// that their latencies overlap.
+template <int kRows, int kCols, int kThreads, class T, class Row>
+SSM_DEVICE void loadTileRows(T *tile, int ld, int64_t t0, int64_t length,
+                             Row &&row) {
+  constexpr int kSegments = kRows * kCols / 8;
+  static_assert(kSegments % kThreads == 0, "whole segments per thread");
+  constexpr int kPerThread = kSegments / kThreads;
+  constexpr int kBatch = kPerThread < 4 ? kPerThread : 4;
+#pragma unroll
+  for (int batch = 0; batch < kPerThread; batch += kBatch) {
+    float values[kBatch][8];
+#pragma unroll
+    for (int r = 0; r < kBatch; ++r) {
+      const int segment = threadIdx.x + (batch + r) * kThreads;
+      const int i = segment / (kCols / 8), c = (segment % (kCols / 8)) * 8;
+      const int64_t t = t0 + i;
+      if (t < length) {
+        row(t, c, values[r]);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          values[r][e] = 0.0f;
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kBatch; ++r) {
+      const int segment = threadIdx.x + (batch + r) * kThreads;
+      const int i = segment / (kCols / 8), c = (segment % (kCols / 8)) * 8;
+      uint4 word;
+      word.x = pack2<T>(values[r][0], values[r][1]);
+      word.y = pack2<T>(values[r][2], values[r][3]);
+      word.z = pack2<T>(values[r][4], values[r][5]);
+      word.w = pack2<T>(values[r][6], values[r][7]);
+      *reinterpret_cast<uint4 *>(tile + i * ld + c) = word;
+    }
+  }
+}
+
 /// Loads four 8×8 tiles; lane l passes the address of row l % 8 of tile
 /// l / 8.
 SSM_DEVICE void ldmatrixX4(uint32_t (&r)[4], const void *rowAddress) {

@@ -256,14 +256,21 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
 }
 
 
-/// Grid: (ceil(L / 64), H, B). Block: 128 threads.
-template <class Ops, class T>
+/// Grid: (ceil(L / (64·kMTiles)), H, B). Block: 128 threads. Each warp owns
+/// kMTiles·16 query rows, so that every K and V fragment read from shared
+/// memory feeds kMTiles products (2 is FlashAttention-2's 32 rows a warp).
+/// The next key tile's K and V are copied (cp.async) while this one is
+/// computed, when they are read from memory as they are. kMTiles > 1 only
+/// without a decay (whose offsets assume the query block in one key tile).
+template <class Ops, class T, int kMTiles>
 SSM_DEVICE void quadraticMma(const Ops &ops) {
   constexpr int N = Ops::kStateSize, P = Ops::kValueDim;
-  constexpr int kRows = 64, kKeys = 64;
+  constexpr int kRows = 64 * kMTiles, kKeys = 64;
   static_assert(N % 16 == 0 && P % 16 == 0 && N <= 128 && P <= 128,
                 "head dims multiples of 16 up to 128");
   static_assert(Ops::kDecay != Decay::Diagonal, "diagonal decays take SIMT");
+  static_assert(kMTiles == 1 || Ops::kDecay == Decay::None,
+                "decay offsets need the query block inside one key tile");
   constexpr bool kSoftmax = Ops::kScore == Score::Softmax;
   constexpr int ldN = N + 8, ldP = P + 8;
   constexpr int kKeyTiles = kKeys / 8, kValueTiles = P / 8;
@@ -275,17 +282,23 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
             valueHead = valueHeadOf<Ops>(h);
   const int64_t length = ops.length;
   T *sQ = sharedMemory<T>();
-  T *sK = sQ + kRows * ldN;
-  T *sV = sK + kKeys * ldN;
-  float *steps = reinterpret_cast<float *>(sV + kKeys * ldP);
+  T *sK = sQ + kRows * ldN;     // [2][kKeys][ldN]
+  T *sV = sK + 2 * kKeys * ldN; // [2][kKeys][ldP]
+  float *steps = reinterpret_cast<float *>(sV + 2 * kKeys * ldP);
   float *offsets = steps + kKeys;
   float *queryCum = offsets + kKeys;
   float *startOffset = queryCum + kRows; // Σ_{r=0..i0} after tile 0
 
-  for (int e = threadIdx.x; e < kRows * N; e += 128) {
-    const int64_t i = i0 + e / N;
-    sQ[(e / N) * ldN + e % N] = Convert<T>::from(
-        i < length ? static_cast<float>(ops.q(b, i, queryHead, e % N)) : 0.0f);
+  if constexpr (Ops::kPlainQ) {
+    copyTileAsync<kRows, N, 128>(sQ, ldN, ops.qData, b, i0, length,
+                                 Ops::kQueryHeads, queryHead, N, 0);
+    copyAsyncCommit();
+    copyAsyncWait<0>();
+  } else {
+    loadTileRows<kRows, N, 128>(sQ, ldN, i0, length,
+                                [&](int64_t t, int c, float (&values)[8]) {
+                                  ops.template qRow<8>(b, t, queryHead, c, values);
+                                });
   }
   auto decayStep = [&](int64_t r) -> float {
     if (r < 0 || r >= length)
@@ -303,38 +316,68 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
     }
   }
   __syncthreads();
-  uint32_t queryFragments[N / 16][4];
-#pragma unroll
-  for (int ks = 0; ks < N / 16; ++ks)
-    loadA(queryFragments[ks], sQ, ldN, 16 * warp, 16 * ks, lane);
 
-  const int rowTop = 16 * warp + (lane >> 2), rowBottom = rowTop + 8;
-  float out[kValueTiles][4];
+  // Row m·16 + (lane / 4) (+ 8) of this warp's block of rows.
+  const int warpRow0 = 16 * kMTiles * warp;
+  auto rowOf = [&](int m, int i) {
+    return warpRow0 + 16 * m + (lane >> 2) + ((i >> 1) << 3);
+  };
+  float out[kMTiles][kValueTiles][4];
 #pragma unroll
-  for (int j = 0; j < kValueTiles; ++j)
+  for (int m = 0; m < kMTiles; ++m)
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
-      out[j][i] = 0.0f;
-  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        out[m][j][i] = 0.0f;
+  float rowMax[kMTiles][2], rowSum[kMTiles][2];
+#pragma unroll
+  for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      rowMax[m][half] = -INFINITY;
+      rowSum[m][half] = 0.0f;
+    }
   const float scale2 = static_cast<float>(Ops::kScale * kLog2e);
 
   const int64_t keyEnd = endKey<Ops>(i0 + kRows, length);
   const int64_t keyBegin = firstKey<Ops>(i0);
   float carry = 0.0f;
+  // K and V of key tile `tile` into buffer `buffer`: asynchronous copies for
+  // operands read as they are (a tile below the first is a no-op).
+  auto copyTile = [&](int64_t tile, int buffer) {
+    if (tile >= keyBegin / kKeys) {
+      if constexpr (Ops::kPlainK)
+        copyTileAsync<kKeys, N, 128>(sK + buffer * kKeys * ldN, ldN, ops.kData,
+                                     b, tile * kKeys, length, Ops::kKeyHeads,
+                                     keyHead, N, 0);
+      if constexpr (Ops::kPlainV)
+        copyTileAsync<kKeys, P, 128>(sV + buffer * kKeys * ldP, ldP, ops.vData,
+                                     b, tile * kKeys, length, Ops::kValueHeads,
+                                     valueHead, P, 0);
+    }
+    copyAsyncCommit();
+  };
   if (keyEnd > keyBegin) {
-    for (int64_t tile = (keyEnd - 1) / kKeys; tile >= keyBegin / kKeys; --tile) {
+    const int64_t topTile = (keyEnd - 1) / kKeys;
+    copyTile(topTile, 0);
+    int buffer = 0;
+    for (int64_t tile = topTile; tile >= keyBegin / kKeys; --tile, buffer ^= 1) {
       const int64_t j0 = tile * kKeys;
-      __syncthreads();
-      for (int e = threadIdx.x; e < kKeys * N; e += 128) {
-        const int64_t j = j0 + e / N;
-        sK[(e / N) * ldN + e % N] = Convert<T>::from(
-            j < length ? static_cast<float>(ops.k(b, j, keyHead, e % N)) : 0.0f);
-      }
-      for (int e = threadIdx.x; e < kKeys * P; e += 128) {
-        const int64_t j = j0 + e / P;
-        sV[(e / P) * ldP + e % P] = Convert<T>::from(
-            j < length ? static_cast<float>(ops.v(b, j, valueHead, e % P)) : 0.0f);
-      }
+      // Every warp finished the previous tile (the barrier ending it), whose
+      // buffer the next tile's copies now fill.
+      copyTile(tile - 1, buffer ^ 1);
+      const T *tileK = sK + buffer * kKeys * ldN, *tileV = sV + buffer * kKeys * ldP;
+      if constexpr (!Ops::kPlainK)
+        loadTileRows<kKeys, N, 128>(sK + buffer * kKeys * ldN, ldN, j0, length,
+                                    [&](int64_t t, int c, float (&values)[8]) {
+                                      ops.template kRow<8>(b, t, keyHead, c, values);
+                                    });
+      if constexpr (!Ops::kPlainV)
+        loadTileRows<kKeys, P, 128>(sV + buffer * kKeys * ldP, ldP, j0, length,
+                                    [&](int64_t t, int c, float (&values)[8]) {
+                                      ops.template vRow<8>(b, t, valueHead, c, values);
+                                    });
       if constexpr (Ops::kDecay != Decay::None) {
         for (int jj = threadIdx.x; jj < kKeys; jj += 128)
           steps[jj] = decayStep(j0 + jj);
@@ -343,126 +386,155 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
           carry = decayOffsets<float, kKeys>(steps, offsets, j0, i0, carry,
                                              j0 <= i0 && i0 < j0 + kKeys);
       }
+      copyAsyncWait<1>();
       __syncthreads();
 
-      float s[kKeyTiles][4];
+      // S = Q Kᵀ: each K fragment serves the warp's kMTiles row tiles.
+      float s[kMTiles][kKeyTiles][4];
 #pragma unroll
-      for (int j = 0; j < kKeyTiles; ++j)
+      for (int m = 0; m < kMTiles; ++m)
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-          s[j][i] = 0.0f;
+        for (int j = 0; j < kKeyTiles; ++j)
 #pragma unroll
-      for (int ks = 0; ks < N / 16; ++ks)
+          for (int i = 0; i < 4; ++i)
+            s[m][j][i] = 0.0f;
+#pragma unroll
+      for (int ks = 0; ks < N / 16; ++ks) {
+        uint32_t a[kMTiles][4];
+#pragma unroll
+        for (int m = 0; m < kMTiles; ++m)
+          loadA(a[m], sQ, ldN, warpRow0 + 16 * m, 16 * ks, lane);
 #pragma unroll
         for (int j = 0; j < kKeyTiles; j += 2) {
           uint32_t b0[2], b1[2];
-          loadBPairNMajor(b0, b1, sK, ldN, 16 * ks, 8 * j, lane);
-          mma16816<T>(s[j], queryFragments[ks], b0);
-          mma16816<T>(s[j + 1], queryFragments[ks], b1);
-        }
-
-      float tileMax[2] = {-INFINITY, -INFINITY};
+          loadBPairNMajor(b0, b1, tileK, ldN, 16 * ks, 8 * j, lane);
 #pragma unroll
-      for (int j = 0; j < kKeyTiles; ++j)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int row = i < 2 ? rowTop : rowBottom;
-          const int64_t query = i0 + row;
-          const int col = 8 * j + accumulatorColumn(lane, i);
-          const int64_t key = j0 + col;
-          const bool valid = key < length && query < length && keeps<Ops>(query, key);
-          float value = s[j][i];
-          if constexpr (kSoftmax) {
-            value = valid ? value * scale2 : -INFINITY;
-            tileMax[i >> 1] = max(tileMax[i >> 1], value);
-          } else {
-            if constexpr (Ops::kDecay == Decay::Scalar)
-              value *= fastExp2(queryCum[row] + offsets[col]);
-            value = valid ? value : 0.0f;
+          for (int m = 0; m < kMTiles; ++m) {
+            mma16816<T>(s[m][j], a[m], b0);
+            mma16816<T>(s[m][j + 1], a[m], b1);
           }
-          s[j][i] = value;
         }
-      if constexpr (kSoftmax) {
-        float correction[2];
+      }
+
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          float m = tileMax[half];
-          m = max(m, __shfl_xor_sync(0xffffffffu, m, 1));
-          m = max(m, __shfl_xor_sync(0xffffffffu, m, 2));
-          const float newMax = max(rowMax[half], m);
-          // A row with no kept key so far keeps weight 0 and no NaN.
-          const float base = newMax == -INFINITY ? 0.0f : newMax;
-          correction[half] = fastExp2(rowMax[half] - base);
-          rowMax[half] = newMax;
-          tileMax[half] = base;
-        }
-        float sum[2] = {0.0f, 0.0f};
+      for (int m = 0; m < kMTiles; ++m) {
+        float tileMax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int j = 0; j < kKeyTiles; ++j)
 #pragma unroll
           for (int i = 0; i < 4; ++i) {
-            const float weight = fastExp2(s[j][i] - tileMax[i >> 1]);
-            s[j][i] = weight;
-            sum[i >> 1] += weight;
+            const int row = rowOf(m, i);
+            const int64_t query = i0 + row;
+            const int col = 8 * j + accumulatorColumn(lane, i);
+            const int64_t key = j0 + col;
+            const bool valid =
+                key < length && query < length && keeps<Ops>(query, key);
+            float value = s[m][j][i];
+            if constexpr (kSoftmax) {
+              value = valid ? value * scale2 : -INFINITY;
+              tileMax[i >> 1] = max(tileMax[i >> 1], value);
+            } else {
+              if constexpr (Ops::kDecay == Decay::Scalar)
+                value *= fastExp2(queryCum[row] + offsets[col]);
+              value = valid ? value : 0.0f;
+            }
+            s[m][j][i] = value;
+          }
+        if constexpr (kSoftmax) {
+          float correction[2];
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            float rowTileMax = tileMax[half];
+            rowTileMax = max(rowTileMax,
+                             __shfl_xor_sync(0xffffffffu, rowTileMax, 1));
+            rowTileMax = max(rowTileMax,
+                             __shfl_xor_sync(0xffffffffu, rowTileMax, 2));
+            const float newMax = max(rowMax[m][half], rowTileMax);
+            // A row with no kept key so far keeps weight 0 and no NaN.
+            const float base = newMax == -INFINITY ? 0.0f : newMax;
+            correction[half] = fastExp2(rowMax[m][half] - base);
+            rowMax[m][half] = newMax;
+            tileMax[half] = base;
+          }
+          float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+          for (int j = 0; j < kKeyTiles; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const float weight = fastExp2(s[m][j][i] - tileMax[i >> 1]);
+              s[m][j][i] = weight;
+              sum[i >> 1] += weight;
+            }
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            float total = sum[half];
+            total += __shfl_xor_sync(0xffffffffu, total, 1);
+            total += __shfl_xor_sync(0xffffffffu, total, 2);
+            rowSum[m][half] = rowSum[m][half] * correction[half] + total;
           }
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          float total = sum[half];
-          total += __shfl_xor_sync(0xffffffffu, total, 1);
-          total += __shfl_xor_sync(0xffffffffu, total, 2);
-          rowSum[half] = rowSum[half] * correction[half] + total;
-        }
-#pragma unroll
-        for (int j = 0; j < kValueTiles; ++j) {
-          out[j][0] *= correction[0];
-          out[j][1] *= correction[0];
-          out[j][2] *= correction[1];
-          out[j][3] *= correction[1];
+          for (int j = 0; j < kValueTiles; ++j) {
+            out[m][j][0] *= correction[0];
+            out[m][j][1] *= correction[0];
+            out[m][j][2] *= correction[1];
+            out[m][j][3] *= correction[1];
+          }
         }
       }
+
+      // O += P V: each V fragment serves the warp's kMTiles row tiles.
 #pragma unroll
       for (int ks = 0; ks < kKeys / 16; ++ks) {
-        uint32_t a[4];
-        accumulatorsToA<T>(a, s[2 * ks], s[2 * ks + 1]);
+        uint32_t a[kMTiles][4];
+#pragma unroll
+        for (int m = 0; m < kMTiles; ++m)
+          accumulatorsToA<T>(a[m], s[m][2 * ks], s[m][2 * ks + 1]);
 #pragma unroll
         for (int j = 0; j < kValueTiles; j += 2) {
           uint32_t b0[2], b1[2];
-          loadBPairKMajor(b0, b1, sV, ldP, 16 * ks, 8 * j, lane);
-          mma16816<T>(out[j], a, b0);
-          mma16816<T>(out[j + 1], a, b1);
+          loadBPairKMajor(b0, b1, tileV, ldP, 16 * ks, 8 * j, lane);
+#pragma unroll
+          for (int m = 0; m < kMTiles; ++m) {
+            mma16816<T>(out[m][j], a[m], b0);
+            mma16816<T>(out[m][j + 1], a[m], b1);
+          }
         }
       }
+      __syncthreads(); // this tile's buffers are free for the one after next
     }
   }
+  copyAsyncWait<0>();
   if constexpr (Ops::kHasInitialState) {
     if (threadIdx.x == 0)
       startOffset[0] = carry;
     __syncthreads();
   }
 #pragma unroll
-  for (int j = 0; j < kValueTiles; ++j)
+  for (int m = 0; m < kMTiles; ++m)
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int row = i < 2 ? rowTop : rowBottom;
-      const int64_t query = i0 + row;
-      if (query >= length)
-        continue;
-      const int p = 8 * j + accumulatorColumn(lane, i);
-      float result = out[j][i];
-      if constexpr (kSoftmax)
-        result = rowSum[i >> 1] > 0.0f ? result / rowSum[i >> 1] : 0.0f;
-      if constexpr (Ops::kHasInitialState) {
-        // S0 · q_i decayed from the sequence start (rare: done per element).
-        float fromState = 0.0f;
-        for (int n = 0; n < N; ++n)
-          fromState += toFloat(sQ[row * ldN + n]) *
-                       static_cast<float>(ops.initialState(b, h, p, n));
-        if constexpr (Ops::kDecay == Decay::Scalar)
-          fromState *= fastExp2(queryCum[row] + startOffset[0]);
-        result += fromState;
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int row = rowOf(m, i);
+        const int64_t query = i0 + row;
+        if (query >= length)
+          continue;
+        const int p = 8 * j + accumulatorColumn(lane, i);
+        float result = out[m][j][i];
+        if constexpr (kSoftmax)
+          result = rowSum[m][i >> 1] > 0.0f ? result / rowSum[m][i >> 1] : 0.0f;
+        if constexpr (Ops::kHasInitialState) {
+          // S0 · q_i decayed from the sequence start (rare: done per element).
+          float fromState = 0.0f;
+          for (int n = 0; n < N; ++n)
+            fromState += toFloat(sQ[row * ldN + n]) *
+                         static_cast<float>(ops.initialState(b, h, p, n));
+          if constexpr (Ops::kDecay == Decay::Scalar)
+            fromState *= fastExp2(queryCum[row] + startOffset[0]);
+          result += fromState;
+        }
+        ops.storeY(b, query, h, p, result);
       }
-      ops.storeY(b, query, h, p, result);
-    }
 }
 
 } // namespace device

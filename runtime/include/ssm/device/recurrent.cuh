@@ -71,16 +71,25 @@ SSM_DEVICE void recurrentRowPerThread(const Ops &ops) {
     }
     if (!active)
       continue;
-    const int steps = length - t0 < kSteps ? static_cast<int>(length - t0) : kSteps;
-    for (int s = 0; s < steps; ++s) {
+    // The tile's inputs first, all loads in flight at once (steps past the
+    // end read nothing: v = 0 and dt = 0 leave the state as it is).
+    C values[kSteps], steps[kSteps];
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
       const int64_t t = t0 + s;
-      const C value = ops.v(b, t, valueHead, p);
-      C step = C(0);
+      const bool valid = t < length;
+      values[s] = valid ? ops.v(b, t, valueHead, p) : C(0);
+      steps[s] = C(0);
       if constexpr (Ops::kDecay != Decay::None)
-        step = ops.dt(b, t, h);
+        steps[s] = valid ? ops.dt(b, t, h) : C(0);
+    }
+    C outputs[kSteps];
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      const int64_t t = t0 + s;
       C scalarDecay = C(1);
       if constexpr (Ops::kDecay == Decay::Scalar)
-        scalarDecay = fastExp2(step * rate[0]);
+        scalarDecay = fastExp2(steps[s] * rate[0]);
       C y = C(0);
 #pragma unroll
       for (int n = 0; n < N; ++n) {
@@ -89,17 +98,23 @@ SSM_DEVICE void recurrentRowPerThread(const Ops &ops) {
           key = stagedK[s * N + n];
           query = stagedQ[s * N + n];
         } else {
-          key = ops.k(b, t, keyHead, n);
-          query = ops.q(b, t, queryHead, n);
+          const bool valid = t < length;
+          key = valid ? ops.k(b, t, keyHead, n) : C(0);
+          query = valid ? ops.q(b, t, queryHead, n) : C(0);
         }
         C decay = scalarDecay;
         if constexpr (Ops::kDecay == Decay::Diagonal)
-          decay = fastExp2(step * rate[n]);
-        state[n] = fma(decay, state[n], key * value);
+          decay = fastExp2(steps[s] * rate[n]);
+        state[n] = fma(decay, state[n], key * values[s]);
         y = fma(state[n], query, y);
       }
-      ops.storeY(b, t, h, p, y);
+      outputs[s] = y;
     }
+    // The stores (and the epilogue's loads) of the tile together.
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s)
+      if (t0 + s < length)
+        ops.storeY(b, t0 + s, h, p, outputs[s]);
   }
   if constexpr (Ops::kHasFinalState) {
     if (active) {
