@@ -31,7 +31,21 @@ CaseData makeCaseData(const MixCase &c, std::string &error, uint32_t seed) {
   for (const Tensor &value : data.inputValues)
     data.inputs.emplace_back(value, st);
 
-  ::ssm::reference::MixInputs reference{&q, &k, &v};
+  // The glue, as the program computes it (each op rounded to the storage).
+  auto rounded = [&](double value) {
+    return fromStorage(toStorage(value, st));
+  };
+  Tensor qMixed = q, vMixed = v;
+  if (c.glue) {
+    for (int64_t e = 0; e < qMixed.numElements(); ++e)
+      qMixed.data()[e] = rounded(q.data()[e] * 0.5);
+    if (c.decay != Decay::None) {
+      int64_t p = c.valueDim;
+      for (int64_t e = 0; e < vMixed.numElements(); ++e)
+        vMixed.data()[e] = rounded(v.data()[e] * dt.data()[e / p]);
+    }
+  }
+  ::ssm::reference::MixInputs reference{&qMixed, &k, &vMixed};
   if (c.decay != Decay::None) {
     reference.dt = &dt;
     reference.decayRate = &a;
@@ -48,6 +62,12 @@ CaseData makeCaseData(const MixCase &c, std::string &error, uint32_t seed) {
   if (!expected) {
     error = llvm::toString(expected.takeError());
     return data;
+  }
+  if (c.glue) {
+    // y' = y rounded to its storage, plus v.
+    Tensor &y = expected->y;
+    for (int64_t e = 0; e < y.numElements(); ++e)
+      y.data()[e] = rounded(rounded(y.data()[e]) + v.data()[e]);
   }
   data.expected.push_back(expected->y);
   if (c.finalState)
@@ -86,6 +106,19 @@ std::vector<MixCase> standardCases() {
                 Storage::BF16},
         MixCase{"decode_state_vectors", 3, 1, 1, 1, 4, 128, 64, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true},
+        // Glue fused into the tensor-core kernels' loads and stores.
+        MixCase{"bf16_ssd_glue_tensor_cores", 1, 150, 1, 1, 2, 64, 64,
+                Score::Linear, Mask::Causal, 0, Decay::Scalar, true, true,
+                false, Storage::BF16, true},
+        MixCase{"bf16_softmax_glue_tensor_cores", 1, 140, 2, 1, 2, 64, 64,
+                Score::Softmax, Mask::Causal, 0, Decay::None, false, false,
+                false, Storage::BF16, true},
+        MixCase{"f32_ssd_glue", 2, 70, 1, 1, 3, 16, 8, Score::Linear,
+                Mask::Causal, 0, Decay::Scalar, true, true, false,
+                Storage::F32, true},
+        MixCase{"bf16_mamba1_glue", 1, 60, 1, 1, 256, 16, 1, Score::Linear,
+                Mask::Causal, 0, Decay::Diagonal, false, true, false,
+                Storage::BF16, true},
         MixCase{"ssd_groups_state", 2, 45, 2, 2, 6, 12, 24, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true},
         MixCase{"length_one_decode", 3, 1, 1, 1, 4, 16, 8, Score::Linear,

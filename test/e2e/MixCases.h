@@ -44,6 +44,10 @@ struct MixCase {
   /// Batch and length are `?` in the function's types.
   bool dynamic = false;
   Storage storage = Storage::F32;
+  /// Elementwise glue around the mixer, which the kernels fuse: q' = q/2,
+  /// v' = v · dt (broadcast over P; with a decay) and y' = y + v (needs
+  /// Hv = H), each rounded to the storage type as its op is; static shapes.
+  bool glue = false;
 };
 
 inline const char *mlirName(Storage storage) {
@@ -173,11 +177,34 @@ inline std::string mlirOf(const MixCase &c) {
                      : c.mask == ::ssm::reference::Mask::Full
                          ? "full"
                          : "window(" + std::to_string(c.window) + ")";
-  return llvm::formatv("func.func @mix({0}) -> ({1}) {{\n"
-                       "  {2} = ssm.mix {3} {4} {5}{6} : ({7}) -> ({1})\n"
-                       "  return {2} : {1}\n}\n",
-                       args, results, names, score, mask, operands, suffix,
-                       types)
+  if (!c.glue)
+    return llvm::formatv("func.func @mix({0}) -> ({1}) {{\n"
+                         "  {2} = ssm.mix {3} {4} {5}{6} : ({7}) -> ({1})\n"
+                         "  return {2} : {1}\n}\n",
+                         args, results, names, score, mask, operands, suffix,
+                         types)
+        .str();
+  // Static shapes only: the glue's constants and broadcasts have them.
+  std::string q = typeOf(s.q, 0), v = typeOf(s.v, 0), y = typeOf(s.y, 0);
+  std::string glue =
+      "  %half = arith.constant dense<0.5> : " + q + "\n" +
+      "  %qs = arith.mulf %q, %half : " + q + "\n";
+  std::string valueOperand = "%v";
+  if (c.decay != Decay::None) {
+    glue += "  %e = tensor.empty() : " + v + "\n" +
+            "  %dtv = linalg.broadcast ins(%dt : " + typeOf(s.dt, 0) +
+            ") outs(%e : " + v + ") dimensions = [3]\n" +
+            "  %vs = arith.mulf %v, %dtv : " + v + "\n";
+    valueOperand = "%vs";
+  }
+  std::string mixNames = c.finalState ? "%y0, %s" : "%y0";
+  std::string body = llvm::formatv(
+      "  {0} = ssm.mix {1} {2} %qs, %k, {3}{4} : ({5}) -> ({6})\n"
+      "  %y = arith.addf %y0, %v : {7}\n",
+      mixNames, score, mask, valueOperand, suffix, types, results, y);
+  return llvm::formatv("func.func @mix({0}) -> ({1}) {{\n{2}{3}"
+                       "  return {4} : {1}\n}\n",
+                       args, results, glue, body, names)
       .str();
 }
 

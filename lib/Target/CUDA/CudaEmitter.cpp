@@ -213,6 +213,19 @@ public:
   FailureOr<RowValue> readRow(const FusedRead &read,
                               ArrayRef<std::string> indices, unsigned rowDim,
                               const std::string &width, SourcePrinter &out);
+  /// The same read split in two, so that a kernel can issue the loads of a
+  /// later step before it needs the values: in the Load phase, statements
+  /// filling `raw.l<k>` (each leaf's memory, in its storage type; arrays of
+  /// `width` along the row), with their declarations in `fields`; in the
+  /// Compute phase, the glue over those fields. Leaves are numbered in the
+  /// same traversal order in both phases from `leaf`.
+  enum class Phase { Load, Compute };
+  FailureOr<RowValue> splitRead(const FusedRead &read,
+                                ArrayRef<std::string> indices,
+                                std::optional<unsigned> rowDim,
+                                const std::string &width, Phase phase,
+                                int &leaf, SourcePrinter &out,
+                                std::vector<std::string> &fields);
   /// A statement storing `value` into the memory of `target` at `indices`.
   FailureOr<std::string> store(Value target, ArrayRef<std::string> indices,
                                const std::string &value, Location loc);
@@ -812,6 +825,130 @@ KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
   return RowValue{name, true};
 }
 
+FailureOr<KernelWriter::RowValue>
+KernelWriter::splitRead(const FusedRead &fused, ArrayRef<std::string> indices,
+                        std::optional<unsigned> rowDim,
+                        const std::string &width, Phase phase, int &leaf,
+                        SourcePrinter &out, std::vector<std::string> &fields) {
+  Value tensor = fused.tensor;
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Type element = type.getElementType();
+  Location loc = tensor.getLoc();
+  std::string cType = computeType(element);
+  if (fused.isLeaf()) {
+    if (isSplatConstant(tensor)) {
+      FailureOr<std::string> literal = read(fused, indices);
+      if (failed(literal))
+        return failure();
+      return RowValue{*literal, false};
+    }
+    std::string field = fmt::format("l{}", leaf++);
+    if (phase == Phase::Compute) {
+      if (!rowDim)
+        return RowValue{fmt::format("ssm::device::load<{}>(&raw.{}, 0)", cType,
+                                    field),
+                        false};
+      std::string name = fmt::format("r{}", nextValue++);
+      out.line("{} {}[{}];", cType, name, width);
+      out.line("#pragma unroll");
+      out.line("for (int j = 0; j < {}; ++j)", width);
+      out.line("  {}[j] = ssm::device::load<{}>(raw.{}, j);", name, cType,
+               field);
+      return RowValue{name, true};
+    }
+    std::optional<Storage> where = function.storageOf(tensor);
+    if (!where)
+      return emitError(loc) << "internal error: a leaf read has no storage";
+    FailureOr<std::string> offset = offsetOf(tensor, indices, loc);
+    FailureOr<std::string> storage = storageType(element);
+    if (failed(offset) || failed(storage))
+      return failure();
+    std::string base;
+    if (where->kind == Storage::Kind::Constant) {
+      FailureOr<std::string> constant = function.constantName(tensor, loc);
+      if (failed(constant))
+        return failure();
+      base = *constant;
+      storage = computeType(element); // constants are kept computed
+    } else {
+      FailureOr<std::string> pointer =
+          this->pointer(*where, element, false, loc);
+      if (failed(pointer))
+        return failure();
+      base = *pointer;
+    }
+    if (!rowDim) {
+      fields.push_back(fmt::format("{} {};", *storage, field));
+      out.line("raw.{} = {}[{}];", field, base, *offset);
+      return RowValue{field, false};
+    }
+    fields.push_back(fmt::format("{} {}[{}];", *storage, field, width));
+    std::string stride = "1";
+    for (unsigned d = *rowDim + 1; d < type.getRank(); ++d) {
+      FailureOr<std::string> size = sizeOf(tensor, d, loc);
+      if (failed(size))
+        return failure();
+      stride = stride == "1" ? *size : stride + " * " + *size;
+    }
+    if (stride == "1" && where->kind != Storage::Kind::Constant)
+      out.line("ssm::device::loadRowRaw<{}>({}, {}, raw.{});", width, base,
+               *offset, field);
+    else
+      out.line("ssm::device::loadStridedRaw<{}>({}, {}, {}, raw.{});", width,
+               base, *offset, stride, field);
+    return RowValue{field, true};
+  }
+
+  linalg::GenericOp producer = fused.producer;
+  std::vector<RowValue> inputs;
+  bool anyArray = false;
+  for (auto [index, input] : llvm::enumerate(fused.inputs)) {
+    std::vector<std::string> mapped;
+    std::optional<unsigned> childRow;
+    for (auto [position, result] :
+         llvm::enumerate(fused.inputMaps[index].getResults())) {
+      if (auto dim = dyn_cast<AffineDimExpr>(result)) {
+        mapped.push_back(indices[dim.getPosition()]);
+        if (rowDim && dim.getPosition() == *rowDim)
+          childRow = position;
+      } else {
+        mapped.push_back("0");
+      }
+    }
+    FailureOr<RowValue> value =
+        splitRead(input, mapped, childRow, width, phase, leaf, out, fields);
+    if (failed(value))
+      return failure();
+    anyArray = anyArray || value->isArray;
+    inputs.push_back(*value);
+  }
+  if (phase == Phase::Load)
+    return RowValue{"", anyArray};
+  std::vector<std::string> names;
+  if (!anyArray) {
+    for (const RowValue &input : inputs)
+      names.push_back(input.expression);
+    FailureOr<std::string> result = translateBody(producer, names, out);
+    if (failed(result))
+      return failure();
+    return RowValue{*result, false};
+  }
+  std::string name = fmt::format("r{}", nextValue++);
+  out.line("{} {}[{}];", cType, name, width);
+  out.line("#pragma unroll");
+  out.line("for (int j = 0; j < {}; ++j) {{", width);
+  out.indentMore();
+  for (const RowValue &input : inputs)
+    names.push_back(input.isArray ? input.expression + "[j]" : input.expression);
+  FailureOr<std::string> result = translateBody(producer, names, out);
+  if (failed(result))
+    return failure();
+  out.line("{}[j] = {};", name, *result);
+  out.indentLess();
+  out.line("}}");
+  return RowValue{name, true};
+}
+
 FailureOr<std::string> KernelWriter::store(Value target,
                                            ArrayRef<std::string> indices,
                                            const std::string &value,
@@ -1154,15 +1291,89 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     accessors.line("}}");
     return success();
   };
+  // The same split into loads (raw leaves, in registers) and glue, for
+  // kernels that issue a later step's loads before they need the values:
+  // <name>Load(indices, Raw &) and <name>Compute(const Raw &, ...).
+  auto splitAccessor = [&](StringRef name, Value operand,
+                           ArrayRef<std::string> indices,
+                           bool row) -> LogicalResult {
+    FusedRead tree = analyzeFusedRead(operand, policy);
+    std::optional<unsigned> rowDim;
+    if (row)
+      rowDim = indices.size() - 1;
+    SourcePrinter loads, compute;
+    loads.indentMore();
+    loads.indentMore();
+    compute.indentMore();
+    compute.indentMore();
+    std::vector<std::string> fields, unused;
+    int leaf = 0;
+    if (failed(writer.splitRead(tree, indices, rowDim, "W",
+                                KernelWriter::Phase::Load, leaf, loads,
+                                fields)))
+      return failure();
+    leaf = 0;
+    FailureOr<KernelWriter::RowValue> value =
+        writer.splitRead(tree, indices, rowDim, "W",
+                         KernelWriter::Phase::Compute, leaf, compute, unused);
+    if (failed(value))
+      return failure();
+    std::string raw = std::string(1, std::toupper(name[0])) +
+                      name.drop_front().str() + "Raw";
+    std::string parametersText;
+    for (auto [i, index] : llvm::enumerate(indices))
+      parametersText += fmt::format("{}int64_t {}", i ? ", " : "", index);
+    if (row)
+      accessors.line("template <int W>");
+    accessors.line("struct {} {{", raw);
+    for (const std::string &field : fields)
+      accessors.line("  {}", field);
+    if (fields.empty())
+      accessors.line("  char unused;");
+    accessors.line("}};");
+    if (row) {
+      accessors.line("template <int W>");
+      accessors.line("SSM_DEVICE void {}Load({}, {}<W> &raw) const {{",
+                     name.str(), parametersText, raw);
+      accessors.append(loads.str());
+      accessors.line("}}");
+      accessors.line("template <int W>");
+      accessors.line("SSM_DEVICE void {}Compute(const {}<W> &raw, Compute "
+                     "(&out)[W]) const {{",
+                     name.str(), raw);
+      accessors.append(compute.str());
+      accessors.line("  #pragma unroll");
+      accessors.line("  for (int j = 0; j < W; ++j)");
+      accessors.line("    out[j] = static_cast<Compute>({});",
+                     value->isArray ? value->expression + "[j]"
+                                    : value->expression);
+      accessors.line("}}");
+    } else {
+      accessors.line("SSM_DEVICE void {}Load({}, {} &raw) const {{",
+                     name.str(), parametersText, raw);
+      accessors.append(loads.str());
+      accessors.line("}}");
+      accessors.line("SSM_DEVICE Compute {}Compute(const {} &raw) const {{",
+                     name.str(), raw);
+      accessors.append(compute.str());
+      accessors.line("  return static_cast<Compute>({});", value->expression);
+      accessors.line("}}");
+    }
+    return success();
+  };
   if (failed(accessor("q", op.getQ(), {"b", "t", "h", "n"})) ||
       failed(accessor("k", op.getK(), {"b", "t", "h", "n"})) ||
       failed(accessor("v", op.getV(), {"b", "t", "h", "p"})) ||
       failed(rowAccessor("q", op.getQ(), {"b", "t", "h", "n"})) ||
       failed(rowAccessor("k", op.getK(), {"b", "t", "h", "n"})) ||
-      failed(rowAccessor("v", op.getV(), {"b", "t", "h", "p"})))
+      failed(rowAccessor("v", op.getV(), {"b", "t", "h", "p"})) ||
+      failed(splitAccessor("q", op.getQ(), {"b", "t", "h", "n"}, true)) ||
+      failed(splitAccessor("k", op.getK(), {"b", "t", "h", "n"}, true)) ||
+      failed(splitAccessor("v", op.getV(), {"b", "t", "h", "p"}, true)))
     return failure();
   if (op.hasDecay()) {
-    if (failed(accessor("dt", op.getDt(), {"b", "t", "h"})))
+    if (failed(accessor("dt", op.getDt(), {"b", "t", "h"})) ||
+        failed(splitAccessor("dt", op.getDt(), {"b", "t", "h"}, false)))
       return failure();
     if (op.hasDiagonalDecay()) {
       if (failed(accessor("A", op.getA(), {"h", "n"})))
@@ -1219,13 +1430,19 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     }
   }
 
-  // Stores of y (through the fused consumer) and of the final state.
-  {
-    std::string body;
+  // Stores of y (through the fused consumer): storeY, and the same split
+  // into the consumer's loads (yLoad into a YRaw) and the rest (yStore).
+  for (KernelWriter::Phase phase :
+       {KernelWriter::Phase::Load, KernelWriter::Phase::Compute}) {
+    SourcePrinter direct, loads, split;
+    for (SourcePrinter *printer : {&direct, &loads, &split}) {
+      printer->indentMore();
+      printer->indentMore();
+    }
+    std::vector<std::string> fields, unused;
+    int leaf = 0;
     if (root.write) {
       linalg::GenericOp consumer = root.write->consumer;
-      SourcePrinter statements;
-      statements.indentMore();
       const char *yIndices[4] = {"b", "t", "h", "p"};
       AffineMap yMap = consumer.getMatchingIndexingMap(
           &consumer->getOpOperand(root.write->resultOperand));
@@ -1233,17 +1450,19 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
       for (auto [r, result] : llvm::enumerate(yMap.getResults()))
         if (auto dim = dyn_cast<AffineDimExpr>(result))
           loops[dim.getPosition()] = yIndices[r];
-      std::vector<std::string> inputs;
+      std::vector<std::string> directInputs, splitInputs;
       for (OpOperand *input : consumer.getDpsInputOperands()) {
         unsigned index = input->getOperandNumber();
         Type element =
             cast<RankedTensorType>(input->get().getType()).getElementType();
         std::string local = fmt::format("w{}", index);
         if (index == root.write->resultOperand) {
-          statements.line("const {} {} = {};", computeType(element), local,
-                          roundIfNarrow(element, "static_cast<" +
-                                                     computeType(element) +
-                                                     ">(value)"));
+          std::string rounded = roundIfNarrow(
+              element, "static_cast<" + computeType(element) + ">(value)");
+          direct.line("const {} {} = {};", computeType(element), local,
+                      rounded);
+          split.line("const {} {} = {};", computeType(element), local,
+                     rounded);
         } else {
           AffineMap map = consumer.getMatchingIndexingMap(input);
           std::vector<std::string> mapped;
@@ -1253,35 +1472,76 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
             else
               mapped.push_back("0");
           }
-          FailureOr<std::string> value =
-              writer.read(root.write->otherInputs[index], mapped);
-          if (failed(value))
+          const FusedRead &tree = root.write->otherInputs[index];
+          if (phase == KernelWriter::Phase::Load) {
+            if (failed(writer.splitRead(tree, mapped, std::nullopt, "1",
+                                        KernelWriter::Phase::Load, leaf, loads,
+                                        fields)))
+              return failure();
+            continue;
+          }
+          FailureOr<std::string> value = writer.read(tree, mapped);
+          FailureOr<KernelWriter::RowValue> fromRaw = writer.splitRead(
+              tree, mapped, std::nullopt, "1", KernelWriter::Phase::Compute,
+              leaf, split, unused);
+          if (failed(value) || failed(fromRaw))
             return failure();
-          statements.line("const {} {} = {};", computeType(element), local,
-                          *value);
+          direct.line("const {} {} = {};", computeType(element), local,
+                      *value);
+          split.line("const {} {} = {};", computeType(element), local,
+                     fromRaw->expression);
         }
-        inputs.push_back(local);
+        directInputs.push_back(local);
+        splitInputs.push_back(local);
+      }
+      if (phase == KernelWriter::Phase::Load) {
+        accessors.line("struct YRaw {{");
+        for (const std::string &field : fields)
+          accessors.line("  {}", field);
+        if (fields.empty())
+          accessors.line("  char unused;");
+        accessors.line("}};");
+        accessors.line("SSM_DEVICE void yLoad(int64_t b, int64_t t, int64_t h, "
+                       "int64_t p, YRaw &raw) const {{");
+        accessors.append(loads.str());
+        accessors.line("}}");
+        continue;
       }
       FailureOr<std::string> result =
-          writer.translateBody(consumer, inputs, statements);
-      if (failed(result))
+          writer.translateBody(consumer, directInputs, direct);
+      FailureOr<std::string> splitResult =
+          writer.translateBody(consumer, splitInputs, split);
+      if (failed(result) || failed(splitResult))
         return failure();
       FailureOr<std::string> store =
           writer.store(consumer.getResult(0), loops, *result, loc);
-      if (failed(store))
+      FailureOr<std::string> splitStore =
+          writer.store(consumer.getResult(0), loops, *splitResult, loc);
+      if (failed(store) || failed(splitStore))
         return failure();
-      statements.line("{}", *store);
-      body = statements.str();
+      direct.line("{}", *store);
+      split.line("{}", *splitStore);
     } else {
+      if (phase == KernelWriter::Phase::Load) {
+        accessors.line("struct YRaw {{ char unused; }};");
+        accessors.line("SSM_DEVICE void yLoad(int64_t, int64_t, int64_t, "
+                       "int64_t, YRaw &) const {{}}");
+        continue;
+      }
       FailureOr<std::string> store =
           writer.store(op.getY(), {"b", "t", "h", "p"}, "value", loc);
       if (failed(store))
         return failure();
-      body = "    " + *store + "\n";
+      direct.line("{}", *store);
+      split.line("{}", *store);
     }
     accessors.line("SSM_DEVICE void storeY(int64_t b, int64_t t, int64_t h, "
                    "int64_t p, Compute value) const {{");
-    accessors.append(body);
+    accessors.append(direct.str());
+    accessors.line("}}");
+    accessors.line("SSM_DEVICE void yStore(const YRaw &raw, int64_t b, int64_t "
+                   "t, int64_t h, int64_t p, Compute value) const {{");
+    accessors.append(split.str());
     accessors.line("}}");
   }
   if (Value finalState = op.getFinalState()) {

@@ -18,6 +18,7 @@
 #include "ssm/device/mix.cuh"
 #include "ssm/device/mma.cuh"
 
+
 namespace ssm {
 namespace device {
 
@@ -157,18 +158,71 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
                                length, Ops::kKeyHeads, keyHead, N, 0);
     copyAsyncCommit();
   };
-  auto loadChunk = [&](int64_t start, int buffer) {
-    if constexpr (!Ops::kPlainQ)
-      loadTileRows<Q, N, 128>(sC + buffer * Q * ldN, ldN, start, length,
-                              [&](int64_t t, int c, float (&values)[8]) {
-                                ops.template qRow<8>(b, t, queryHead, c, values);
-                              });
-    if constexpr (!Ops::kPlainK)
-      loadTileRows<Q, N, 128>(sB + buffer * Q * ldN, ldN, start, length,
-                              [&](int64_t t, int c, float (&values)[8]) {
-                                ops.template kRow<8>(b, t, keyHead, c, values);
-                              });
+  // The inputs read through glue, prefetched a chunk ahead: their loads go
+  // out before the current chunk's products and land in registers (raw),
+  // the glue runs when the chunk starts. C and B rows (when not copied),
+  // X rows, and the step of each position.
+  constexpr int kRowsPerThread = Q * N / 8 / 128;
+  constexpr int kXPerThread = Q * kPTile / 8 / 128;
+  constexpr bool kDecay = Ops::kDecay != Decay::None;
+  typename Ops::template QRaw<8> qRaw[Ops::kPlainQ ? 1 : kRowsPerThread];
+  typename Ops::template KRaw<8> kRaw[Ops::kPlainK ? 1 : kRowsPerThread];
+  typename Ops::template VRaw<8> xRaw[kXPerThread];
+  using StepRaw = typename StepRawOf<Ops, kDecay>::type;
+  StepRaw stepRaw;
+  auto prefetch = [&](int64_t start) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerThread; ++r) {
+      const int segment = threadIdx.x + r * 128;
+      const int i = segment / (N / 8), c = (segment % (N / 8)) * 8;
+      if (start + i < length) {
+        if constexpr (!Ops::kPlainQ)
+          ops.template qLoad<8>(b, start + i, queryHead, c, qRaw[r]);
+        if constexpr (!Ops::kPlainK)
+          ops.template kLoad<8>(b, start + i, keyHead, c, kRaw[r]);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kXPerThread; ++r) {
+      const int segment = threadIdx.x + r * 128;
+      const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
+      if (start + i < length)
+        ops.template vLoad<8>(b, start + i, valueHead, p0 + c, xRaw[r]);
+    }
+    if constexpr (kDecay)
+      if (threadIdx.x < Q && start + threadIdx.x < length)
+        ops.dtLoad(b, start + threadIdx.x, h, stepRaw);
   };
+  // C and B rows from their raw loads into buffer `buffer`.
+  auto storeRows = [&](int64_t start, int buffer) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerThread; ++r) {
+      const int segment = threadIdx.x + r * 128;
+      const int i = segment / (N / 8), c = (segment % (N / 8)) * 8;
+      const bool valid = start + i < length;
+      auto put = [&](T *tile, float (&values)[8]) {
+        uint4 word;
+        word.x = pack2<T>(valid ? values[0] : 0.0f, valid ? values[1] : 0.0f);
+        word.y = pack2<T>(valid ? values[2] : 0.0f, valid ? values[3] : 0.0f);
+        word.z = pack2<T>(valid ? values[4] : 0.0f, valid ? values[5] : 0.0f);
+        word.w = pack2<T>(valid ? values[6] : 0.0f, valid ? values[7] : 0.0f);
+        *reinterpret_cast<uint4 *>(tile + buffer * Q * ldN + i * ldN + c) = word;
+      };
+      if constexpr (!Ops::kPlainQ) {
+        float values[8];
+        ops.template qCompute<8>(qRaw[r], values);
+        put(sC, values);
+      }
+      if constexpr (!Ops::kPlainK) {
+        float values[8];
+        ops.template kCompute<8>(kRaw[r], values);
+        put(sB, values);
+      }
+    }
+  };
+  float rate = 0.0f;
+  if constexpr (Ops::kDecay == Decay::Scalar)
+    rate = static_cast<float>(ops.A(h)) * static_cast<float>(kLog2e);
 
   float state[kStateTiles][4];
 #pragma unroll
@@ -185,18 +239,22 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     }
 
   copyChunk(0, 0);
+  prefetch(0);
   int buffer = 0;
   for (int64_t t0 = 0; t0 < length; t0 += Q, buffer ^= 1) {
     // The other buffer was last read by the previous chunk, which every warp
     // has finished (the barrier that ends it).
     copyChunk(t0 + Q, buffer ^ 1);
-    loadChunk(t0, buffer);
+    storeRows(t0, buffer);
     const T *chunkC = sC + buffer * Q * ldN, *chunkB = sB + buffer * Q * ldN;
 
     // Running log-decay (log2 units) of the chunk: two warps scan 32 each.
     if (threadIdx.x < Q) {
       const int64_t t = t0 + threadIdx.x;
-      float step = t < length ? static_cast<float>(logDecay2(ops, b, t, h)) : 0.0f;
+      float step = 0.0f;
+      if constexpr (kDecay)
+        if (t < length)
+          step = static_cast<float>(ops.dtCompute(stepRaw)) * rate;
       sCum[threadIdx.x] = warpInclusiveScan(step, lane);
     }
     __syncthreads();
@@ -204,41 +262,32 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       sCum[threadIdx.x] += sCum[31];
     __syncthreads();
     const float last = sCum[Q - 1];
-    // X and w ∘ X, w_j = exp(cum_Q − cum_j).
-    {
-      constexpr int kPerThread = Q * kPTile / 8 / 128;
-      float values[kPerThread][8];
+    // X and w ∘ X, w_j = exp(cum_Q − cum_j), from the prefetched rows.
 #pragma unroll
-      for (int r = 0; r < kPerThread; ++r) {
-        const int segment = threadIdx.x + r * 128;
-        const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
-        const int64_t t = t0 + i;
-        if (t < length) {
-          ops.template vRow<8>(b, t, valueHead, p0 + c, values[r]);
-        } else {
+    for (int r = 0; r < kXPerThread; ++r) {
+      const int segment = threadIdx.x + r * 128;
+      const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
+      const bool valid = t0 + i < length;
+      float values[8];
+      ops.template vCompute<8>(xRaw[r], values);
 #pragma unroll
-          for (int e = 0; e < 8; ++e)
-            values[r][e] = 0.0f;
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < kPerThread; ++r) {
-        const int segment = threadIdx.x + r * 128;
-        const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
-        const float weight = fastExp2(last - sCum[i]);
-        uint4 plain, weighted;
-        plain.x = pack2<T>(values[r][0], values[r][1]);
-        plain.y = pack2<T>(values[r][2], values[r][3]);
-        plain.z = pack2<T>(values[r][4], values[r][5]);
-        plain.w = pack2<T>(values[r][6], values[r][7]);
-        weighted.x = pack2<T>(values[r][0] * weight, values[r][1] * weight);
-        weighted.y = pack2<T>(values[r][2] * weight, values[r][3] * weight);
-        weighted.z = pack2<T>(values[r][4] * weight, values[r][5] * weight);
-        weighted.w = pack2<T>(values[r][6] * weight, values[r][7] * weight);
-        *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
-        *reinterpret_cast<uint4 *>(sXw + i * ldP + c) = weighted;
-      }
+      for (int e = 0; e < 8; ++e)
+        values[e] = valid ? values[e] : 0.0f;
+      const float weight = fastExp2(last - sCum[i]);
+      uint4 plain, weighted;
+      plain.x = pack2<T>(values[0], values[1]);
+      plain.y = pack2<T>(values[2], values[3]);
+      plain.z = pack2<T>(values[4], values[5]);
+      plain.w = pack2<T>(values[6], values[7]);
+      weighted.x = pack2<T>(values[0] * weight, values[1] * weight);
+      weighted.y = pack2<T>(values[2] * weight, values[3] * weight);
+      weighted.z = pack2<T>(values[4] * weight, values[5] * weight);
+      weighted.w = pack2<T>(values[6] * weight, values[7] * weight);
+      *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
+      *reinterpret_cast<uint4 *>(sXw + i * ldP + c) = weighted;
     }
+    // The next chunk's loads go out now and land during this one's products.
+    prefetch(t0 + Q);
     // This chunk's copies (the group before the one just issued) are in.
     copyAsyncWait<1>();
     __syncthreads();

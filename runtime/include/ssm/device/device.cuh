@@ -91,6 +91,36 @@ SSM_DEVICE void loadRow(const T *data, int64_t offset, C (&out)[W]) {
     out[j] = load<C>(row, j);
 }
 
+/// `W` consecutive elements as stored (no conversion), with 16-byte loads
+/// when the address allows: a row prefetched into registers.
+template <int W, class T>
+SSM_DEVICE void loadRowRaw(const T *data, int64_t offset, T (&out)[W]) {
+  const T *row = data + offset;
+  constexpr int kPerLoad = 16 / static_cast<int>(sizeof(T));
+  if constexpr (W % kPerLoad == 0 && sizeof(T) <= 16) {
+    if ((reinterpret_cast<uintptr_t>(row) & 15) == 0) {
+#pragma unroll
+      for (int v = 0; v < W / kPerLoad; ++v) {
+        uint4 word = *reinterpret_cast<const uint4 *>(row + v * kPerLoad);
+        memcpy(out + v * kPerLoad, &word, 16);
+      }
+      return;
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < W; ++j)
+    out[j] = row[j];
+}
+
+/// `W` elements as stored, `stride` apart.
+template <int W, class T>
+SSM_DEVICE void loadStridedRaw(const T *data, int64_t offset, int64_t stride,
+                               T (&out)[W]) {
+#pragma unroll
+  for (int j = 0; j < W; ++j)
+    out[j] = data[offset + j * stride];
+}
+
 /// `W` elements `stride` apart (a row across a transposed operand).
 template <int W, class C, class T>
 SSM_DEVICE void loadStrided(const T *data, int64_t offset, int64_t stride,

@@ -65,6 +65,30 @@ template <class Ops> SSM_DEVICE int64_t endKey(int64_t i1, int64_t length) {
     return i1 < length ? i1 : length;
 }
 
+/// The raw loads of dt (Ops::DtRaw) when the op has a decay, else nothing.
+template <class Ops, bool kHasDecay> struct StepRawOf {
+  struct type {};
+};
+template <class Ops> struct StepRawOf<Ops, true> {
+  using type = typename Ops::DtRaw;
+};
+
+/// Whether every query of [i0, i0 + rows) keeps every key of [j0, j0 + keys)
+/// (and all are inside the sequence): the tile needs no mask.
+template <class Ops>
+SSM_DEVICE bool tileInsideMask(int64_t i0, int rows, int64_t j0, int keys,
+                               int64_t length) {
+  const int64_t lastQuery = i0 + rows - 1, lastKey = j0 + keys - 1;
+  if (lastQuery >= length || lastKey >= length)
+    return false;
+  if constexpr (Ops::kMask == Mask::Full)
+    return true;
+  else if constexpr (Ops::kMask == Mask::Causal)
+    return lastKey <= i0;
+  else
+    return lastKey <= i0 && lastQuery - j0 < Ops::kWindow;
+}
+
 /// The log-decay of step t for head h (0 without a decay), times log2(e) so
 /// that exp2 applies it; diagonal decays are per state index.
 template <class Ops>

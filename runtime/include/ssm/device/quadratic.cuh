@@ -416,6 +416,9 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
         }
       }
 
+      // Most tiles lie wholly inside the mask: only the diagonal ones, a
+      // window's edge and the sequence's end need the per-element test.
+      const bool wholeTile = tileInsideMask<Ops>(i0, kRows, j0, kKeys, length);
 #pragma unroll
       for (int m = 0; m < kMTiles; ++m) {
         float tileMax[2] = {-INFINITY, -INFINITY};
@@ -424,11 +427,12 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
 #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int row = rowOf(m, i);
-            const int64_t query = i0 + row;
             const int col = 8 * j + accumulatorColumn(lane, i);
-            const int64_t key = j0 + col;
-            const bool valid =
-                key < length && query < length && keeps<Ops>(query, key);
+            bool valid = true;
+            if (!wholeTile) {
+              const int64_t query = i0 + row, key = j0 + col;
+              valid = key < length && query < length && keeps<Ops>(query, key);
+            }
             float value = s[m][j][i];
             if constexpr (kSoftmax) {
               value = valid ? value * scale2 : -INFINITY;

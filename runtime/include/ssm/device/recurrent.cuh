@@ -14,6 +14,7 @@
 
 #include "ssm/device/mix.cuh"
 
+
 namespace ssm {
 namespace device {
 
@@ -55,34 +56,84 @@ SSM_DEVICE void recurrentRowPerThread(const Ops &ops) {
   // All rows of the block share these heads when staging.
   const int64_t firstRow = static_cast<int64_t>(blockIdx.x) * kThreads;
   const int stagedHead = static_cast<int>(firstRow / P);
+  const int stagedQueryHead = queryHeadOf<Ops>(stagedHead),
+            stagedKeyHead = keyHeadOf<Ops>(stagedHead);
   const int64_t length = ops.length;
 
+  // Each tile's inputs are loaded a tile ahead (into registers, as stored),
+  // so that their latency hides behind the previous tile's steps: the
+  // staged q and k, this thread's v and dt, and the epilogue's inputs.
+  constexpr int kStaged = (kSteps * N + kThreads - 1) / kThreads;
+  constexpr bool kDecayed = Ops::kDecay != Decay::None;
+  using QRaw = typename Ops::template QRaw<1>;
+  using KRaw = typename Ops::template KRaw<1>;
+  using VRaw = typename Ops::template VRaw<1>;
+  using StepRaw = typename StepRawOf<Ops, kDecayed>::type;
+  QRaw queryRaw[kStageKeys ? kStaged : 1];
+  KRaw keyRaw[kStageKeys ? kStaged : 1];
+  VRaw valueRaw[kSteps];
+  StepRaw stepRaw[kSteps];
+  auto prefetch = [&](int64_t start) {
+    if constexpr (kStageKeys) {
+#pragma unroll
+      for (int r = 0; r < kStaged; ++r) {
+        const int e = threadIdx.x + r * kThreads;
+        const int64_t t = start + e / N;
+        if (e < kSteps * N && t < length) {
+          ops.template qLoad<1>(b, t, stagedQueryHead, e % N, queryRaw[r]);
+          ops.template kLoad<1>(b, t, stagedKeyHead, e % N, keyRaw[r]);
+        }
+      }
+    }
+    if (!active)
+      return;
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+      const int64_t t = start + s;
+      if (t < length) {
+        ops.template vLoad<1>(b, t, valueHead, p, valueRaw[s]);
+        if constexpr (kDecayed)
+          ops.dtLoad(b, t, h, stepRaw[s]);
+      }
+    }
+  };
+
+  prefetch(0);
   for (int64_t t0 = 0; t0 < length; t0 += kSteps) {
     if constexpr (kStageKeys) {
-      __syncthreads();
-      const int qh = queryHeadOf<Ops>(stagedHead), kh = keyHeadOf<Ops>(stagedHead);
-      for (int e = threadIdx.x; e < kSteps * N; e += kThreads) {
-        int64_t t = t0 + e / N;
-        int n = e % N;
-        stagedQ[e] = t < length ? ops.q(b, t, qh, n) : C(0);
-        stagedK[e] = t < length ? ops.k(b, t, kh, n) : C(0);
+      __syncthreads(); // the previous tile is done with the staged steps
+#pragma unroll
+      for (int r = 0; r < kStaged; ++r) {
+        const int e = threadIdx.x + r * kThreads;
+        if (e < kSteps * N) {
+          const bool valid = t0 + e / N < length;
+          C query[1], key[1];
+          ops.template qCompute<1>(queryRaw[r], query);
+          ops.template kCompute<1>(keyRaw[r], key);
+          stagedQ[e] = valid ? query[0] : C(0);
+          stagedK[e] = valid ? key[0] : C(0);
+        }
       }
       __syncthreads();
     }
-    if (!active)
-      continue;
-    // The tile's inputs first, all loads in flight at once (steps past the
-    // end read nothing: v = 0 and dt = 0 leave the state as it is).
+    // This tile's values, and the epilogue's inputs for its outputs.
     C values[kSteps], steps[kSteps];
+    typename Ops::YRaw outputRaw[kSteps];
 #pragma unroll
     for (int s = 0; s < kSteps; ++s) {
-      const int64_t t = t0 + s;
-      const bool valid = t < length;
-      values[s] = valid ? ops.v(b, t, valueHead, p) : C(0);
+      const bool valid = active && t0 + s < length;
+      C value[1];
+      ops.template vCompute<1>(valueRaw[s], value);
+      values[s] = valid ? value[0] : C(0);
       steps[s] = C(0);
-      if constexpr (Ops::kDecay != Decay::None)
-        steps[s] = valid ? ops.dt(b, t, h) : C(0);
+      if constexpr (kDecayed)
+        steps[s] = valid ? ops.dtCompute(stepRaw[s]) : C(0);
+      if (valid)
+        ops.yLoad(b, t0 + s, h, p, outputRaw[s]);
     }
+    prefetch(t0 + kSteps);
+    if (!active)
+      continue;
     C outputs[kSteps];
 #pragma unroll
     for (int s = 0; s < kSteps; ++s) {
@@ -110,11 +161,10 @@ SSM_DEVICE void recurrentRowPerThread(const Ops &ops) {
       }
       outputs[s] = y;
     }
-    // The stores (and the epilogue's loads) of the tile together.
 #pragma unroll
     for (int s = 0; s < kSteps; ++s)
       if (t0 + s < length)
-        ops.storeY(b, t0 + s, h, p, outputs[s]);
+        ops.yStore(outputRaw[s], b, t0 + s, h, p, outputs[s]);
   }
   if constexpr (Ops::kHasFinalState) {
     if (active) {
