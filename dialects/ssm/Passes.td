@@ -16,11 +16,18 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
     Estimates, for every legal algorithm of each `ssm.mix` (and every
     candidate chunk size), the time on the target from FLOPs split by unit
     (matrix, vector, special functions), bytes moved, sequential depth and
-    parallelism, and records the cheapest as `#ssm.algorithm<...>`. Ops that
-    already carry an algorithm are left alone unless `force` is set. With
-    `explain`, each op gets a remark with every candidate's estimate.
+    parallelism, and records the cheapest as `#ssm.algorithm<...>`, which
+    the `backend` it plans for completes with its lowering configuration
+    (the kernel and its tiles; see KernelPlanner.h). Ops that already carry
+    an algorithm keep it unless `force` is set (a plan without a kernel gets
+    the backend's). With `explain`, each op gets a remark with every
+    candidate's estimate.
   }];
   let options = [
+    Option<"backend", "backend", "std::string", /*default=*/"\"cpu\"",
+           "The backend whose lowering takes the plan: 'cpu' or 'cuda'">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "CPU: f32 lanes per vector in the plan (0: the host's)">,
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
            "Target description: 'host' (detected), 'h100', 'h200', or the "
            "path of a JSON target file">,
@@ -40,8 +47,8 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
 def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
   let summary = "Lower ssm.mix by materialising M tile by tile";
   let description = [{
-    Rewrites each `ssm.mix` whose algorithm is `quadratic` (or that has none)
-    into loops over (batch, head) and query/key tiles that build M = mask ∘
+    Rewrites each `ssm.mix` planned `quadratic` for the CPU's `loops` into
+    loops over (batch, head) and query/key tiles that build M = mask ∘
     score(Q Kᵀ) ∘ decay one tile at a time and multiply it with V; softmax
     uses an online (running max and sum) normalisation. Elementwise producers
     of the operands and an elementwise consumer of the result are fused into
@@ -52,17 +59,13 @@ def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
     "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
   ];
-  let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector register (16 for AVX-512)">
-  ];
 }
 
 def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
   let summary = "Lower ssm.mix as a scan that carries the state";
   let description = [{
-    Rewrites each `ssm.mix` whose algorithm is `recurrent` (or that has none)
-    into a sequential scan over positions per (batch, head) that keeps the
+    Rewrites each `ssm.mix` planned `recurrent` for the CPU's `loops` into a
+    sequential scan over positions per (batch, head) that keeps the
     [N, P] state in registers and cache: S_t = exp(dt_t A) S_{t-1} + k_t v_tᵀ,
     y_t = S_tᵀ q_t. Needs a linear score and a causal mask. Elementwise
     producers and an elementwise consumer are fused into the scan.
@@ -72,17 +75,13 @@ def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
     "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
   ];
-  let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector register (16 for AVX-512)">
-  ];
 }
 
 def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
   let summary = "Lower ssm.mix with SSD's chunked block decomposition";
   let description = [{
-    Rewrites each `ssm.mix` whose algorithm is `chunked` (or that has none)
-    into the four-step block decomposition of the semiseparable matrix, per
+    Rewrites each `ssm.mix` planned `chunked` for the CPU's `loops` into the
+    four-step block decomposition of the semiseparable matrix, per
     chunk of Q positions and done with matmuls: intra-chunk outputs
     ((C Bᵀ ∘ decay) X), the chunk's state (Bᵀ · decayed X), the scan over
     chunk states, and the state-to-output term (C · state). Needs a linear
@@ -92,12 +91,6 @@ def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
     "arith::ArithDialect", "bufferization::BufferizationDialect",
     "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
     "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
-  ];
-  let options = [
-    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Chunk length Q for ops without a recorded chunk size">,
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector register (16 for AVX-512)">
   ];
 }
 

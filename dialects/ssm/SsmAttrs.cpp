@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -85,7 +86,8 @@ bool MaskAttr::keeps(int64_t i, int64_t j) const {
 // AlgorithmAttr
 //===----------------------------------------------------------------------===//
 
-// Syntax: `<quadratic>`, `<recurrent>` or `<chunked, chunk_size = Q>`.
+// Syntax: `<kind` then, comma-separated in this order, `chunk_size = Q`,
+// `kernel = K`, `vector_width = W`, `warp_row_tiles = T`, then `>`.
 Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
   StringRef keyword;
   SMLoc loc = parser.getCurrentLocation();
@@ -98,27 +100,90 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
         << "', expected 'quadratic', 'recurrent' or 'chunked'";
     return {};
   }
-  int64_t chunkSize = 0;
-  if (succeeded(parser.parseOptionalComma()) &&
-      (parser.parseKeyword("chunk_size") || parser.parseEqual() ||
-       parser.parseInteger(chunkSize)))
-    return {};
+  int64_t chunkSize = 0, vectorWidth = 0, warpRowTiles = 0;
+  std::optional<KernelKind> kernel;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    SMLoc keyLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "kernel") {
+      StringRef name;
+      SMLoc nameLoc = parser.getCurrentLocation();
+      if (parser.parseKeyword(&name))
+        return {};
+      kernel = symbolizeKernelKind(name);
+      if (!kernel) {
+        parser.emitError(nameLoc)
+            << "unknown kernel '" << name
+            << "', expected loops, row_per_thread, row_sliced, chunked_simt, "
+               "chunked_mma, quadratic_simt or quadratic_mma";
+        return {};
+      }
+      continue;
+    }
+    int64_t *value = key == "chunk_size"       ? &chunkSize
+                     : key == "vector_width"   ? &vectorWidth
+                     : key == "warp_row_tiles" ? &warpRowTiles
+                                               : nullptr;
+    if (!value) {
+      parser.emitError(keyLoc)
+          << "unknown algorithm parameter '" << key
+          << "', expected chunk_size, kernel, vector_width or warp_row_tiles";
+      return {};
+    }
+    if (parser.parseInteger(*value))
+      return {};
+  }
   if (parser.parseGreater())
     return {};
   return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), *kind, chunkSize);
+                    parser.getContext(), *kind, chunkSize, kernel, vectorWidth,
+                    warpRowTiles);
 }
 
 void AlgorithmAttr::print(AsmPrinter &printer) const {
   printer << '<' << stringifyAlgorithmKind(getKind());
   if (getKind() == AlgorithmKind::Chunked)
     printer << ", chunk_size = " << getChunkSize();
+  if (std::optional<KernelKind> kernel = getKernel())
+    printer << ", kernel = " << stringifyKernelKind(*kernel);
+  if (getVectorWidth())
+    printer << ", vector_width = " << getVectorWidth();
+  if (getWarpRowTiles())
+    printer << ", warp_row_tiles = " << getWarpRowTiles();
   printer << '>';
+}
+
+AlgorithmAttr AlgorithmAttr::withKernel(KernelKind kernel, int64_t vectorWidth,
+                                        int64_t warpRowTiles) const {
+  return get(getContext(), getKind(), getChunkSize(), kernel, vectorWidth,
+             warpRowTiles);
+}
+
+/// The algorithm a kernel runs; loops run any.
+static std::optional<AlgorithmKind> algorithmOfKernel(KernelKind kernel) {
+  switch (kernel) {
+  case KernelKind::Loops:
+    return std::nullopt;
+  case KernelKind::RowPerThread:
+  case KernelKind::RowSliced:
+    return AlgorithmKind::Recurrent;
+  case KernelKind::ChunkedSimt:
+  case KernelKind::ChunkedMma:
+    return AlgorithmKind::Chunked;
+  case KernelKind::QuadraticSimt:
+  case KernelKind::QuadraticMma:
+    return AlgorithmKind::Quadratic;
+  }
+  return std::nullopt;
 }
 
 LogicalResult
 AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      AlgorithmKind kind, int64_t chunkSize) {
+                      AlgorithmKind kind, int64_t chunkSize,
+                      std::optional<KernelKind> kernel, int64_t vectorWidth,
+                      int64_t warpRowTiles) {
   if (kind == AlgorithmKind::Chunked && chunkSize <= 0)
     return emitError() << "algorithm 'chunked' expects a positive chunk_size, "
                           "got "
@@ -129,5 +194,25 @@ AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (kind != AlgorithmKind::Chunked && chunkSize != 0)
     return emitError() << "algorithm '" << stringifyAlgorithmKind(kind)
                        << "' takes no chunk_size";
+  if (kernel) {
+    std::optional<AlgorithmKind> runs = algorithmOfKernel(*kernel);
+    if (runs && *runs != kind)
+      return emitError() << "kernel '" << stringifyKernelKind(*kernel)
+                         << "' runs algorithm '" << stringifyAlgorithmKind(*runs)
+                         << "', not '" << stringifyAlgorithmKind(kind) << "'";
+  }
+  bool loops = kernel == KernelKind::Loops;
+  if (loops != (vectorWidth != 0) ||
+      (loops && (vectorWidth > kMaxVectorWidth ||
+                 !llvm::isPowerOf2_64(vectorWidth))))
+    return emitError() << "vector_width goes with kernel 'loops' only, as a "
+                          "power of two in [1, "
+                       << kMaxVectorWidth << "], got " << vectorWidth;
+  bool quadraticMma = kernel == KernelKind::QuadraticMma;
+  if (quadraticMma != (warpRowTiles != 0) ||
+      (quadraticMma && warpRowTiles != 1 && warpRowTiles != 2))
+    return emitError() << "warp_row_tiles goes with kernel 'quadratic_mma' "
+                          "only, as 1 or 2, got "
+                       << warpRowTiles;
   return success();
 }

@@ -44,6 +44,23 @@ def Ssm_AlgorithmKind : I32EnumAttr<"AlgorithmKind",
   let genSpecializedAttr = 0;
 }
 
+def Ssm_KernelKind : I32EnumAttr<"KernelKind",
+    "how a backend runs a planned ssm.mix", [
+      // CPU: parallel loops over (batch, head) work items, vectorised.
+      I32EnumAttrCase<"Loops", 0, "loops">,
+      // CUDA, recurrent: one state row per thread, or rows sliced over lanes.
+      I32EnumAttrCase<"RowPerThread", 1, "row_per_thread">,
+      I32EnumAttrCase<"RowSliced", 2, "row_sliced">,
+      // CUDA, chunked and quadratic: SIMT, or tensor cores (mma.sync).
+      I32EnumAttrCase<"ChunkedSimt", 3, "chunked_simt">,
+      I32EnumAttrCase<"ChunkedMma", 4, "chunked_mma">,
+      I32EnumAttrCase<"QuadraticSimt", 5, "quadratic_simt">,
+      I32EnumAttrCase<"QuadraticMma", 6, "quadratic_mma">
+    ]> {
+  let cppNamespace = "::mlir::ssm";
+  let genSpecializedAttr = 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
@@ -87,24 +104,39 @@ def Ssm_MaskAttr : Ssm_Attr<"Mask", "mask"> {
 }
 
 def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
-  let summary = "the algorithm chosen for an ssm.mix, with its chunk size";
+  let summary = "the plan of an ssm.mix: its algorithm and how a backend runs it";
   let description = [{
-    Written by `ssm-select-algorithm` (or forced by the user) and obeyed by
-    the lowering passes, which never re-decide.
+    Written by `ssm-select-algorithm` for one backend (or forced by the
+    user) and obeyed by that backend's lowering, which never re-decides: the
+    algorithm and its chunk size, then the lowering configuration, i.e. the
+    kernel (`loops` on CPUs; a CUDA kernel template) and its tiles
+    (`vector_width`: f32 lanes of the CPU loops; `warp_row_tiles`: 16-row
+    query tiles per warp of `quadratic_mma`). A plan without a kernel names
+    the algorithm only; no lowering takes it.
 
     ```mlir
     #ssm.algorithm<quadratic>
-    #ssm.algorithm<recurrent>
-    #ssm.algorithm<chunked, chunk_size = 64>
+    #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>
+    #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+    #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
     ```
   }];
   let parameters = (ins EnumParameter<Ssm_AlgorithmKind>:$kind,
-                        DefaultValuedParameter<"int64_t", "0">:$chunkSize);
+                        DefaultValuedParameter<"int64_t", "0">:$chunkSize,
+                        OptionalParameter<"std::optional<KernelKind>">:$kernel,
+                        DefaultValuedParameter<"int64_t", "0">:$vectorWidth,
+                        DefaultValuedParameter<"int64_t", "0">:$warpRowTiles);
   let builders = [
-    AttrBuilder<(ins "AlgorithmKind":$kind), [{
-      return $_get($_ctxt, kind, 0);
+    AttrBuilder<(ins "AlgorithmKind":$kind,
+                     CArg<"int64_t", "0">:$chunkSize), [{
+      return $_get($_ctxt, kind, chunkSize, std::nullopt, 0, 0);
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// The same algorithm and chunk with a lowering configuration.
+    AlgorithmAttr withKernel(KernelKind kernel, int64_t vectorWidth = 0,
+                             int64_t warpRowTiles = 0) const;
+  }];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

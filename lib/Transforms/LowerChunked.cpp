@@ -280,21 +280,9 @@ struct SsmLowerChunkedPass
     : mlir::ssm::impl::SsmLowerChunkedBase<SsmLowerChunkedPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (chunkSize <= 0 || chunkSize > kMaxChunkSize) {
-      getOperation()->emitError()
-          << "chunk-size must be in [1, " << kMaxChunkSize << "], got "
-          << chunkSize.getValue();
-      return signalPassFailure();
-    }
-    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
-      return signalPassFailure();
-    int64_t width = vectorWidth, defaultChunk = chunkSize;
-    auto emit = [&](ImplicitLocOpBuilder &b, MixContext &ctx) {
-      AlgorithmAttr algorithm = ctx.op.getAlgorithmAttr();
-      int64_t chunk = algorithm && algorithm.getChunkSize() > 0
-                          ? algorithm.getChunkSize()
-                          : defaultChunk;
-      ChunkedKernel(ctx, chunk, width).emit(b);
+    auto emit = [](ImplicitLocOpBuilder &b, MixContext &ctx) {
+      AlgorithmAttr plan = ctx.op.getAlgorithmAttr();
+      ChunkedKernel(ctx, plan.getChunkSize(), plan.getVectorWidth()).emit(b);
       return success();
     };
     if (failed(lowerMixes(getOperation(), AlgorithmKind::Chunked, emit)))

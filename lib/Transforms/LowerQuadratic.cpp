@@ -624,11 +624,8 @@ struct SsmLowerQuadraticPass
     : mlir::ssm::impl::SsmLowerQuadraticBase<SsmLowerQuadraticPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
-      return signalPassFailure();
-    int64_t width = vectorWidth;
-    auto emit = [width](ImplicitLocOpBuilder &b, MixContext &ctx) {
-      QuadraticKernel(ctx, width).emit(b);
+    auto emit = [](ImplicitLocOpBuilder &b, MixContext &ctx) {
+      QuadraticKernel(ctx, ctx.op.getAlgorithmAttr().getVectorWidth()).emit(b);
       return success();
     };
     if (failed(lowerMixes(getOperation(), AlgorithmKind::Quadratic, emit)))

@@ -315,11 +315,9 @@ struct SsmLowerRecurrentPass
     : mlir::ssm::impl::SsmLowerRecurrentBase<SsmLowerRecurrentPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (failed(lowering::checkVectorWidth(getOperation(), vectorWidth)))
-      return signalPassFailure();
-    int64_t width = vectorWidth;
-    auto emit = [width](ImplicitLocOpBuilder &b, MixContext &ctx) {
-      RecurrentPlan plan = planRecurrent(ctx, width);
+    auto emit = [](ImplicitLocOpBuilder &b, MixContext &ctx) {
+      RecurrentPlan plan =
+          planRecurrent(ctx, ctx.op.getAlgorithmAttr().getVectorWidth());
       RecurrentKernel(ctx, plan).emit(b);
       return success();
     };

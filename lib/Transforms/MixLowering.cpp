@@ -497,13 +497,6 @@ void lowering::emitMatmul(KernelBuilder &k, Value a, Value bMatrix, Value c,
 // Scaffold
 //===----------------------------------------------------------------------===//
 
-LogicalResult lowering::checkVectorWidth(Operation *op, int64_t width) {
-  if (width >= 1 && width <= kMaxVectorWidth && llvm::isPowerOf2_64(width))
-    return success();
-  return op->emitError() << "vector-width must be a power of two in [1, "
-                         << kMaxVectorWidth << "], got " << width;
-}
-
 void lowering::emitParallel(
     KernelBuilder &k, ValueRange upperBounds,
     function_ref<void(KernelBuilder &, ValueRange)> workItem) {
@@ -612,11 +605,27 @@ static LogicalResult lowerMix(IRRewriter &rewriter, MixOp op,
 LogicalResult lowering::lowerMixes(Operation *func, AlgorithmKind kind,
                                    const KernelEmitter &emitKernel) {
   SmallVector<MixOp> mixes;
-  func->walk([&](MixOp op) {
+  WalkResult planned = func->walk([&](MixOp op) {
     AlgorithmAttr algorithm = op.getAlgorithmAttr();
-    if (!algorithm || algorithm.getKind() == kind)
-      mixes.push_back(op);
+    if (!algorithm || !algorithm.getKernel()) {
+      op.emitOpError() << "has no plan for the CPU: run ssm-select-algorithm "
+                          "(backend=cpu) before the lowerings, which obey the "
+                          "plan and do not choose";
+      return WalkResult::interrupt();
+    }
+    if (algorithm.getKind() != kind)
+      return WalkResult::advance();
+    if (*algorithm.getKernel() != KernelKind::Loops) {
+      op.emitOpError() << "is planned for kernel '"
+                       << stringifyKernelKind(*algorithm.getKernel())
+                       << "' of another backend, not the CPU's loops";
+      return WalkResult::interrupt();
+    }
+    mixes.push_back(op);
+    return WalkResult::advance();
   });
+  if (planned.wasInterrupted())
+    return failure();
   IRRewriter rewriter(func->getContext());
   for (MixOp op : mixes) {
     if (std::optional<std::string> why = op.whyIllegal(kind))

@@ -234,10 +234,6 @@ struct MixContext {
   bool hasDiagonalDecay() const;
 };
 
-/// Fails with an error on `op` unless `width` (a pass's vector-width) is a
-/// power of two in [1, kMaxVectorWidth].
-LogicalResult checkVectorWidth(Operation *op, int64_t width);
-
 /// The largest power of two ≤ maxLanes that divides `extent` (shared with
 /// the cost model, which counts what the lowerings emit).
 using ::ssm::cost::lanesDividing;

@@ -23,6 +23,8 @@ void ssm::buildSelectionPipeline(OpPassManager &pm,
   glue.addPass(createCSEPass());
 
   SsmSelectAlgorithmOptions select;
+  select.backend = options.backend;
+  select.vectorWidth = options.vectorWidth;
   select.target = options.target;
   select.force = options.algorithm == "auto" ? "" : options.algorithm;
   select.forceChunkSize = options.chunkSize;

@@ -7,6 +7,7 @@
 
 #include "ssm/Transforms/SelectAlgorithm.h"
 
+#include "ssm/Transforms/KernelPlanner.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -155,6 +156,13 @@ struct SsmSelectAlgorithmPass
                          << llvm::toString(description.takeError());
       return signalPassFailure();
     }
+    planner = lookupKernelPlanner(backend);
+    if (!planner) {
+      module.emitError() << "ssm-select-algorithm: no backend '" << backend
+                         << "' (expected 'cpu' or 'cuda')";
+      return signalPassFailure();
+    }
+    request.vectorWidth = vectorWidth;
     std::optional<AlgorithmKind> forced;
     if (!force.empty()) {
       forced = symbolizeAlgorithmKind(force);
@@ -192,10 +200,22 @@ struct SsmSelectAlgorithmPass
       signalPassFailure();
   }
 
+  KernelPlanner planner;
+  PlanRequest request;
+
   LogicalResult select(MixOp op, const cost::TargetDescription &description,
                        std::optional<AlgorithmKind> forced,
                        const cost::CandidateFilter &filter) {
     AlgorithmAttr recorded = op.getAlgorithmAttr();
+    if (recorded && !forced && !recorded.getKernel()) {
+      // The user's algorithm, without a lowering configuration: the
+      // backend's completes it.
+      FailureOr<AlgorithmAttr> planned = planner(op, recorded, request);
+      if (failed(planned))
+        return failure();
+      op.setAlgorithmAttr(*planned);
+      recorded = *planned;
+    }
     if (recorded && !forced && !explain)
       return success();
     if (forced) {
@@ -224,12 +244,17 @@ struct SsmSelectAlgorithmPass
       cost::printEstimates(llvm::dbgs(), estimates, chosen);
     });
 
-    AlgorithmAttr selected = AlgorithmAttr::get(
-        op.getContext(), fromCostAlgorithm(chosen->algorithm),
-        chosen->chunkSize);
     bool keep = recorded && !forced;
+    FailureOr<AlgorithmAttr> selected = planner(
+        op,
+        AlgorithmAttr::get(op.getContext(),
+                           fromCostAlgorithm(chosen->algorithm),
+                           chosen->chunkSize),
+        request);
+    if (failed(selected))
+      return failure();
     if (!keep)
-      op.setAlgorithmAttr(selected);
+      op.setAlgorithmAttr(*selected);
     if (!explain)
       return success();
 
@@ -237,9 +262,9 @@ struct SsmSelectAlgorithmPass
     llvm::raw_string_ostream os(text);
     if (keep)
       os << "ssm-select-algorithm: keeps the recorded " << recorded
-         << " (the cost model would pick " << selected << ")";
+         << " (the cost model would pick " << *selected << ")";
     else
-      os << "ssm-select-algorithm: chose " << selected
+      os << "ssm-select-algorithm: chose " << *selected
          << (forced ? " (forced)" : "");
     os << "\n  target " << cost::describe(description);
     os << "\n  shape " << describeShape(shape);

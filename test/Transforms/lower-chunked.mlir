@@ -1,8 +1,8 @@
-// RUN: ssm-opt %s -split-input-file -ssm-lower-chunked -canonicalize -cse | FileCheck %s
-// RUN: ssm-opt %s -split-input-file -ssm-lower-chunked=chunk-size=32 -canonicalize | FileCheck %s --check-prefix=Q32
+// RUN: ssm-opt %s -split-input-file -ssm-select-algorithm="force=chunked chunk-size=64 vector-width=16" -ssm-lower-chunked -canonicalize -cse | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -ssm-select-algorithm="force=chunked chunk-size=32 vector-width=16" -ssm-lower-chunked -canonicalize | FileCheck %s --check-prefix=Q32
+// The lowering takes the plan's chunk size and vector width.
 
-// SSD with chunks of 64 positions (the recorded chunk size wins over the
-// pass option): per (batch, head), packed chunk buffers [Q, N] (C rows),
+// SSD with chunks of 64 positions: per (batch, head), packed chunk buffers [Q, N] (C rows),
 // [N, Q] (B transposed), [Q, P] (x), scores [Q, Q], the state [N, P]; the
 // intra-chunk scores decay by exp(cum_i − cum_j) and are masked above the
 // diagonal; then the four products.
@@ -27,12 +27,13 @@ func.func @ssd(%q: tensor<2x200x1x32xf32>, %k: tensor<2x200x1x32xf32>, %v: tenso
   return %y, %s : tensor<2x200x4x16xf32>, tensor<2x4x16x32xf32>
 }
 // Q32-LABEL: func @ssd
-// Q32: memref<64x64xf32>
+// Q32:       memref<32x32xf32>
+// Q32-NOT:   memref<64x64xf32>
+// Q32:       return
 
 // -----
 
-// Without a recorded chunk size the option decides; without a decay no
-// exponential is needed.
+// Without a decay no exponential is needed.
 // CHECK-LABEL: func @linear_attention
 // CHECK:       memref.alloca() {alignment = 64 : i64} : memref<64x64xf32>
 // CHECK-NOT:   math.exp

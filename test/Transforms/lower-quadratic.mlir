@@ -1,4 +1,4 @@
-// RUN: ssm-opt %s -split-input-file -ssm-lower-quadratic -canonicalize -cse | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -ssm-select-algorithm=vector-width=16 -ssm-lower-quadratic -canonicalize -cse | FileCheck %s
 
 // Causal softmax attention with GQA (4 query heads over 2 kv heads): work
 // items are (batch, head, block of 64 query rows); scores of a 64 × 64 tile
@@ -17,7 +17,7 @@
 // CHECK-NOT:   ssm.mix
 func.func @softmax_gqa(%q: tensor<2x100x4x32xf32>, %k: tensor<2x100x2x32xf32>, %v: tensor<2x100x2x32xf32>)
     -> tensor<2x100x4x32xf32> {
-  %y = ssm.mix softmax(scale = 0.17677669529663687) causal %q, %k, %v
+  %y = ssm.mix softmax(scale = 0.17677669529663687) causal %q, %k, %v algorithm<quadratic>
       : (tensor<2x100x4x32xf32>, tensor<2x100x2x32xf32>, tensor<2x100x2x32xf32>) -> tensor<2x100x4x32xf32>
   return %y : tensor<2x100x4x32xf32>
 }
@@ -30,7 +30,7 @@ func.func @softmax_gqa(%q: tensor<2x100x4x32xf32>, %k: tensor<2x100x2x32xf32>, %
 // CHECK:       arith.cmpi ult, %{{.*}}, %{{.*}} : vector<16xindex>
 func.func @window(%q: tensor<1x300x1x16xf32>, %k: tensor<1x300x1x16xf32>, %v: tensor<1x300x1x16xf32>)
     -> tensor<1x300x1x16xf32> {
-  %y = ssm.mix softmax(scale = 0.25) window(16) %q, %k, %v
+  %y = ssm.mix softmax(scale = 0.25) window(16) %q, %k, %v algorithm<quadratic>
       : (tensor<1x300x1x16xf32>, tensor<1x300x1x16xf32>, tensor<1x300x1x16xf32>) -> tensor<1x300x1x16xf32>
   return %y : tensor<1x300x1x16xf32>
 }
@@ -47,7 +47,7 @@ func.func @window(%q: tensor<1x300x1x16xf32>, %k: tensor<1x300x1x16xf32>, %v: te
 func.func @linear_decay_state(%q: tensor<1x70x2x8xf32>, %k: tensor<1x70x2x8xf32>, %v: tensor<1x70x2x8xf32>,
                               %dt: tensor<1x70x2xf32>, %A: tensor<2xf32>, %s0: tensor<1x2x8x8xf32>)
     -> (tensor<1x70x2x8xf32>, tensor<1x2x8x8xf32>) {
-  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A) initial_state(%s0)
+  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A) initial_state(%s0) algorithm<quadratic>
       : (tensor<1x70x2x8xf32>, tensor<1x70x2x8xf32>, tensor<1x70x2x8xf32>, tensor<1x70x2xf32>, tensor<2xf32>, tensor<1x2x8x8xf32>)
       -> (tensor<1x70x2x8xf32>, tensor<1x2x8x8xf32>)
   return %y, %s : tensor<1x70x2x8xf32>, tensor<1x2x8x8xf32>

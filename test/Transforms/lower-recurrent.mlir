@@ -1,5 +1,5 @@
-// RUN: ssm-opt %s -split-input-file -ssm-lower-recurrent -canonicalize -cse | FileCheck %s
-// RUN: ssm-opt %s -split-input-file -ssm-lower-recurrent=vector-width=8 | FileCheck %s --check-prefix=AVX2
+// RUN: ssm-opt %s -split-input-file -ssm-select-algorithm=vector-width=16 -ssm-lower-recurrent -canonicalize -cse | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -ssm-select-algorithm=vector-width=8 -ssm-lower-recurrent | FileCheck %s --check-prefix=AVX2
 
 // Mamba-2 shape (scalar decay, 4 heads over one group): lanes run over the
 // value dim P = 32, work items are (batch, head), the state lives in a
@@ -21,7 +21,7 @@
 func.func @scalar_decay(%q: tensor<2x100x1x16xf32>, %k: tensor<2x100x1x16xf32>, %v: tensor<2x100x4x32xf32>,
                         %dt: tensor<2x100x4xf32>, %A: tensor<4xf32>)
     -> (tensor<2x100x4x32xf32>, tensor<2x4x32x16xf32>) {
-  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<recurrent>
       : (tensor<2x100x1x16xf32>, tensor<2x100x1x16xf32>, tensor<2x100x4x32xf32>, tensor<2x100x4xf32>, tensor<4xf32>)
       -> (tensor<2x100x4x32xf32>, tensor<2x4x32x16xf32>)
   return %y, %s : tensor<2x100x4x32xf32>, tensor<2x4x32x16xf32>
@@ -43,7 +43,7 @@ func.func @scalar_decay(%q: tensor<2x100x1x16xf32>, %k: tensor<2x100x1x16xf32>, 
 // CHECK:             arith.mulf %[[E]], %{{.*}} : vector<16xf32>
 func.func @diagonal_decay(%q: tensor<1x50x1x8xf32>, %k: tensor<1x50x1x8xf32>, %v: tensor<1x50x32x1xf32>,
                           %dt: tensor<1x50x32xf32>, %A: tensor<32x8xf32>) -> tensor<1x50x32x1xf32> {
-  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<recurrent>
       : (tensor<1x50x1x8xf32>, tensor<1x50x1x8xf32>, tensor<1x50x32x1xf32>, tensor<1x50x32xf32>, tensor<32x8xf32>)
       -> tensor<1x50x32x1xf32>
   return %y : tensor<1x50x32x1xf32>
@@ -83,7 +83,7 @@ func.func @fused_glue(%x: tensor<1x40x2x16xf32>, %dt: tensor<1x40x2xf32>, %bias:
     %m = arith.mulf %a, %b : f32
     linalg.yield %m : f32
   } -> tensor<1x40x2x16xf32>
-  %y = ssm.mix linear causal %C, %B, %v decay(%delta, %A)
+  %y = ssm.mix linear causal %C, %B, %v decay(%delta, %A) algorithm<recurrent>
       : (tensor<1x40x1x8xf32>, tensor<1x40x1x8xf32>, tensor<1x40x2x16xf32>, tensor<1x40x2xf32>, tensor<2xf32>)
       -> tensor<1x40x2x16xf32>
   %out = linalg.generic {indexing_maps = [#id4, #id4, #skip, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -105,7 +105,7 @@ func.func @fused_glue(%x: tensor<1x40x2x16xf32>, %dt: tensor<1x40x2xf32>, %bias:
 // CHECK:       %[[L:.*]] = tensor.dim %arg0, %c1
 // CHECK:       memref.alloc(%[[B]], %[[L]]) {alignment = 64 : i64} : memref<?x?x2x8xf32>
 // CHECK:       scf.parallel {{.*}} to (%[[B]], %c2)
-// CHECK:       ssm.mix linear causal %arg0, %arg1, %arg2 algorithm<quadratic>
+// CHECK:       ssm.mix linear causal %arg0, %arg1, %arg2 algorithm<quadratic, kernel = loops, vector_width = 16>
 func.func @dynamic_and_other_algorithms(%q: tensor<?x?x2x4xf32>, %k: tensor<?x?x2x4xf32>, %v: tensor<?x?x2x8xf32>,
                                         %s0: tensor<?x2x8x4xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) {
   %y = ssm.mix linear causal %q, %k, %v initial_state(%s0) algorithm<recurrent>

@@ -1,7 +1,7 @@
-// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 force=chunked" | FileCheck %s --check-prefix=CHUNKED
-// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 force=chunked chunk-size=128" | FileCheck %s --check-prefix=Q128
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked" | FileCheck %s --check-prefix=CHUNKED
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked chunk-size=128" | FileCheck %s --check-prefix=Q128
 // RUN: ssm-opt %s -ssm-select-algorithm="target=host force=recurrent chunk-size=128" | FileCheck %s --check-prefix=RECURRENT
-// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 force=chunked explain=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=EXPLAIN
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked explain=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=EXPLAIN
 
 // Forcing a legal algorithm sets it on every op, recorded or not. Forced
 // chunked without a chunk size lets the model pick the size among the
@@ -9,13 +9,13 @@
 // means nothing to the other algorithms.
 
 // CHUNKED-LABEL: func @decode
-// CHUNKED:       algorithm<chunked, chunk_size = 16>
+// CHUNKED:       algorithm<chunked, chunk_size = 16, kernel = {{[a-z_]+[^>]*}}>
 // Q128-LABEL:    func @decode
-// Q128:          algorithm<chunked, chunk_size = 128>
+// Q128:          algorithm<chunked, chunk_size = 128, kernel = {{[a-z_]+[^>]*}}>
 // RECURRENT-LABEL: func @decode
-// RECURRENT:     algorithm<recurrent>
+// RECURRENT:     algorithm<recurrent, kernel = {{[a-z_]+[^>]*}}>
 // Only chunked candidates are estimated.
-// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = 16> (forced)
+// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = 16, kernel = {{[a-z_]+[^>]*}}> (forced)
 // EXPLAIN:         algorithm  chunk
 // EXPLAIN-NEXT: * chunked 16
 // EXPLAIN-NEXT:   chunked 32
@@ -30,12 +30,12 @@ func.func @decode(%C: tensor<4x1x1x64xf32>, %B: tensor<4x1x1x64xf32>, %x: tensor
 }
 
 // CHUNKED-LABEL: func @recorded
-// CHUNKED:       algorithm<chunked, chunk_size = {{16|32|64}}>
+// CHUNKED:       algorithm<chunked, chunk_size = {{16|32|64}}, kernel = {{[a-z_]+[^>]*}}>
 // Q128-LABEL:    func @recorded
-// Q128:          algorithm<chunked, chunk_size = 128>
+// Q128:          algorithm<chunked, chunk_size = 128, kernel = {{[a-z_]+[^>]*}}>
 // RECURRENT-LABEL: func @recorded
-// RECURRENT:     algorithm<recurrent>
-// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = {{[0-9]+}}> (forced)
+// RECURRENT:     algorithm<recurrent, kernel = {{[a-z_]+[^>]*}}>
+// EXPLAIN:       remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = {{[0-9]+}}, kernel = {{[a-z_]+[^>]*}}> (forced)
 // EXPLAIN:         algorithm  chunk
 // EXPLAIN-NEXT:   chunked 16
 // EXPLAIN-NEXT:   chunked 32

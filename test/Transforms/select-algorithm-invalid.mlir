@@ -5,6 +5,8 @@
 // RUN: echo '{"name": "broken",' > %t.json
 // RUN: not ssm-opt %s -ssm-select-algorithm="target=%t.json" 2>&1 | FileCheck %s --check-prefix=JSON
 // RUN: not ssm-opt %s -ssm-select-algorithm="target=h100 assumed-length=0" 2>&1 | FileCheck %s --check-prefix=LENGTH
+// RUN: not ssm-opt %s -ssm-select-algorithm="target=h100 backend=tpu" 2>&1 | FileCheck %s --check-prefix=BACKEND
+// RUN: not ssm-opt %s -ssm-select-algorithm="force=quadratic vector-width=3" 2>&1 | FileCheck %s --check-prefix=WIDTH
 
 // Forcing an algorithm the op cannot use is an error on the op, with the
 // words of the verifier.
@@ -12,6 +14,8 @@
 // FORCE: error: ssm-select-algorithm: unknown algorithm 'fastest' for 'force', expected 'quadratic', 'recurrent' or 'chunked'
 // TARGET: error: ssm-select-algorithm: unknown target '{{.*}}.missing.json': not 'host', 'h100' or 'h200', and not a readable JSON file
 // JSON: error: ssm-select-algorithm: {{.*}}.json: malformed JSON
+// BACKEND: error: ssm-select-algorithm: no backend 'tpu' (expected 'cpu' or 'cuda')
+// WIDTH: error: 'ssm.mix' op vector_width goes with kernel 'loops' only, as a power of two in [1, 64], got 3
 // LENGTH: error: ssm-select-algorithm: 'chunk-size' must be in [0, 1024] and 'assumed-length' > 0, got 0 and 0
 
 // CHUNKED: error: algorithm 'chunked' is illegal for score 'softmax' (no finite-state form); use 'quadratic'

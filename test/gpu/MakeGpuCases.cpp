@@ -6,7 +6,10 @@
 // float64 reference's outputs; for every shared reference vector, artifacts
 // for every legal algorithm in f32, bf16 and f16. `cases.txt` lists them as
 //   <artifact dir> <inputs file> <reference file> <tolerance>
-// for test/gpu/device-checks.sh, which runs them with ssm-run there.
+// for test/gpu/device-checks.sh, which runs them with ssm-run there. Every
+// artifact's CUDA goes through nvcc for sm_90a, so ctest runs this too (into
+// the build tree): the generated CUDA of every case and shared vector
+// compiles, GPU or not. Exit 0 all compiled, 1 some did not, 77 no nvcc.
 //
 //   ssm-make-gpu-cases OUT_DIR TESTDATA_DIR
 //
@@ -16,6 +19,7 @@
 
 #include "ssm/Driver/Driver.h"
 #include "ssm/Frontend/TestVectorImport.h"
+#include "ssm/Target/CUDA/CudaPipeline.h"
 #include "ssm/runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -113,6 +117,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::string out = argv[1], testdata = argv[2];
+  // Without the CUDA toolkit there is nothing to compile: ctest reads 77 as
+  // skipped.
+  if (llvm::Expected<std::string> nvcc = mlir::ssm::findNvcc(); !nvcc) {
+    std::fprintf(stderr, "skipped: %s\n",
+                 llvm::toString(nvcc.takeError()).c_str());
+    return 77;
+  }
   if (std::error_code error = llvm::sys::fs::create_directories(out)) {
     std::fprintf(stderr, "cannot create %s: %s\n", out.c_str(),
                  error.message().c_str());

@@ -16,6 +16,10 @@
 namespace mlir::ssm {
 
 struct SelectionOptions {
+  /// The backend that completes the plan: cpu or cuda.
+  std::string backend = "cpu";
+  /// CPU: f32 lanes per vector in the plan; 0 for the host's.
+  int64_t vectorWidth = 0;
   /// Cost-model target: host, h100, h200 or a JSON file.
   std::string target = "host";
   /// auto (the cost model), quadratic, recurrent or chunked.

@@ -6,6 +6,7 @@
 
 #include "ssm/Target/CPU/CpuPipeline.h"
 
+#include "ssm/Transforms/KernelPlanner.h"
 #include "ssm/Transforms/Passes.h"
 #include "ssm/Transforms/Pipelines.h"
 
@@ -19,6 +20,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <mutex>
+
 using namespace mlir;
 
 int64_t ssm::getHostVectorWidth() {
@@ -30,9 +33,31 @@ int64_t ssm::getHostVectorWidth() {
   return 4;
 }
 
+FailureOr<ssm::AlgorithmAttr>
+ssm::planCpuLoops(MixOp op, AlgorithmAttr algorithm,
+                  const PlanRequest &request) {
+  int64_t width =
+      request.vectorWidth > 0 ? request.vectorWidth : getHostVectorWidth();
+  AlgorithmAttr plan = AlgorithmAttr::getChecked(
+      [&] { return op.emitOpError(); }, op.getContext(), algorithm.getKind(),
+      algorithm.getChunkSize(), std::optional<KernelKind>(KernelKind::Loops),
+      width, /*warpRowTiles=*/int64_t(0));
+  if (!plan)
+    return failure();
+  return plan;
+}
+
+void ssm::registerCpuKernelPlanner() {
+  static std::once_flag once;
+  std::call_once(once, [] { registerKernelPlanner("cpu", planCpuLoops); });
+}
+
 void ssm::buildCpuSelectionPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
+  registerCpuKernelPlanner();
   SelectionOptions selection;
+  selection.backend = "cpu";
+  selection.vectorWidth = options.vectorWidth;
   selection.target = options.target;
   selection.algorithm = options.algorithm;
   selection.chunkSize = options.chunkSize;
@@ -42,17 +67,12 @@ void ssm::buildCpuSelectionPipeline(OpPassManager &pm,
 
 void ssm::buildCpuLoweringPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options) {
-  int64_t width =
-      options.vectorWidth > 0 ? options.vectorWidth.getValue()
-                              : getHostVectorWidth();
+  // Each lowering takes the ops planned for it, with the plan's chunk and
+  // vector width.
   OpPassManager &lower = pm.nest<func::FuncOp>();
-  lower.addPass(createSsmLowerQuadratic({width}));
-  lower.addPass(createSsmLowerRecurrent({width}));
-  SsmLowerChunkedOptions chunked;
-  chunked.vectorWidth = width;
-  if (options.chunkSize > 0)
-    chunked.chunkSize = options.chunkSize;
-  lower.addPass(createSsmLowerChunked(chunked));
+  lower.addPass(createSsmLowerQuadratic());
+  lower.addPass(createSsmLowerRecurrent());
+  lower.addPass(createSsmLowerChunked());
   lower.addPass(createCanonicalizerPass());
   lower.addPass(createCSEPass());
 
@@ -108,6 +128,7 @@ void ssm::buildCpuPipeline(OpPassManager &pm,
 }
 
 void ssm::registerCpuPipelines() {
+  registerCpuKernelPlanner();
   PassPipelineRegistration<CpuPipelineOptions>(
       "ssm-cpu-pipeline",
       "What ssmc --target=cpu runs: ssm.mix on tensors to LLVM + OpenMP",

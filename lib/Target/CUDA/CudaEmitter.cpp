@@ -1393,8 +1393,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   std::vector<PlainOperand> plainOperands = {{"kPlainQ", "qData", op.getQ()},
                                              {"kPlainK", "kData", op.getK()},
                                              {"kPlainV", "vData", op.getV()}};
-  bool tensorCores = mapping->kernel == CudaMixMapping::Kernel::ChunkedMma ||
-                     mapping->kernel == CudaMixMapping::Kernel::QuadraticMma;
+  bool tensorCores = mapping->kernel == KernelKind::ChunkedMma ||
+                     mapping->kernel == KernelKind::QuadraticMma;
   for (PlainOperand &plain : plainOperands) {
     Type element =
         cast<RankedTensorType>(plain.operand.getType()).getElementType();
@@ -1650,7 +1650,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     l.grid[1] = *batchExtent;
   };
   switch (mapping->kernel) {
-  case CudaMixMapping::Kernel::RecurrentRowPerThread:
+  case KernelKind::RowPerThread:
     templateCall = fmt::format(
         "ssm::device::recurrentRowPerThread<{}, {}, {}, {}>", opsName,
         geometry::kMixThreads, geometry::kRowPerThreadSteps,
@@ -1659,26 +1659,26 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
         constant((heads * p + geometry::kMixThreads - 1) / geometry::kMixThreads);
     launch.grid[1] = *batchExtent;
     break;
-  case CudaMixMapping::Kernel::RecurrentRowSliced:
+  case KernelKind::RowSliced:
     templateCall = rowSlicedCall(true);
     rowSlicedGrid(launch);
     break;
-  case CudaMixMapping::Kernel::ChunkedSimt:
+  case KernelKind::ChunkedSimt:
     templateCall = fmt::format("ssm::device::chunkedSimt<{}, {}, {}>", opsName,
                                mapping->chunkSize, geometry::kMixThreads);
     launch.grid[0] = constant(heads);
     launch.grid[1] = *batchExtent;
     break;
-  case CudaMixMapping::Kernel::ChunkedMma:
+  case KernelKind::ChunkedMma:
     templateCall =
         fmt::format("ssm::device::chunkedMma<{}, {}>", opsName, mmaType);
     launch.grid[0] = constant(p / geometry::kChunkedMmaValueTile);
     launch.grid[1] = constant(heads);
     launch.grid[2] = *batchExtent;
     break;
-  case CudaMixMapping::Kernel::QuadraticSimt:
-  case CudaMixMapping::Kernel::QuadraticMma: {
-    bool mma = mapping->kernel == CudaMixMapping::Kernel::QuadraticMma;
+  case KernelKind::QuadraticSimt:
+  case KernelKind::QuadraticMma: {
+    bool mma = mapping->kernel == KernelKind::QuadraticMma;
     templateCall =
         mma ? fmt::format("ssm::device::quadraticMma<{}, {}, {}>", opsName,
                           mmaType, mapping->mTiles)

@@ -1,8 +1,8 @@
 //===- CudaMapping.cpp - Which device template runs a planned ssm.mix -----===//
 //
-// The plan fixes the algorithm (and chunk); this picks the template that
-// runs it and its parameters: tensor cores where the operands are 16-bit and
-// the head dims fit the tiles, the SIMT forms otherwise.
+// The CUDA backend's half of the plan: which kernel template runs an
+// algorithm (planCudaKernel, called by ssm-select-algorithm), and, for the
+// emitter, the parameters that follow from that plan (mapMixToCuda).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +10,11 @@
 
 #include "ssm/device/geometry.h"
 
+#include "ssm/Transforms/KernelPlanner.h"
+
 #include "llvm/Support/FormatVariadic.h"
+
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -36,22 +40,22 @@ static std::string sixteenBitType(MixOp op) {
 
 std::string CudaMixMapping::describe() const {
   switch (kernel) {
-  case Kernel::RecurrentRowPerThread:
+  case KernelKind::RowPerThread:
     return std::string("recurrent, a state row per thread") +
            (stageKeys ? ", q and k staged in shared memory" : "");
-  case Kernel::RecurrentRowSliced:
+  case KernelKind::RowSliced:
     return llvm::formatv("recurrent, state rows over {0} lanes ({1} "
                          "elements per access, {2} rows per lane group)",
                          lanes, vector, rows);
-  case Kernel::ChunkedSimt:
+  case KernelKind::ChunkedSimt:
     return llvm::formatv("chunked (chunk {0}), SIMT", chunkSize);
-  case Kernel::ChunkedMma:
+  case KernelKind::ChunkedMma:
     return llvm::formatv("chunked (chunk {0}), tensor cores (mma.sync {1})",
                          chunkSize, mmaType);
-  case Kernel::QuadraticSimt:
+  case KernelKind::QuadraticSimt:
     return std::string("quadratic, SIMT") +
            (stateScan ? "; final state by a scan" : "");
-  case Kernel::QuadraticMma:
+  case KernelKind::QuadraticMma:
     return "quadratic, tensor cores (mma.sync " + mmaType + ", " +
            std::to_string(16 * mTiles) + " query rows a warp)" +
            (stateScan ? "; final state by a scan" : "");
@@ -69,65 +73,147 @@ static void planRowSliced(MixOp op, CudaMixMapping &mapping) {
   mapping.rows = p % 4 == 0 ? 4 : p % 2 == 0 ? 2 : 1;
 }
 
-FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
-  AlgorithmAttr plan = op.getAlgorithmAttr();
-  if (!plan)
-    return op.emitOpError()
-           << "has no algorithm: run ssm-select-algorithm before the CUDA "
-              "backend (the lowerings obey the plan, they do not choose)";
-  CudaMixMapping mapping;
+/// Why `kernel` cannot run `op` with chunk `chunkSize`, or "".
+static std::string whyKernelCannotRun(MixOp op, KernelKind kernel,
+                                      int64_t chunkSize) {
   const int64_t n = op.getStateSize(), p = op.getValueHeadDim();
-  const int64_t bytes = computeBytes(op);
-  const std::string mmaType = sixteenBitType(op);
-  switch (plan.getKind()) {
+  const bool sixteenBit = !sixteenBitType(op).empty();
+  switch (kernel) {
+  case KernelKind::Loops:
+    return "kernel 'loops' is the CPU's";
+  case KernelKind::RowPerThread:
+    if (n > geometry::kRowPerThreadMaxState)
+      return llvm::formatv("kernel 'row_per_thread' keeps a state row in "
+                           "registers, up to {0} elements, got state size {1}",
+                           geometry::kRowPerThreadMaxState, n);
+    return "";
+  case KernelKind::RowSliced:
+  case KernelKind::ChunkedSimt:
+  case KernelKind::QuadraticSimt:
+    return "";
+  case KernelKind::ChunkedMma:
+    if (!sixteenBit)
+      return "kernel 'chunked_mma' needs q, k and v all bf16 or all f16";
+    if (chunkSize != geometry::kChunkedMmaChunk)
+      return llvm::formatv("kernel 'chunked_mma' takes chunk_size {0}, got {1}",
+                           geometry::kChunkedMmaChunk, chunkSize);
+    if (!geometry::chunkedMmaTakes(n, p))
+      return llvm::formatv("kernel 'chunked_mma' does not tile state size {0} "
+                           "and value dim {1}",
+                           n, p);
+    return "";
+  case KernelKind::QuadraticMma:
+    if (!sixteenBit)
+      return "kernel 'quadratic_mma' needs q, k and v all bf16 or all f16";
+    if (!geometry::quadraticMmaTakes(n, p))
+      return llvm::formatv("kernel 'quadratic_mma' does not tile state size "
+                           "{0} and value dim {1}",
+                           n, p);
+    if (op.hasDiagonalDecay())
+      return "kernel 'quadratic_mma' takes no diagonal decay";
+    return "";
+  }
+  return "";
+}
+
+FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
+                                                   AlgorithmAttr algorithm) {
+  const int64_t n = op.getStateSize();
+  KernelKind kernel = KernelKind::QuadraticSimt;
+  int64_t warpRowTiles = 0;
+  switch (algorithm.getKind()) {
   case AlgorithmKind::Recurrent:
-    if (n <= geometry::kRowPerThreadMaxState) {
-      mapping.kernel = CudaMixMapping::Kernel::RecurrentRowPerThread;
-      int64_t rowsPerQueryHead =
-          op.getNumHeads() / op.getNumQueryHeads() * p;
-      int64_t rowsPerKeyHead = op.getNumHeads() / op.getNumKeyHeads() * p;
-      mapping.stageKeys = rowsPerQueryHead % geometry::kMixThreads == 0 &&
-                          rowsPerKeyHead % geometry::kMixThreads == 0;
-      mapping.sharedBytes =
-          geometry::rowPerThreadSharedBytes(bytes, n, mapping.stageKeys);
-    } else {
-      mapping.kernel = CudaMixMapping::Kernel::RecurrentRowSliced;
-      planRowSliced(op, mapping);
-    }
+    kernel = n <= geometry::kRowPerThreadMaxState ? KernelKind::RowPerThread
+                                                  : KernelKind::RowSliced;
     break;
-  case AlgorithmKind::Chunked: {
-    mapping.chunkSize = plan.getChunkSize() > 0 ? plan.getChunkSize() : 64;
-    if (!mmaType.empty() && mapping.chunkSize == geometry::kChunkedMmaChunk &&
-        geometry::chunkedMmaTakes(n, p)) {
-      mapping.kernel = CudaMixMapping::Kernel::ChunkedMma;
-      mapping.mmaType = mmaType;
-      mapping.sharedBytes = geometry::chunkedMmaSharedBytes(n);
-    } else {
-      mapping.kernel = CudaMixMapping::Kernel::ChunkedSimt;
-      mapping.sharedBytes =
-          geometry::chunkedSimtSharedBytes(bytes, mapping.chunkSize, n, p);
-    }
+  case AlgorithmKind::Chunked:
+    kernel = whyKernelCannotRun(op, KernelKind::ChunkedMma,
+                                algorithm.getChunkSize())
+                     .empty()
+                 ? KernelKind::ChunkedMma
+                 : KernelKind::ChunkedSimt;
+    break;
+  case AlgorithmKind::Quadratic:
+    kernel = whyKernelCannotRun(op, KernelKind::QuadraticMma, 0).empty()
+                 ? KernelKind::QuadraticMma
+                 : KernelKind::QuadraticSimt;
+    // Two row tiles a warp halve the shared-memory reads per product;
+    // decays keep one (their offsets need the block in one key tile).
+    if (kernel == KernelKind::QuadraticMma)
+      warpRowTiles = op.hasDecay() ? 1 : 2;
     break;
   }
-  case AlgorithmKind::Quadratic:
-    if (!mmaType.empty() && geometry::quadraticMmaTakes(n, p) &&
-        !op.hasDiagonalDecay()) {
-      mapping.kernel = CudaMixMapping::Kernel::QuadraticMma;
-      mapping.mmaType = mmaType;
-      // Two row tiles a warp halve the shared-memory reads per product;
-      // decays keep one (their offsets need the block in one key tile).
-      mapping.mTiles = op.hasDecay() ? 1 : 2;
-      mapping.sharedBytes =
-          geometry::quadraticMmaSharedBytes(n, p, mapping.mTiles);
-    } else {
-      mapping.kernel = CudaMixMapping::Kernel::QuadraticSimt;
-      mapping.sharedBytes = geometry::quadraticSimtSharedBytes(bytes, n, p);
-    }
-    if (op.getFinalState()) {
-      mapping.stateScan = true;
-      planRowSliced(op, mapping);
-    }
+  return algorithm.withKernel(kernel, /*vectorWidth=*/0, warpRowTiles);
+}
+
+void mlir::ssm::registerCudaKernelPlanner() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerKernelPlanner(
+        "cuda", [](MixOp op, AlgorithmAttr algorithm, const PlanRequest &) {
+          return planCudaKernel(op, algorithm);
+        });
+  });
+}
+
+FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
+  AlgorithmAttr plan = op.getAlgorithmAttr();
+  if (!plan || !plan.getKernel())
+    return op.emitOpError()
+           << "has no plan for the GPU: run ssm-select-algorithm "
+              "(backend=cuda) before the CUDA backend (it obeys the plan, it "
+              "does not choose)";
+  CudaMixMapping mapping;
+  mapping.kernel = *plan.getKernel();
+  mapping.chunkSize = plan.getChunkSize();
+  if (std::string why = whyKernelCannotRun(op, mapping.kernel,
+                                           mapping.chunkSize);
+      !why.empty())
+    return op.emitOpError() << "cannot run as planned (" << plan
+                            << "): " << why;
+  const int64_t n = op.getStateSize(), p = op.getValueHeadDim();
+  const int64_t bytes = computeBytes(op);
+  switch (mapping.kernel) {
+  case KernelKind::Loops:
+    llvm_unreachable("rejected above");
+  case KernelKind::RowPerThread: {
+    int64_t rowsPerQueryHead = op.getNumHeads() / op.getNumQueryHeads() * p;
+    int64_t rowsPerKeyHead = op.getNumHeads() / op.getNumKeyHeads() * p;
+    mapping.stageKeys = rowsPerQueryHead % geometry::kMixThreads == 0 &&
+                        rowsPerKeyHead % geometry::kMixThreads == 0;
+    mapping.sharedBytes =
+        geometry::rowPerThreadSharedBytes(bytes, n, mapping.stageKeys);
     break;
+  }
+  case KernelKind::RowSliced:
+    planRowSliced(op, mapping);
+    break;
+  case KernelKind::ChunkedMma:
+    mapping.mmaType = sixteenBitType(op);
+    mapping.sharedBytes = geometry::chunkedMmaSharedBytes(n);
+    break;
+  case KernelKind::ChunkedSimt:
+    mapping.sharedBytes =
+        geometry::chunkedSimtSharedBytes(bytes, mapping.chunkSize, n, p);
+    break;
+  case KernelKind::QuadraticMma:
+    mapping.mmaType = sixteenBitType(op);
+    mapping.mTiles = plan.getWarpRowTiles();
+    if (mapping.mTiles == 2 && op.hasDecay())
+      return op.emitOpError() << "cannot run as planned (" << plan
+                              << "): a decay takes warp_row_tiles = 1";
+    mapping.sharedBytes =
+        geometry::quadraticMmaSharedBytes(n, p, mapping.mTiles);
+    break;
+  case KernelKind::QuadraticSimt:
+    mapping.sharedBytes = geometry::quadraticSimtSharedBytes(bytes, n, p);
+    break;
+  }
+  bool quadratic = mapping.kernel == KernelKind::QuadraticMma ||
+                   mapping.kernel == KernelKind::QuadraticSimt;
+  if (quadratic && op.getFinalState()) {
+    mapping.stateScan = true;
+    planRowSliced(op, mapping);
   }
   if (mapping.sharedBytes > geometry::kMaxSharedBytes)
     return op.emitOpError()

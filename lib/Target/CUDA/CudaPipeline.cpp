@@ -19,7 +19,9 @@ using namespace mlir;
 void ssm::buildCudaPipeline(OpPassManager &pm,
                             const CudaPipelineOptions &options,
                             CudaExport *result, std::string sourceName) {
+  registerCudaKernelPlanner();
   SelectionOptions selection;
+  selection.backend = "cuda";
   selection.target = options.target;
   selection.algorithm = options.algorithm;
   selection.chunkSize = options.chunkSize;
@@ -35,6 +37,7 @@ void ssm::buildCudaPipeline(OpPassManager &pm,
 }
 
 void ssm::registerCudaPipelines() {
+  registerCudaKernelPlanner();
   PassPipelineRegistration<CudaPipelineOptions>(
       "ssm-cuda-pipeline",
       "What ssmc --target=cuda runs: glue normalization, selection for the "
@@ -93,24 +96,33 @@ llvm::Error ssm::compileCudaForEmulation(llvm::StringRef sourcePath,
                      "compiling " + sourcePath.str() + " for the emulator");
 }
 
+llvm::Expected<std::string> ssm::findNvcc() {
+  if (const char *fromEnvironment = std::getenv("SSM_NVCC");
+      fromEnvironment && *fromEnvironment) {
+    if (!llvm::sys::fs::can_execute(fromEnvironment))
+      return llvm::createStringError(llvm::Twine("$SSM_NVCC is ") +
+                                     fromEnvironment +
+                                     ", which is not an executable");
+    return std::string(fromEnvironment);
+  }
+  if (llvm::sys::fs::can_execute(SSM_NVCC_PATH))
+    return std::string(SSM_NVCC_PATH);
+  if (llvm::ErrorOr<std::string> onPath = llvm::sys::findProgramByName("nvcc"))
+    return *onPath;
+  return llvm::createStringError(
+      "building a CUDA artifact needs the CUDA toolkit's nvcc (not at " +
+      std::string(SSM_NVCC_PATH) +
+      ", not on PATH, $SSM_NVCC unset); --emit=cuda writes the source "
+      "without it");
+}
+
 llvm::Error ssm::compileCudaSource(llvm::StringRef sourcePath,
                                    llvm::StringRef cubinPath,
                                    llvm::StringRef arch) {
-  std::string nvcc;
-  if (const char *fromEnvironment = std::getenv("SSM_NVCC");
-      fromEnvironment && *fromEnvironment)
-    nvcc = fromEnvironment;
-  else if (llvm::sys::fs::can_execute(SSM_NVCC_PATH))
-    nvcc = SSM_NVCC_PATH;
-  else if (llvm::ErrorOr<std::string> onPath =
-               llvm::sys::findProgramByName("nvcc"))
-    nvcc = *onPath;
-  if (nvcc.empty())
-    return llvm::createStringError(
-        "building a CUDA artifact needs the CUDA toolkit's nvcc (not at " +
-        std::string(SSM_NVCC_PATH) +
-        ", not on PATH, $SSM_NVCC unset); --emit=cuda writes the source "
-        "without it");
+  llvm::Expected<std::string> found = findNvcc();
+  if (!found)
+    return found.takeError();
+  std::string nvcc = *found;
   std::string compute = "compute_" + arch.drop_front(3).str();
   std::string gencode = "-gencode=arch=" + compute + ",code=" + arch.str();
   std::string include = std::string("-I") + SSM_DEVICE_INCLUDE_DIR;

@@ -309,6 +309,87 @@ func.func @chunk_size_on_recurrent(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf
 
 // -----
 
+func.func @kernel_of_another_algorithm(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{kernel 'chunked_mma' runs algorithm 'chunked', not 'quadratic'}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = chunked_mma>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @vector_width_without_loops(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{vector_width goes with kernel 'loops' only, as a power of two in [1, 64], got 8}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = row_sliced, vector_width = 8>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @loops_without_vector_width(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{vector_width goes with kernel 'loops' only, as a power of two in [1, 64], got 0}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = loops>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @vector_width_not_power_of_two(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{vector_width goes with kernel 'loops' only, as a power of two in [1, 64], got 3}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = loops, vector_width = 3>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @vector_width_too_large(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{vector_width goes with kernel 'loops' only, as a power of two in [1, 64], got 128}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = loops, vector_width = 128>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @warp_row_tiles_three(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{warp_row_tiles goes with kernel 'quadratic_mma' only, as 1 or 2, got 3}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 3>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @warp_row_tiles_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{warp_row_tiles goes with kernel 'quadratic_mma' only, as 1 or 2, got 2}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = quadratic_simt, warp_row_tiles = 2>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{unknown kernel 'wgmma', expected loops, row_per_thread, row_sliced, chunked_simt, chunked_mma, quadratic_simt or quadratic_mma}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = wgmma>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_plan_parameter(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{unknown algorithm parameter 'tile', expected chunk_size, kernel, vector_width or warp_row_tiles}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, tile = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
 func.func @window_zero(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
   // expected-error @below {{mask 'window' expects a positive width, got 0}}
   %y = ssm.mix softmax(scale = 1.0) window(0) %q, %k, %v

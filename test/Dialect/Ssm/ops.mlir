@@ -106,7 +106,7 @@ func.func @windowed_decay_bf16(%q: tensor<1x64x2x8xbf16>, %k: tensor<1x64x2x8xbf
 
 // The attributes print in their own syntax inside other ops' dictionaries.
 // CHECK-LABEL: func @attributes
-// CHECK: test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.score<softmax>]
-func.func @attributes() attributes {test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.score<softmax>]} {
+// CHECK: test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]
+func.func @attributes() attributes {test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]} {
   return
 }

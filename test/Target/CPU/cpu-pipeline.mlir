@@ -1,15 +1,16 @@
 // RUN: ssm-opt %s --ssm-cpu-pipeline="algorithm=recurrent" | FileCheck %s --implicit-check-not=scf. --implicit-check-not=memref.
-// RUN: ssm-opt %s --ssm-cpu-selection-pipeline="algorithm=chunked chunk-size=32" | FileCheck %s --check-prefix=SELECT
+// RUN: ssm-opt %s --ssm-cpu-selection-pipeline="algorithm=chunked chunk-size=32 vector-width=16" | FileCheck %s --check-prefix=SELECT
 // RUN: ssm-opt %s --ssm-cpu-selection-pipeline="algorithm=recurrent" --ssm-cpu-lowering-pipeline | FileCheck %s --check-prefix=LOOPS --implicit-check-not=linalg.generic --implicit-check-not=memref.copy
 
 // What ssmc --target=cpu runs, end to end: arith glue on tensors becomes a
-// fused linalg.generic, the algorithm is recorded, the lowering folds the
+// fused linalg.generic, the plan is recorded (algorithm, chunk, the CPU loops
+// and their vector width), the lowering folds the
 // glue into its loads, results become out-parameters, work items become an
 // OpenMP parallel loop, and everything ends in the LLVM dialect. The
 // implicit CHECK-NOTs look at the whole output, not only after a match.
 // SELECT-LABEL: func @scaled_values
 // SELECT:       linalg.generic
-// SELECT:       ssm.mix linear causal {{.*}} algorithm<chunked, chunk_size = 32>
+// SELECT:       ssm.mix linear causal {{.*}} algorithm<chunked, chunk_size = 32, kernel = loops, vector_width = 16>
 // LOOPS-LABEL:  func @scaled_values(
 // LOOPS-SAME:     memref<1x64x2x16xf32>) {
 // LOOPS:        scf.parallel

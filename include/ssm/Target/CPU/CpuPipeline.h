@@ -9,6 +9,8 @@
 #ifndef SSM_TARGET_CPU_CPUPIPELINE_H
 #define SSM_TARGET_CPU_CPUPIPELINE_H
 
+#include "ssm/Transforms/KernelPlanner.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -39,6 +41,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 
 /// f32 lanes of the host's widest vector unit (16 with AVX-512).
 int64_t getHostVectorWidth();
+
+/// The CPU's lowering configuration of a planned op: the parallel, vectorised
+/// loops of lib/Transforms' lowerings, with the requested vector width (the
+/// host's when 0).
+FailureOr<AlgorithmAttr> planCpuLoops(MixOp op, AlgorithmAttr algorithm,
+                                      const PlanRequest &request);
+
+/// Registers planCpuLoops as backend "cpu" for ssm-select-algorithm (once).
+void registerCpuKernelPlanner();
 
 /// Glue normalization (elementwise ops to fused linalg.generic) and
 /// algorithm selection: every ssm.mix gets its #ssm.algorithm.

@@ -65,17 +65,10 @@ struct CudaFunctionPlan {
   std::vector<CudaLaunch> launches;
 };
 
-/// The kernel template an ssm.mix is mapped to and its parameters.
+/// The kernel template an ssm.mix's plan names and the parameters that
+/// follow from the plan and the op.
 struct CudaMixMapping {
-  enum class Kernel {
-    RecurrentRowPerThread,
-    RecurrentRowSliced,
-    ChunkedSimt,
-    ChunkedMma,
-    QuadraticSimt,
-    QuadraticMma,
-  };
-  Kernel kernel = Kernel::QuadraticSimt;
+  KernelKind kernel = KernelKind::QuadraticSimt;
   int64_t chunkSize = 0;
   /// recurrentRowSliced: lanes per state row, elements per lane access,
   /// rows per lane group; recurrentRowPerThread: whether q/k are staged.
@@ -93,8 +86,17 @@ struct CudaMixMapping {
   std::string describe() const;
 };
 
-/// Maps a planned op onto a kernel template; an error on the op when no
-/// template can run it (e.g. shared memory beyond the device's).
+/// The CUDA backend's lowering configuration of `algorithm` for `op`: tensor
+/// cores where the operands are 16-bit and the head dims fit the tiles, the
+/// SIMT forms otherwise (ssm-select-algorithm's planner for "cuda").
+FailureOr<AlgorithmAttr> planCudaKernel(MixOp op, AlgorithmAttr algorithm);
+
+/// Registers planCudaKernel as backend "cuda" for ssm-select-algorithm (once).
+void registerCudaKernelPlanner();
+
+/// Maps a planned op onto the kernel template its plan names; an error on
+/// the op when it has no CUDA plan or that template cannot run it (operand
+/// types, head dims, shared memory beyond the device's).
 FailureOr<CudaMixMapping> mapMixToCuda(MixOp op);
 
 /// Prints the CUDA C++ for every public function of `module` and fills one

@@ -65,9 +65,13 @@ void registerCudaPipelines();
 /// The architectures the kernels are built for: "sm_90a" (default), "sm_90".
 bool isSupportedCudaArch(llvm::StringRef arch);
 
+/// The CUDA toolkit's nvcc: $SSM_NVCC, else the toolkit found at configure
+/// time, else nvcc on PATH; an error naming the places looked in otherwise.
+llvm::Expected<std::string> findNvcc();
+
 /// Compiles `sourcePath` with the CUDA toolkit's nvcc into a cubin for
-/// `arch` at `cubinPath`. nvcc is $SSM_NVCC, else the toolkit found at
-/// configure time, else nvcc on PATH; its messages come back in the error.
+/// `arch` at `cubinPath` with the nvcc findNvcc() finds; its messages come
+/// back in the error.
 llvm::Error compileCudaSource(llvm::StringRef sourcePath,
                               llvm::StringRef cubinPath, llvm::StringRef arch);
 

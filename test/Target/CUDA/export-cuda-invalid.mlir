@@ -1,0 +1,55 @@
+// RUN: ssm-opt %s -split-input-file -ssm-export-cuda="output=%t.cu" -verify-diagnostics
+// The CUDA emitter obeys the plan and checks that its kernel can run the op.
+
+func.func @unplanned(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16> {
+  // expected-error @below {{has no plan for the GPU: run ssm-select-algorithm (backend=cuda) before the CUDA backend}}
+  %y = ssm.mix linear causal %q, %k, %v
+      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16>
+  return %y : tensor<1x8x1x64xbf16>
+}
+
+// -----
+
+func.func @cpu_plan(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16> {
+  // expected-error @below {{cannot run as planned (#ssm.algorithm<recurrent, kernel = loops, vector_width = 16>): kernel 'loops' is the CPU's}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = loops, vector_width = 16>
+      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16>
+  return %y : tensor<1x8x1x64xbf16>
+}
+
+// -----
+
+func.func @mma_in_f32(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32> {
+  // expected-error @below {{kernel 'chunked_mma' needs q, k and v all bf16 or all f16}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+      : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
+  return %y : tensor<1x8x1x64xf32>
+}
+
+// -----
+
+func.func @mma_chunk(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16> {
+  // expected-error @below {{kernel 'chunked_mma' takes chunk_size 64, got 32}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 32, kernel = chunked_mma>
+      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16>
+  return %y : tensor<1x8x1x64xbf16>
+}
+
+// -----
+
+func.func @row_per_thread_state(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x1x64xf32>, %v: tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32> {
+  // expected-error @below {{kernel 'row_per_thread' keeps a state row in registers, up to 32 elements, got state size 64}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent, kernel = row_per_thread>
+      : (tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
+  return %y : tensor<1x8x1x64xf32>
+}
+
+// -----
+
+func.func @two_tiles_with_decay(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x8x1x64xbf16>, %v: tensor<1x8x2x64xbf16>,
+                                %dt: tensor<1x8x2xbf16>, %A: tensor<2xbf16>) -> tensor<1x8x2x64xbf16> {
+  // expected-error @below {{a decay takes warp_row_tiles = 1}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+      : (tensor<1x8x1x64xbf16>, tensor<1x8x1x64xbf16>, tensor<1x8x2x64xbf16>, tensor<1x8x2xbf16>, tensor<2xbf16>) -> tensor<1x8x2x64xbf16>
+  return %y : tensor<1x8x2x64xbf16>
+}

@@ -1,0 +1,83 @@
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h200 backend=cuda" | FileCheck %s --check-prefix=CUDA
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h200 backend=cpu vector-width=8" | FileCheck %s --check-prefix=CPU
+
+// The plan is the algorithm and the backend's lowering configuration. These
+// ops carry their algorithm (so the cost model does not choose); the backend
+// completes each with its kernel: tensor cores where q, k and v are 16-bit
+// and the head dims fit the tiles, the SIMT forms otherwise, a state row per
+// thread up to 32 state elements; on the CPU, its loops at the vector width.
+
+// CUDA-LABEL: func @ssd_bf16
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+// CUDA:       algorithm<chunked, chunk_size = 32, kernel = chunked_simt>
+// CPU-LABEL:  func @ssd_bf16
+// CPU:        algorithm<chunked, chunk_size = 64, kernel = loops, vector_width = 8>
+// CPU:        algorithm<chunked, chunk_size = 32, kernel = loops, vector_width = 8>
+func.func @ssd_bf16(%C: tensor<1x256x1x128xbf16>, %B: tensor<1x256x1x128xbf16>, %x: tensor<1x256x8x64xbf16>,
+                    %dt: tensor<1x256x8xbf16>, %A: tensor<8xbf16>) -> (tensor<1x256x8x64xbf16>, tensor<1x256x8x64xbf16>) {
+  %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<1x256x1x128xbf16>, tensor<1x256x1x128xbf16>, tensor<1x256x8x64xbf16>, tensor<1x256x8xbf16>, tensor<8xbf16>)
+      -> tensor<1x256x8x64xbf16>
+  %z = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<chunked, chunk_size = 32>
+      : (tensor<1x256x1x128xbf16>, tensor<1x256x1x128xbf16>, tensor<1x256x8x64xbf16>, tensor<1x256x8xbf16>, tensor<8xbf16>)
+      -> tensor<1x256x8x64xbf16>
+  return %y, %z : tensor<1x256x8x64xbf16>, tensor<1x256x8x64xbf16>
+}
+
+// The same head sizes in f32 take the SIMT kernel.
+// CUDA-LABEL: func @ssd_f32
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_simt>
+func.func @ssd_f32(%C: tensor<1x256x1x128xf32>, %B: tensor<1x256x1x128xf32>, %x: tensor<1x256x8x64xf32>,
+                   %dt: tensor<1x256x8xf32>, %A: tensor<8xf32>) -> tensor<1x256x8x64xf32> {
+  %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<1x256x1x128xf32>, tensor<1x256x1x128xf32>, tensor<1x256x8x64xf32>, tensor<1x256x8xf32>, tensor<8xf32>)
+      -> tensor<1x256x8x64xf32>
+  return %y : tensor<1x256x8x64xf32>
+}
+
+// Mamba-1 (diagonal decay, 16 state elements) keeps a state row per thread;
+// SSD's 128 slice the rows over lanes.
+// CUDA-LABEL: func @recurrent
+// CUDA:       algorithm<recurrent, kernel = row_per_thread>
+// CUDA:       algorithm<recurrent, kernel = row_sliced>
+// CPU-LABEL:  func @recurrent
+// CPU:        algorithm<recurrent, kernel = loops, vector_width = 8>
+func.func @recurrent(%C: tensor<1x64x1x16xf32>, %B: tensor<1x64x1x16xf32>, %u: tensor<1x64x32x1xf32>,
+                     %delta: tensor<1x64x32xf32>, %A: tensor<32x16xf32>,
+                     %q: tensor<1x64x1x128xf32>, %k: tensor<1x64x1x128xf32>, %v: tensor<1x64x4x64xf32>)
+    -> (tensor<1x64x32x1xf32>, tensor<1x64x4x64xf32>) {
+  %y = ssm.mix linear causal %C, %B, %u decay(%delta, %A) algorithm<recurrent>
+      : (tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>, tensor<1x64x32x1xf32>, tensor<1x64x32xf32>, tensor<32x16xf32>)
+      -> tensor<1x64x32x1xf32>
+  %z = ssm.mix linear causal %q, %k, %v algorithm<recurrent>
+      : (tensor<1x64x1x128xf32>, tensor<1x64x1x128xf32>, tensor<1x64x4x64xf32>) -> tensor<1x64x4x64xf32>
+  return %y, %z : tensor<1x64x32x1xf32>, tensor<1x64x4x64xf32>
+}
+
+// Flash-style attention on tensor cores: two 16-row query tiles a warp
+// without a decay, one with.
+// CUDA-LABEL: func @quadratic_bf16
+// CUDA:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+// CUDA:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 1>
+func.func @quadratic_bf16(%q: tensor<1x128x4x64xbf16>, %k: tensor<1x128x4x64xbf16>, %v: tensor<1x128x4x64xbf16>,
+                          %dt: tensor<1x128x4xbf16>, %A: tensor<4xbf16>)
+    -> (tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>) {
+  %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic>
+      : (tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>) -> tensor<1x128x4x64xbf16>
+  %z = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<quadratic>
+      : (tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4xbf16>, tensor<4xbf16>)
+      -> tensor<1x128x4x64xbf16>
+  return %y, %z : tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>
+}
+
+// A whole plan written by hand is kept as it is, by either backend.
+// CUDA-LABEL: func @kept
+// CUDA:       algorithm<quadratic, kernel = quadratic_simt>
+// CPU-LABEL:  func @kept
+// CPU:        algorithm<quadratic, kernel = quadratic_simt>
+func.func @kept(%q: tensor<1x128x4x64xbf16>, %k: tensor<1x128x4x64xbf16>, %v: tensor<1x128x4x64xbf16>)
+    -> tensor<1x128x4x64xbf16> {
+  %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic, kernel = quadratic_simt>
+      : (tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>) -> tensor<1x128x4x64xbf16>
+  return %y : tensor<1x128x4x64xbf16>
+}
