@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache python3
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libomp-22-dev libfmt-dev libgtest-dev libdlpack-dev
+  libomp-22-dev libfmt-dev libgtest-dev libdlpack-dev nlohmann-json3-dev
 )
 
 missing=()

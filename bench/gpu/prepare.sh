@@ -10,6 +10,8 @@ ssmc=$build/bin/ssmc
 out=.device/bench
 rm -rf "$out" && mkdir -p "$out" .device/include/dlpack
 cp /usr/include/dlpack/dlpack.h .device/include/dlpack/
+# The runtime builds there from these headers (no Debian packages there).
+rm -rf .device/include/nlohmann && cp -r /usr/include/nlohmann .device/include/
 for shape in bench/gpu/shapes/*.mlir; do
   name=$(basename "$shape" .mlir)
   "$ssmc" "$shape" --target=cuda -o "$out/$name"

@@ -1,5 +1,6 @@
-// A small strict RFC 8259 JSON parser and its value type, for safetensors
-// headers and manifests.
+// A strict RFC 8259 JSON parser (nlohmann-json's, with duplicate keys and
+// deep nesting refused) and its value type, for safetensors headers and
+// manifests. nlohmann stays out of this header: its users see only Value.
 #ifndef SSM_RUNTIME_SRC_JSON_H
 #define SSM_RUNTIME_SRC_JSON_H
 
@@ -107,7 +108,10 @@ constexpr unsigned kDefaultMaxDepth = 64;
 /// Strict: UTF-8 validated, no comments, no trailing commas, no leading
 /// zeros, no NaN/Infinity, no duplicate keys, no lone surrogates, numbers
 /// beyond the double range rejected (tiny ones underflow to zero). On failure
-/// returns nullopt and fills `error`. Never throws except std::bad_alloc.
+/// returns nullopt and fills `error`: nlohmann's message, and the offset of
+/// the byte where parsing stopped (for duplicate keys, the key's opening
+/// quote; for nesting, the bracket too deep). Never throws except
+/// std::bad_alloc.
 std::optional<Value> parse(std::string_view text, ParseError &error,
                            unsigned maxDepth = kDefaultMaxDepth);
 

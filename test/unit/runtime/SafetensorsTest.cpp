@@ -391,7 +391,7 @@ TEST_F(SafetensorsFileTest, HeaderLengthAboveLimit) {
 
 TEST_F(SafetensorsFileTest, GarbageJson) {
   expectRejected(safetensorsBytes("{\"x\": nope}", ""), SSM_STATUS_DATA_LOSS,
-                 {"not valid JSON", "byte 6"});
+                 {"not valid JSON", "invalid literal"});
   expectRejected(safetensorsBytes(std::string(16, '\xFF'), ""),
                  SSM_STATUS_DATA_LOSS, {"not valid JSON"});
   expectRejected(safetensorsBytes("", ""), SSM_STATUS_DATA_LOSS,
