@@ -6,6 +6,8 @@
 
 #include "ssm/SsmOps.h"
 
+#include "ssm/contract/mix.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -367,22 +369,22 @@ LogicalResult MixVerifier::verify() {
 LogicalResult MixOp::verify() { return MixVerifier(*this).verify(); }
 
 std::optional<std::string> MixOp::whyIllegal(AlgorithmKind kind) {
-  if (kind == AlgorithmKind::Quadratic)
-    return std::nullopt;
-  std::string name = stringifyAlgorithmKind(kind).str();
-  if (isSoftmax())
-    return "algorithm '" + name +
-           "' is illegal for score 'softmax' (no finite-state form); use "
-           "'quadratic'";
-  if (!getMask().isCausal())
-    return "algorithm '" + name + "' needs a causal mask, got '" +
-           stringifyMaskKind(getMask().getKind()).str() +
-           "'; use 'quadratic'";
-  if (kind == AlgorithmKind::Chunked && hasDiagonalDecay())
-    return std::string("algorithm 'chunked' needs a scalar (or no) decay; a "
-                       "diagonal decay (A [H, N]) takes 'recurrent' or "
-                       "'quadratic'");
-  return std::nullopt;
+  namespace contract = ::ssm::contract;
+  contract::Algorithm algorithm =
+      kind == AlgorithmKind::Quadratic   ? contract::Algorithm::Quadratic
+      : kind == AlgorithmKind::Recurrent ? contract::Algorithm::Recurrent
+                                         : contract::Algorithm::Chunked;
+  contract::Mask mask = getMask().isCausal() ? contract::Mask::Causal
+                        : getMask().getKind() == MaskKind::Full
+                            ? contract::Mask::Full
+                            : contract::Mask::Window;
+  contract::Decay decay = !hasDecay()          ? contract::Decay::None
+                          : hasDiagonalDecay() ? contract::Decay::Diagonal
+                                               : contract::Decay::Scalar;
+  return contract::whyIllegal(algorithm,
+                              isSoftmax() ? contract::Score::Softmax
+                                          : contract::Score::Linear,
+                              mask, decay);
 }
 
 //===----------------------------------------------------------------------===//

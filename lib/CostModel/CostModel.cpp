@@ -33,23 +33,7 @@ int64_t MixShape::elementBytes() const {
 
 std::optional<std::string> ssm::cost::whyIllegal(const MixShape &shape,
                                                  Algorithm algorithm) {
-  // Same rules and words as mlir::ssm::MixOp::whyIllegal.
-  if (algorithm == Algorithm::Quadratic)
-    return std::nullopt;
-  std::string name = toString(algorithm).str();
-  if (shape.score == Score::Softmax)
-    return "algorithm '" + name +
-           "' is illegal for score 'softmax' (no finite-state form); use "
-           "'quadratic'";
-  if (shape.mask != Mask::Causal)
-    return "algorithm '" + name + "' needs a causal mask, got '" +
-           (shape.mask == Mask::Full ? "full" : "window") +
-           "'; use 'quadratic'";
-  if (algorithm == Algorithm::Chunked && shape.decay == Decay::Diagonal)
-    return std::string("algorithm 'chunked' needs a scalar (or no) decay; a "
-                       "diagonal decay (A [H, N]) takes 'recurrent' or "
-                       "'quadratic'");
-  return std::nullopt;
+  return contract::whyIllegal(algorithm, shape.score, shape.mask, shape.decay);
 }
 
 std::vector<int64_t>

@@ -41,18 +41,6 @@ StringRef ssm::cost::toString(ElementType type) {
   llvm_unreachable("unknown element type");
 }
 
-StringRef ssm::cost::toString(Algorithm algorithm) {
-  switch (algorithm) {
-  case Algorithm::Quadratic:
-    return "quadratic";
-  case Algorithm::Recurrent:
-    return "recurrent";
-  case Algorithm::Chunked:
-    return "chunked";
-  }
-  llvm_unreachable("unknown algorithm");
-}
-
 std::optional<Algorithm> ssm::cost::parseAlgorithm(StringRef name) {
   for (Algorithm algorithm :
        {Algorithm::Quadratic, Algorithm::Recurrent, Algorithm::Chunked})

@@ -228,12 +228,10 @@ static CompileResult compileForCuda(ModuleOp module,
       return fail(std::move(error));
     cuda.emulationLibrary = kCudaEmulationFile;
   }
-  llvm::json::Value manifest = buildManifest(signatures, kCudaLibraryFile,
-                                             options.sourceName, &cuda);
+  std::string manifest = buildManifest(signatures, kCudaLibraryFile,
+                                       options.sourceName, &cuda);
   if (failed(writeText(
-          manifestPath,
-          [&](raw_ostream &os) { os << llvm::formatv("{0:2}", manifest) << "\n"; },
-          loc)))
+          manifestPath, [&](raw_ostream &os) { os << manifest; }, loc)))
     return CompileResult::Failure;
   return CompileResult::Success;
 }
@@ -332,12 +330,10 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   llvm::sys::fs::remove(objectPath);
   if (linked)
     return fail(std::move(linked));
-  llvm::json::Value manifest =
+  std::string manifest =
       buildManifest(signatures, kLibraryFile, options.sourceName);
   if (failed(writeText(
-          manifestPath,
-          [&](raw_ostream &os) { os << llvm::formatv("{0:2}", manifest) << "\n"; },
-          loc)))
+          manifestPath, [&](raw_ostream &os) { os << manifest; }, loc)))
     return CompileResult::Failure;
   return CompileResult::Success;
 }

@@ -8,6 +8,8 @@
 #include "ssm/Driver/Signature.h"
 
 #include "ssm/SsmOps.h"
+#include "ssm/cpu_library_abi.h"
+#include "ssm/manifest.h"
 
 
 using namespace mlir;
@@ -59,7 +61,7 @@ FailureOr<TensorSignature> tensorSignature(func::FuncOp func, Type type,
 }
 } // namespace
 
-FailureOr<FunctionSignature> ssm::analyzeSignature(func::FuncOp func) {
+FailureOr<FunctionSignature> mlir::ssm::analyzeSignature(func::FuncOp func) {
   FunctionSignature signature;
   signature.name = func.getSymName().str();
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
@@ -129,129 +131,108 @@ FailureOr<FunctionSignature> ssm::analyzeSignature(func::FuncOp func) {
   return signature;
 }
 
-static llvm::json::Value inputDimJson(const InputDim &dim) {
-  return llvm::json::Object{{"input", dim.input}, {"dim", dim.dim}};
+namespace manifest = ::ssm::runtime;
+
+static manifest::InputDim toManifest(const InputDim &dim) {
+  return {dim.input, dim.dim};
 }
 
-static llvm::json::Value tensorJson(const TensorSignature &tensor,
-                                    bool isOutput) {
-  llvm::json::Object object{{"name", tensor.name},
-                            {"dtype", tensor.dtype},
-                            {"shape", llvm::json::Array(tensor.shape)}};
-  if (isOutput && llvm::any_of(tensor.shape, [](int64_t s) { return s < 0; })) {
-    llvm::json::Array dimsFrom;
-    for (const std::optional<InputDim> &source : tensor.dimsFrom)
-      dimsFrom.push_back(source ? inputDimJson(*source) : llvm::json::Value(nullptr));
-    object["dims_from"] = std::move(dimsFrom);
+static std::vector<std::optional<manifest::InputDim>>
+toManifest(const std::vector<std::optional<InputDim>> &dims) {
+  std::vector<std::optional<manifest::InputDim>> result;
+  for (const std::optional<InputDim> &dim : dims)
+    result.push_back(dim ? std::optional(toManifest(*dim)) : std::nullopt);
+  return result;
+}
+
+static manifest::TensorSpec toManifest(const TensorSignature &tensor) {
+  manifest::TensorSpec spec;
+  spec.name = tensor.name;
+  spec.dtypeName = tensor.dtype;
+  spec.shape = tensor.shape;
+  spec.dimsFrom = toManifest(tensor.dimsFrom);
+  return spec;
+}
+
+static manifest::Launch toManifest(const CudaLaunch &launch) {
+  manifest::Launch result;
+  result.kernel = launch.kernel;
+  for (int axis = 0; axis < 3; ++axis) {
+    const CudaGridExtent &extent = launch.grid[axis];
+    manifest::GridExtent &grid = result.grid[axis];
+    grid.factor = extent.factor;
+    for (const InputDim &dim : extent.dims)
+      grid.dims.push_back(toManifest(dim));
+    grid.divisor = extent.divisor;
+    grid.limit = extent.limit;
+    result.block[axis] = launch.block[axis];
   }
-  return object;
-}
-
-static llvm::json::Value gridJson(const CudaGridExtent &extent) {
-  llvm::json::Array dims;
-  for (const InputDim &dim : extent.dims)
-    dims.push_back(inputDimJson(dim));
-  llvm::json::Object object{{"factor", extent.factor},
-                            {"dims", std::move(dims)},
-                            {"divisor", extent.divisor}};
-  if (extent.limit > 0)
-    object["limit"] = extent.limit;
-  return object;
-}
-
-static llvm::json::Value argumentJson(const CudaKernelArgument &argument) {
-  switch (argument.kind) {
-  case CudaKernelArgument::Kind::Input:
-    return llvm::json::Object{{"input", argument.index}};
-  case CudaKernelArgument::Kind::Output:
-    return llvm::json::Object{{"output", argument.index}};
-  case CudaKernelArgument::Kind::Buffer:
-    return llvm::json::Object{{"buffer", argument.index}};
-  case CudaKernelArgument::Kind::Dim:
-    return llvm::json::Object{{"dim", inputDimJson(argument.dim)}};
-  }
-  return nullptr;
-}
-
-/// A function's `buffers` and `launches` (CUDA artifacts).
-static void addCudaPlan(llvm::json::Object &function,
-                        const CudaFunctionPlan &plan) {
-  llvm::json::Array buffers, launches;
-  for (const CudaBuffer &buffer : plan.buffers) {
-    llvm::json::Object object{{"dtype", buffer.dtype},
-                              {"shape", llvm::json::Array(buffer.shape)}};
-    if (llvm::any_of(buffer.shape, [](int64_t s) { return s < 0; })) {
-      llvm::json::Array dimsFrom;
-      for (const std::optional<InputDim> &dim : buffer.dimsFrom)
-        dimsFrom.push_back(dim ? inputDimJson(*dim) : llvm::json::Value(nullptr));
-      object["dims_from"] = std::move(dimsFrom);
+  result.sharedBytes = launch.sharedBytes;
+  for (const CudaKernelArgument &argument : launch.arguments) {
+    manifest::KernelArgument converted;
+    switch (argument.kind) {
+    case CudaKernelArgument::Kind::Input:
+      converted.kind = manifest::KernelArgument::Kind::Input;
+      break;
+    case CudaKernelArgument::Kind::Output:
+      converted.kind = manifest::KernelArgument::Kind::Output;
+      break;
+    case CudaKernelArgument::Kind::Buffer:
+      converted.kind = manifest::KernelArgument::Kind::Buffer;
+      break;
+    case CudaKernelArgument::Kind::Dim:
+      converted.kind = manifest::KernelArgument::Kind::Dim;
+      break;
     }
-    buffers.push_back(std::move(object));
+    converted.index = argument.index;
+    converted.dim = toManifest(argument.dim);
+    result.arguments.push_back(std::move(converted));
   }
-  for (const CudaLaunch &launch : plan.launches) {
-    llvm::json::Array grid, block, arguments;
-    for (const CudaGridExtent &extent : launch.grid)
-      grid.push_back(gridJson(extent));
-    for (unsigned threads : launch.block)
-      block.push_back(threads);
-    for (const CudaKernelArgument &argument : launch.arguments)
-      arguments.push_back(argumentJson(argument));
-    launches.push_back(llvm::json::Object{{"kernel", launch.kernel},
-                                          {"grid", std::move(grid)},
-                                          {"block", std::move(block)},
-                                          {"shared_bytes", launch.sharedBytes},
-                                          {"arguments", std::move(arguments)}});
-  }
-  function["buffers"] = std::move(buffers);
-  function["launches"] = std::move(launches);
+  return result;
 }
 
-llvm::json::Value
-ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
-                   llvm::StringRef libraryFile, llvm::StringRef source,
-                   const CudaArtifact *cuda) {
-  llvm::json::Array functionArray;
+std::string mlir::ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
+                               llvm::StringRef libraryFile,
+                               llvm::StringRef source,
+                               const CudaArtifact *cuda) {
+  manifest::Manifest result;
+  result.target = cuda ? "cuda" : "cpu";
+  result.library = libraryFile.str();
+  result.abiVersion = SSM_CPU_LIBRARY_ABI_VERSION;
+  result.source = source.str();
   for (auto [index, function] : llvm::enumerate(functions)) {
-    llvm::json::Array inputs, outputs, equalDims, algorithms;
+    manifest::FunctionSpec spec;
+    spec.name = function.name;
     for (const TensorSignature &input : function.inputs)
-      inputs.push_back(tensorJson(input, false));
+      spec.inputs.push_back(toManifest(input));
     for (const TensorSignature &output : function.outputs)
-      outputs.push_back(tensorJson(output, true));
+      spec.outputs.push_back(toManifest(output));
     for (const std::vector<InputDim> &group : function.equalDims) {
-      llvm::json::Array dims;
+      std::vector<manifest::InputDim> dims;
       for (const InputDim &dim : group)
-        dims.push_back(inputDimJson(dim));
-      equalDims.push_back(std::move(dims));
+        dims.push_back(toManifest(dim));
+      spec.equalDims.push_back(std::move(dims));
     }
-    for (const AlgorithmNote &note : function.algorithms) {
-      llvm::json::Object object{{"location", note.location},
-                                {"algorithm", note.algorithm}};
-      if (note.chunkSize > 0)
-        object["chunk_size"] = note.chunkSize;
-      algorithms.push_back(std::move(object));
+    for (const AlgorithmNote &note : function.algorithms)
+      spec.algorithms.push_back({note.location, note.algorithm, note.chunkSize});
+    if (cuda) {
+      const CudaFunctionPlan &plan = cuda->plans[index];
+      for (const CudaBuffer &buffer : plan.buffers) {
+        manifest::BufferSpec converted;
+        converted.dtypeName = buffer.dtype;
+        converted.shape = buffer.shape;
+        converted.dimsFrom = toManifest(buffer.dimsFrom);
+        spec.buffers.push_back(std::move(converted));
+      }
+      for (const CudaLaunch &launch : plan.launches)
+        spec.launches.push_back(toManifest(launch));
     }
-    llvm::json::Object object{{"name", function.name},
-                              {"inputs", std::move(inputs)},
-                              {"outputs", std::move(outputs)},
-                              {"equal_dims", std::move(equalDims)},
-                              {"algorithms", std::move(algorithms)}};
-    if (cuda)
-      addCudaPlan(object, cuda->plans[index]);
-    functionArray.push_back(std::move(object));
+    result.functions.push_back(std::move(spec));
   }
-  llvm::json::Object manifest{{"format", "ssmc-artifact"},
-                              {"version", 1},
-                              {"target", cuda ? "cuda" : "cpu"},
-                              {"library", libraryFile},
-                              {"abi_version", 1},
-                              {"source", source},
-                              {"functions", std::move(functionArray)}};
   if (cuda) {
-    llvm::json::Object cudaObject{{"arch", cuda->arch},
-                                  {"source", cuda->sourceFile}};
-    if (!cuda->emulationLibrary.empty())
-      cudaObject["emulation_library"] = cuda->emulationLibrary;
-    manifest["cuda"] = std::move(cudaObject);
+    result.cuda.arch = cuda->arch;
+    result.cuda.source = cuda->sourceFile;
+    result.cuda.emulationLibrary = cuda->emulationLibrary;
   }
-  return manifest;
+  return manifest::formatManifest(result);
 }

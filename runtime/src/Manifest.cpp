@@ -1,9 +1,13 @@
 // Strict parsing of manifest.json: every field checked for presence, type and
 // consistency, because generated code trusts what the runtime derives from it.
-#include "Manifest.h"
+#include "ssm/manifest.h"
 
 #include "Json.h"
 #include "Status.h"
+
+// The writer's JSON; nothing here may throw.
+#define JSON_NOEXCEPTION
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <initializer_list>
@@ -630,7 +634,7 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   const json::Value *format = root->find("format");
   if (!format)
     return fail("", "has no field 'format' (expected \"ssmc-artifact\")");
-  if (!format->isString() || format->getString() != "ssmc-artifact")
+  if (!format->isString() || format->getString() != kManifestFormat)
     return fail("format", "is " + json::describe(*format) +
                               ", expected \"ssmc-artifact\"");
   const json::Value *version = root->find("version");
@@ -731,6 +735,145 @@ ssm_status_t parseManifest(std::string_view text, const std::string &origin,
     return status;
   out = std::move(result);
   return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Writer
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json inputDimJson(const InputDim &dim) {
+  return Json{{"input", dim.input}, {"dim", dim.dim}};
+}
+
+bool anyDynamic(const std::vector<int64_t> &shape) {
+  for (int64_t size : shape)
+    if (size < 0)
+      return true;
+  return false;
+}
+
+Json dimsFromJson(const std::vector<std::optional<InputDim>> &dimsFrom) {
+  Json array = Json::array();
+  for (const std::optional<InputDim> &dim : dimsFrom)
+    array.push_back(dim ? inputDimJson(*dim) : Json(nullptr));
+  return array;
+}
+
+Json tensorJson(const TensorSpec &tensor, bool isOutput) {
+  Json object{{"name", tensor.name},
+              {"dtype", tensor.dtypeName},
+              {"shape", tensor.shape}};
+  if (isOutput && anyDynamic(tensor.shape))
+    object["dims_from"] = dimsFromJson(tensor.dimsFrom);
+  return object;
+}
+
+Json launchJson(const Launch &launch) {
+  Json grid = Json::array();
+  for (const GridExtent &extent : launch.grid) {
+    Json dims = Json::array();
+    for (const InputDim &dim : extent.dims)
+      dims.push_back(inputDimJson(dim));
+    Json object{{"factor", extent.factor},
+                {"dims", std::move(dims)},
+                {"divisor", extent.divisor}};
+    if (extent.limit > 0)
+      object["limit"] = extent.limit;
+    grid.push_back(std::move(object));
+  }
+  Json arguments = Json::array();
+  for (const KernelArgument &argument : launch.arguments) {
+    switch (argument.kind) {
+    case KernelArgument::Kind::Input:
+      arguments.push_back(Json{{"input", argument.index}});
+      break;
+    case KernelArgument::Kind::Output:
+      arguments.push_back(Json{{"output", argument.index}});
+      break;
+    case KernelArgument::Kind::Buffer:
+      arguments.push_back(Json{{"buffer", argument.index}});
+      break;
+    case KernelArgument::Kind::Dim:
+      arguments.push_back(Json{{"dim", inputDimJson(argument.dim)}});
+      break;
+    }
+  }
+  return Json{{"kernel", launch.kernel},
+              {"grid", std::move(grid)},
+              {"block", {launch.block[0], launch.block[1], launch.block[2]}},
+              {"shared_bytes", launch.sharedBytes},
+              {"arguments", std::move(arguments)}};
+}
+
+Json functionJson(const FunctionSpec &function, bool cuda) {
+  Json inputs = Json::array(), outputs = Json::array(),
+       equalDims = Json::array(), algorithms = Json::array();
+  for (const TensorSpec &input : function.inputs)
+    inputs.push_back(tensorJson(input, /*isOutput=*/false));
+  for (const TensorSpec &output : function.outputs)
+    outputs.push_back(tensorJson(output, /*isOutput=*/true));
+  for (const std::vector<InputDim> &group : function.equalDims) {
+    Json dims = Json::array();
+    for (const InputDim &dim : group)
+      dims.push_back(inputDimJson(dim));
+    equalDims.push_back(std::move(dims));
+  }
+  for (const AlgorithmNote &note : function.algorithms) {
+    Json object{{"location", note.location}, {"algorithm", note.algorithm}};
+    if (note.chunkSize > 0)
+      object["chunk_size"] = note.chunkSize;
+    algorithms.push_back(std::move(object));
+  }
+  Json object{{"name", function.name},
+              {"inputs", std::move(inputs)},
+              {"outputs", std::move(outputs)},
+              {"equal_dims", std::move(equalDims)},
+              {"algorithms", std::move(algorithms)}};
+  if (cuda) {
+    Json buffers = Json::array(), launches = Json::array();
+    for (const BufferSpec &buffer : function.buffers) {
+      Json entry{{"dtype", buffer.dtypeName}, {"shape", buffer.shape}};
+      if (anyDynamic(buffer.shape))
+        entry["dims_from"] = dimsFromJson(buffer.dimsFrom);
+      buffers.push_back(std::move(entry));
+    }
+    for (const Launch &launch : function.launches)
+      launches.push_back(launchJson(launch));
+    object["buffers"] = std::move(buffers);
+    object["launches"] = std::move(launches);
+  }
+  return object;
+}
+
+} // namespace
+
+std::string formatManifest(const Manifest &manifest) {
+  bool cuda = manifest.target == "cuda";
+  Json functions = Json::array();
+  for (const FunctionSpec &function : manifest.functions)
+    functions.push_back(functionJson(function, cuda));
+  Json root{{"format", kManifestFormat},
+            {"version", kManifestVersion},
+            {"target", manifest.target},
+            {"library", manifest.library},
+            {"abi_version", manifest.abiVersion},
+            {"source", manifest.source},
+            {"functions", std::move(functions)}};
+  if (cuda) {
+    Json object{{"arch", manifest.cuda.arch},
+                {"source", manifest.cuda.source}};
+    if (!manifest.cuda.emulationLibrary.empty())
+      object["emulation_library"] = manifest.cuda.emulationLibrary;
+    root["cuda"] = std::move(object);
+  }
+  // Invalid UTF-8 in a name becomes U+FFFD rather than aborting.
+  return root.dump(2, ' ', /*ensure_ascii=*/false,
+                   Json::error_handler_t::replace) +
+         "\n";
 }
 
 std::optional<DLDataType> dtypeFromName(std::string_view name) {

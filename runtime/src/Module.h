@@ -5,7 +5,7 @@
 #ifndef SSM_RUNTIME_SRC_MODULE_H
 #define SSM_RUNTIME_SRC_MODULE_H
 
-#include "Manifest.h"
+#include "ssm/manifest.h"
 
 #include "ssm/runtime.h"
 

@@ -53,6 +53,8 @@
 #ifndef SSM_COSTMODEL_COSTMODEL_H
 #define SSM_COSTMODEL_COSTMODEL_H
 
+#include "ssm/contract/mix.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -75,11 +77,11 @@ enum class TargetKind { Cpu, Gpu };
 /// Element types the model knows; others are mapped to the closest one.
 enum class ElementType { F32, BF16, F16, F64 };
 
-enum class Algorithm { Quadratic, Recurrent, Chunked };
+using ::ssm::contract::Algorithm;
 
 llvm::StringRef toString(TargetKind kind);
 llvm::StringRef toString(ElementType type);
-llvm::StringRef toString(Algorithm algorithm);
+using ::ssm::contract::toString;
 std::optional<Algorithm> parseAlgorithm(llvm::StringRef name);
 
 /// A rate per element type. f64 runs at half the f32 rate.
@@ -152,9 +154,9 @@ llvm::json::Value toJSON(const TargetDescription &target);
 // Shapes and estimates
 //===----------------------------------------------------------------------===//
 
-enum class Score { Linear, Softmax };
-enum class Mask { Causal, Full, Window };
-enum class Decay { None, Scalar, Diagonal };
+using ::ssm::contract::Decay;
+using ::ssm::contract::Mask;
+using ::ssm::contract::Score;
 
 /// One ssm.mix: q [B, L, Hq, N], k [B, L, Hk, N], v [B, L, Hv, P],
 /// y [B, L, H, P] with H = max(Hq, Hk, Hv).
@@ -173,8 +175,7 @@ struct MixShape {
   int64_t elementBytes() const;
 };
 
-/// Why `algorithm` cannot compute `shape`, or nullopt; mirrors
-/// mlir::ssm::MixOp::whyIllegal.
+/// Why `algorithm` cannot compute `shape`, or nullopt (the contract's rule).
 std::optional<std::string> whyIllegal(const MixShape &shape,
                                       Algorithm algorithm);
 

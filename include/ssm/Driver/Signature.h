@@ -13,7 +13,6 @@
 #include "ssm/Target/CUDA/CudaEmitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/Support/JSON.h"
 
 #include <optional>
 #include <string>
@@ -64,9 +63,10 @@ struct CudaArtifact {
   std::vector<CudaFunctionPlan> plans = {};
 };
 
-/// The manifest.json of an artifact holding `functions` (a CPU artifact
-/// unless `cuda` is given).
-llvm::json::Value buildManifest(llvm::ArrayRef<FunctionSignature> functions,
+/// The manifest.json text of an artifact holding `functions` (a CPU artifact
+/// unless `cuda` is given), written by the runtime's formatManifest: the
+/// schema has one definition, ssm/manifest.h.
+std::string buildManifest(llvm::ArrayRef<FunctionSignature> functions,
                                 llvm::StringRef libraryFile,
                                 llvm::StringRef source,
                                 const CudaArtifact *cuda = nullptr);

@@ -10,6 +10,7 @@
 #define SSM_REFERENCE_MIX_H
 
 #include "ssm/Reference/Tensor.h"
+#include "ssm/contract/mix.h"
 
 #include "llvm/Support/Error.h"
 
@@ -17,8 +18,8 @@
 
 namespace ssm::reference {
 
-enum class Score { Linear, Softmax };
-enum class Mask { Causal, Full, Window };
+using ::ssm::contract::Mask;
+using ::ssm::contract::Score;
 
 /// The attributes of one ssm.mix.
 struct MixConfig {

@@ -7,6 +7,8 @@
 
 #include "ssm/Target/CPU/CpuEmitter.h"
 
+#include "ssm/cpu_library_abi.h"
+
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -31,9 +33,10 @@
 using namespace mlir;
 using llvm::createStringError;
 
-// The library's only exported symbol (cpu_library_abi.h).
-static constexpr const char *kQuerySymbol = "ssm_cpu_library_query";
-static constexpr unsigned kAbiVersion = 1;
+// The library's only exported symbol and the table's version, as the
+// runtime reads them (cpu_library_abi.h).
+static constexpr const char *kQuerySymbol = SSM_CPU_LIBRARY_QUERY_SYMBOL;
+static constexpr unsigned kAbiVersion = SSM_CPU_LIBRARY_ABI_VERSION;
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 ssm::createHostTargetMachine() {

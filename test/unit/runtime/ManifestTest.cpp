@@ -1,7 +1,8 @@
 // Tests of the strict manifest.json parser: a valid manifest, and each way a
 // manifest can be missing, unknown, ill-typed, inconsistent or of another
 // version.
-#include "Manifest.h"
+#include "ssm/manifest.h"
+#include "ssm/cpu_library_abi.h"
 #include "Json.h"
 
 #include <gtest/gtest.h>
@@ -264,6 +265,100 @@ TEST(ManifestTest, ParsesWhatSsmcWrites) {
   EXPECT_EQ(manifest.functions[0].equalDims.size(), 2u);
   EXPECT_EQ(manifest.functions[0].equalDims[0].size(), 3u);
   EXPECT_EQ(manifest.functions[0].outputs[0].dimsFrom[1]->dim, 1u);
+}
+
+// ssmc writes manifests with formatManifest; what it writes must read back
+// as the same data, CPU and CUDA parts alike.
+TEST(ManifestTest, FormatThenParseRoundTrips) {
+  Manifest written;
+  written.target = "cuda";
+  written.library = "model_cuda.cubin";
+  written.abiVersion = SSM_CPU_LIBRARY_ABI_VERSION;
+  written.source = "mixer \"one\".mlir";
+  written.cuda = {"sm_90a", "model_cuda.cu", "model_cuda_emulated.so"};
+  FunctionSpec function;
+  function.name = "ssd";
+  function.inputs.push_back({"x", "bf16", {}, {2, -1, 4, 16}, {}});
+  function.inputs.push_back({"dt", "f32", {}, {2, -1, 4}, {}});
+  function.outputs.push_back(
+      {"y", "bf16", {}, {2, -1, 4, 16}, {std::nullopt, InputDim{0, 1},
+                                         std::nullopt, std::nullopt}});
+  function.outputs.push_back({"state", "f32", {}, {2, 4, 16, 8}, {}});
+  function.equalDims.push_back({InputDim{0, 1}, InputDim{1, 1}});
+  function.algorithms.push_back({"mixer.mlir:3:8", "chunked", 64});
+  function.algorithms.push_back({"mixer.mlir:9:8", "recurrent", 0});
+  function.buffers.push_back({"f32", {}, {2, -1, 4}, {std::nullopt,
+                                                       InputDim{0, 1},
+                                                       std::nullopt}});
+  Launch launch;
+  launch.kernel = "ssd_mix0";
+  launch.grid[0] = {2, {InputDim{0, 1}}, 64, 0};
+  launch.grid[1] = {8, {}, 1, 132};
+  launch.block[0] = 128;
+  launch.sharedBytes = 40960;
+  launch.arguments = {{KernelArgument::Kind::Input, 0, {}},
+                      {KernelArgument::Kind::Output, 1, {}},
+                      {KernelArgument::Kind::Buffer, 0, {}},
+                      {KernelArgument::Kind::Dim, 0, InputDim{1, 1}}};
+  function.launches.push_back(launch);
+  written.functions.push_back(function);
+
+  std::string text = formatManifest(written);
+  Manifest read;
+  ssm_status_t status = parseManifest(text, "m.json", read);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
+  EXPECT_EQ(read.target, written.target);
+  EXPECT_EQ(read.library, written.library);
+  EXPECT_EQ(read.source, written.source);
+  EXPECT_EQ(read.cuda.arch, "sm_90a");
+  EXPECT_EQ(read.cuda.emulationLibrary, "model_cuda_emulated.so");
+  ASSERT_EQ(read.functions.size(), 1u);
+  const FunctionSpec &f = read.functions[0];
+  ASSERT_EQ(f.inputs.size(), 2u);
+  EXPECT_EQ(f.inputs[0].dtypeName, "bf16");
+  EXPECT_EQ(f.inputs[0].dtype.code, kDLBfloat);
+  EXPECT_EQ(f.inputs[1].shape, (std::vector<int64_t>{2, -1, 4}));
+  ASSERT_EQ(f.outputs.size(), 2u);
+  ASSERT_TRUE(f.outputs[0].dimsFrom[1].has_value());
+  EXPECT_EQ(f.outputs[0].dimsFrom[1]->input, 0u);
+  EXPECT_EQ(f.outputs[0].dimsFrom[1]->dim, 1u);
+  EXPECT_FALSE(f.outputs[0].dimsFrom[0].has_value());
+  ASSERT_EQ(f.equalDims.size(), 1u);
+  EXPECT_EQ(f.equalDims[0][1].input, 1u);
+  ASSERT_EQ(f.algorithms.size(), 2u);
+  EXPECT_EQ(f.algorithms[0].chunkSize, 64);
+  EXPECT_EQ(f.algorithms[1].algorithm, "recurrent");
+  ASSERT_EQ(f.buffers.size(), 1u);
+  EXPECT_EQ(f.buffers[0].dimsFrom[1]->dim, 1u);
+  ASSERT_EQ(f.launches.size(), 1u);
+  const Launch &l = f.launches[0];
+  EXPECT_EQ(l.kernel, "ssd_mix0");
+  EXPECT_EQ(l.grid[0].factor, 2);
+  EXPECT_EQ(l.grid[0].divisor, 64);
+  ASSERT_EQ(l.grid[0].dims.size(), 1u);
+  EXPECT_EQ(l.grid[0].dims[0].dim, 1u);
+  EXPECT_EQ(l.grid[1].limit, 132);
+  EXPECT_EQ(l.grid[2].factor, 1);
+  EXPECT_EQ(l.block[0], 128u);
+  EXPECT_EQ(l.block[1], 1u);
+  EXPECT_EQ(l.sharedBytes, 40960);
+  ASSERT_EQ(l.arguments.size(), 4u);
+  EXPECT_EQ(l.arguments[1].kind, KernelArgument::Kind::Output);
+  EXPECT_EQ(l.arguments[1].index, 1u);
+  EXPECT_EQ(l.arguments[3].kind, KernelArgument::Kind::Dim);
+  EXPECT_EQ(l.arguments[3].dim.input, 1u);
+
+  // And a CPU manifest: no cuda part, no buffers or launches.
+  written.target = "cpu";
+  written.library = "model_cpu.so";
+  written.functions[0].buffers.clear();
+  written.functions[0].launches.clear();
+  text = formatManifest(written);
+  EXPECT_EQ(text.find("\"cuda\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("launches"), std::string::npos) << text;
+  status = parseManifest(text, "m.json", read);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
+  EXPECT_EQ(read.target, "cpu");
 }
 
 TEST(ManifestTest, OptionalAndInformationalFields) {

@@ -1,7 +1,9 @@
-// The artifact manifest (manifest.json written by `ssmc -o DIR`) as C++ data,
-// and its strict parser.
-#ifndef SSM_RUNTIME_SRC_MANIFEST_H
-#define SSM_RUNTIME_SRC_MANIFEST_H
+// The artifact manifest (manifest.json in every artifact) as C++ data, its
+// strict parser and its writer: the one definition of the schema, which
+// ssmc's Driver writes through formatManifest and the runtime reads through
+// parseManifest. Part of ssm_runtime (plain C++, no LLVM).
+#ifndef SSM_MANIFEST_H
+#define SSM_MANIFEST_H
 
 #include "ssm/runtime.h"
 
@@ -14,8 +16,11 @@
 
 namespace ssm::runtime {
 
-/// The only manifest format version this runtime reads.
+/// The manifest format version ssmc writes and the only one this runtime
+/// reads.
 constexpr int64_t kManifestVersion = 1;
+/// The manifest's `format`.
+constexpr const char *kManifestFormat = "ssmc-artifact";
 
 /// Dimension `dim` of input `input`.
 struct InputDim {
@@ -124,6 +129,12 @@ struct Manifest {
 ssm_status_t parseManifest(std::string_view text, const std::string &origin,
                            Manifest &out);
 
+/// `manifest` as manifest.json text (2-space indented, fields in the order
+/// parseManifest documents), `version` kManifestVersion. Every TensorSpec,
+/// BufferSpec and the dtype fields are written by name (dtypeName); a
+/// dims_from is written for outputs and buffers with a dynamic dim.
+std::string formatManifest(const Manifest &manifest);
+
 /// The DLPack dtype of a manifest dtype name; nullopt when unknown.
 std::optional<DLDataType> dtypeFromName(std::string_view name);
 
@@ -132,4 +143,4 @@ std::string formatSignatureShape(const std::vector<int64_t> &shape);
 
 } // namespace ssm::runtime
 
-#endif // SSM_RUNTIME_SRC_MANIFEST_H
+#endif // SSM_MANIFEST_H
