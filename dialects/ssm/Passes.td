@@ -1,7 +1,7 @@
 //===- Passes.td - Passes of the ssm dialect ---------------*- tablegen -*-===//
 //
-// Algorithm selection, the three CPU lowerings of ssm.mix and the CUDA
-// emitter.
+// The target-neutral passes: algorithm selection. The backends declare
+// theirs beside them (include/ssm/Target/CPU, include/ssm/Target/CUDA).
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,101 +41,6 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
            "Sequence length assumed when L is dynamic">,
     Option<"explain", "explain", "bool", /*default=*/"false",
            "Emit a remark per op with every candidate's estimate">
-  ];
-}
-
-def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
-  let summary = "Lower ssm.mix by materialising M tile by tile";
-  let description = [{
-    Rewrites each `ssm.mix` planned `quadratic` for the CPU's `loops` into
-    loops over (batch, head) and query/key tiles that build M = mask ∘
-    score(Q Kᵀ) ∘ decay one tile at a time and multiply it with V; softmax
-    uses an online (running max and sum) normalisation. Elementwise producers
-    of the operands and an elementwise consumer of the result are fused into
-    the loops.
-  }];
-  let dependentDialects = [
-    "arith::ArithDialect", "bufferization::BufferizationDialect",
-    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
-  ];
-}
-
-def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
-  let summary = "Lower ssm.mix as a scan that carries the state";
-  let description = [{
-    Rewrites each `ssm.mix` planned `recurrent` for the CPU's `loops` into a
-    sequential scan over positions per (batch, head) that keeps the
-    [N, P] state in registers and cache: S_t = exp(dt_t A) S_{t-1} + k_t v_tᵀ,
-    y_t = S_tᵀ q_t. Needs a linear score and a causal mask. Elementwise
-    producers and an elementwise consumer are fused into the scan.
-  }];
-  let dependentDialects = [
-    "arith::ArithDialect", "bufferization::BufferizationDialect",
-    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
-  ];
-}
-
-def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
-  let summary = "Lower ssm.mix with SSD's chunked block decomposition";
-  let description = [{
-    Rewrites each `ssm.mix` planned `chunked` for the CPU's `loops` into the
-    four-step block decomposition of the semiseparable matrix, per
-    chunk of Q positions and done with matmuls: intra-chunk outputs
-    ((C Bᵀ ∘ decay) X), the chunk's state (Bᵀ · decayed X), the scan over
-    chunk states, and the state-to-output term (C · state). Needs a linear
-    score, a causal mask and a scalar (or no) decay.
-  }];
-  let dependentDialects = [
-    "arith::ArithDialect", "bufferization::BufferizationDialect",
-    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
-    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
-  ];
-}
-
-def SsmApproximateMath : Pass<"ssm-approximate-math"> {
-  let summary = "Replace f32 transcendental math by vectorizable polynomials";
-  let description = [{
-    Rewrites f32 `math.exp`, `math.log`, `math.log1p`, `math.tanh`, ... (on
-    scalars and vectors) into polynomial approximations made of arith ops
-    (errors of a few ulp). LLVM would otherwise lower a vector `exp` to one
-    libm call per lane, which dominates the cost of decays and softmax on a
-    CPU.
-  }];
-  let dependentDialects = [
-    "arith::ArithDialect", "math::MathDialect", "vector::VectorDialect"
-  ];
-}
-
-def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
-  let summary = "Allocate OpenMP loop scratch once per thread";
-  let description = [{
-    A work item of a lowered mixer keeps its scratch (state tiles, packed
-    blocks) in `memref.alloca`s at the top of its body; after
-    `convert-scf-to-openmp` that body sits, wrapped in `memref.alloca_scope`,
-    inside `omp.parallel { omp.wsloop { omp.loop_nest } }`. This pass moves
-    static-shape allocas of those scopes before the `omp.wsloop`, so every
-    thread allocates them once and reuses them for all its work items, and
-    inlines the scopes that are left without allocas (an alloca scope cannot
-    hold the multi-block region that loops become).
-  }];
-  let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
-}
-
-def SsmExportCuda : Pass<"ssm-export-cuda", "ModuleOp"> {
-  let summary = "Print the CUDA C++ of every planned ssm.mix and its glue";
-  let description = [{
-    The CUDA backend's emitter as a pass (translateToCUDA): every public
-    function's ssm.mix ops, each with its plan, become fused kernels that
-    instantiate the device templates of runtime/include/ssm/device/, and
-    the elementwise glue they do not absorb becomes elementwise kernels. The
-    module is left unchanged; the source goes to `output`. An op without a
-    plan, or one no template can run, is an error.
-  }];
-  let options = [
-    Option<"output", "output", "std::string", /*default=*/"\"-\"",
-           "Where to write the CUDA C++ ('-': standard output)">
   ];
 }
 

@@ -22,8 +22,8 @@ namespace mlir::ssm {
 /// is Q×Q and padded to whole chunks; SSD's useful range is 32–256, and far
 /// larger chunks only cost memory and compile time.
 constexpr int64_t kMaxChunkSize = 1024;
-/// The widest vector (f32 lanes) a lowering emits: AVX-512 has 16, so 64
-/// leaves room and still rejects nonsense.
+/// The widest vector (f32 lanes) a plan's vector_width may name: four times
+/// the widest CPUs' today, so room to grow, and nonsense is still refused.
 constexpr int64_t kMaxVectorWidth = 64;
 } // namespace mlir::ssm
 

@@ -13,12 +13,16 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "ssm/SsmDialect.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
+#include "ssm/Target/CPU/Passes.h"
 #include "ssm/Target/CUDA/CudaPipeline.h"
+#include "ssm/Target/CUDA/Passes.h"
 #include "ssm/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::ssm::registerSsmPasses();
+  mlir::ssm::registerSsmCpuPasses();
+  mlir::ssm::registerSsmCudaPasses();
   mlir::ssm::registerCpuPipelines();
   mlir::ssm::registerCudaPipelines();
   mlir::DialectRegistry registry;

@@ -11,6 +11,8 @@
 #include "ssm/Frontend/TestVectorImport.h"
 #include "ssm/SsmOps.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
+#include "ssm/Target/CPU/Passes.h"
+#include "ssm/Target/CUDA/Passes.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
@@ -99,6 +101,8 @@ int main(int argc, char **argv) {
   // Pass names for --mlir-print-ir-after=... and friends.
   registerAllPasses();
   ssm::registerSsmPasses();
+  ssm::registerSsmCpuPasses();
+  ssm::registerSsmCudaPasses();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();

@@ -1,6 +1,7 @@
 //===- Passes.h - Passes of the ssm dialect ---------------------*- C++ -*-===//
 //
-// Declares and registers ssm-select-algorithm and the three lowerings.
+// Declares and registers the target-neutral passes (ssm-select-algorithm);
+// the backends declare theirs in ssm/Target/*/Passes.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,9 +11,6 @@
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
-namespace func {
-class FuncOp;
-} // namespace func
 namespace ssm {
 
 #define GEN_PASS_DECL

@@ -7,7 +7,7 @@
 #include "ssm/Target/CPU/CpuPipeline.h"
 
 #include "ssm/Transforms/KernelPlanner.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 #include "ssm/Transforms/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"

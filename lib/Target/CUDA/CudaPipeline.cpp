@@ -6,7 +6,7 @@
 
 #include "ssm/Target/CUDA/CudaPipeline.h"
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CUDA/Passes.h"
 #include "ssm/Transforms/Pipelines.h"
 
 #include "mlir/Pass/PassRegistry.h"

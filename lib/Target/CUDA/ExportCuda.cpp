@@ -7,7 +7,7 @@
 
 #include "ssm/Target/CUDA/CudaPipeline.h"
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CUDA/Passes.h"
 
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -16,7 +16,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMEXPORTCUDA
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CUDA/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
@@ -17,7 +17,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMHOISTPARALLELSCRATCH
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CPU/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 
 #include "MixLowering.h"
 
@@ -30,7 +30,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLOWERCHUNKED
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CPU/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -17,7 +17,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMAPPROXIMATEMATH
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CPU/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 
 #include "MixLowering.h"
 
@@ -33,7 +33,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLOWERQUADRATIC
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CPU/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

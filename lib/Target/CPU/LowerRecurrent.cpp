@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Target/CPU/Passes.h"
 
 #include "MixLowering.h"
 
@@ -28,7 +28,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLOWERRECURRENT
-#include "ssm/Passes.h.inc"
+#include "ssm/Target/CPU/Passes.h.inc"
 } // namespace mlir::ssm
 
 using namespace mlir;

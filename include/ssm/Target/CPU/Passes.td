@@ -1,0 +1,93 @@
+//===- Passes.td - Passes of the CPU backend ---------------*- tablegen -*-===//
+//
+// The CPU mapping: the three lowerings of ssm.mix into parallel, vectorised
+// loops, the polynomial math they vectorise with, and the OpenMP scratch
+// hoisting.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TARGET_CPU_PASSES_TD
+#define SSM_TARGET_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SsmLowerQuadratic : Pass<"ssm-lower-quadratic", "func::FuncOp"> {
+  let summary = "Lower ssm.mix by materialising M tile by tile";
+  let description = [{
+    Rewrites each `ssm.mix` planned `quadratic` for the CPU's `loops` into
+    loops over (batch, head) and query/key tiles that build M = mask ∘
+    score(Q Kᵀ) ∘ decay one tile at a time and multiply it with V; softmax
+    uses an online (running max and sum) normalisation. Elementwise producers
+    of the operands and an elementwise consumer of the result are fused into
+    the loops.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
+  ];
+}
+
+def SsmLowerRecurrent : Pass<"ssm-lower-recurrent", "func::FuncOp"> {
+  let summary = "Lower ssm.mix as a scan that carries the state";
+  let description = [{
+    Rewrites each `ssm.mix` planned `recurrent` for the CPU's `loops` into a
+    sequential scan over positions per (batch, head) that keeps the
+    [N, P] state in registers and cache: S_t = exp(dt_t A) S_{t-1} + k_t v_tᵀ,
+    y_t = S_tᵀ q_t. Needs a linear score and a causal mask. Elementwise
+    producers and an elementwise consumer are fused into the scan.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
+  ];
+}
+
+def SsmLowerChunked : Pass<"ssm-lower-chunked", "func::FuncOp"> {
+  let summary = "Lower ssm.mix with SSD's chunked block decomposition";
+  let description = [{
+    Rewrites each `ssm.mix` planned `chunked` for the CPU's `loops` into the
+    four-step block decomposition of the semiseparable matrix, per
+    chunk of Q positions and done with matmuls: intra-chunk outputs
+    ((C Bᵀ ∘ decay) X), the chunk's state (Bᵀ · decayed X), the scan over
+    chunk states, and the state-to-output term (C · state). Needs a linear
+    score, a causal mask and a scalar (or no) decay.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "bufferization::BufferizationDialect",
+    "linalg::LinalgDialect", "math::MathDialect", "memref::MemRefDialect",
+    "scf::SCFDialect", "tensor::TensorDialect", "vector::VectorDialect"
+  ];
+}
+
+def SsmApproximateMath : Pass<"ssm-approximate-math"> {
+  let summary = "Replace f32 transcendental math by vectorizable polynomials";
+  let description = [{
+    Rewrites f32 `math.exp`, `math.log`, `math.log1p`, `math.tanh`, ... (on
+    scalars and vectors) into polynomial approximations made of arith ops
+    (errors of a few ulp). LLVM would otherwise lower a vector `exp` to one
+    libm call per lane, which dominates the cost of decays and softmax on a
+    CPU.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "math::MathDialect", "vector::VectorDialect"
+  ];
+}
+
+def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
+  let summary = "Allocate OpenMP loop scratch once per thread";
+  let description = [{
+    A work item of a lowered mixer keeps its scratch (state tiles, packed
+    blocks) in `memref.alloca`s at the top of its body; after
+    `convert-scf-to-openmp` that body sits, wrapped in `memref.alloca_scope`,
+    inside `omp.parallel { omp.wsloop { omp.loop_nest } }`. This pass moves
+    static-shape allocas of those scopes before the `omp.wsloop`, so every
+    thread allocates them once and reuses them for all its work items, and
+    inlines the scopes that are left without allocas (an alloca scope cannot
+    hold the multi-block region that loops become).
+  }];
+  let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
+}
+
+#endif // SSM_TARGET_CPU_PASSES_TD
