@@ -292,21 +292,47 @@ HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
 
 } // namespace
 
-Call::Call(const Module &module, const Function &function,
-           const SafetensorsFile &file, const std::string &path)
-    : module(module), function(function) {
+std::vector<HostTensor> bindInputs(const Function &function,
+                                   const std::vector<InputSource> &sources,
+                                   std::map<std::string, HostTensor> given) {
+  std::vector<HostTensor> inputs;
   for (size_t i = 0; i < function.numInputs(); ++i) {
     TensorSignature signature = function.input(i);
-    if (!file.has(signature.name))
-      fail(kExitBadInput, path + ": no tensor '" + signature.name +
+    if (auto it = given.find(signature.name); it != given.end()) {
+      inputs.push_back(std::move(it->second));
+      continue;
+    }
+    const InputSource *source = nullptr;
+    for (const InputSource &candidate : sources)
+      if (candidate.file.has(signature.name)) {
+        source = &candidate;
+        break;
+      }
+    if (!source) {
+      std::string where;
+      for (const InputSource &candidate : sources)
+        where += (where.empty() ? "" : " or ") + candidate.path;
+      fail(kExitBadInput, where + ": no tensor '" + signature.name +
                               "', which function '" + function.name() +
                               "' takes as input " + std::to_string(i) + " (" +
                               dtypeName(signature.dtype) +
                               formatShape(signature.shape) + ")");
+    }
     // safetensors data is unaligned; generated code may assume alignment.
-    hostInputs.push_back(convertedCopy(file.tensor(signature.name),
-                                       signature.dtype, signature.name, path));
+    inputs.push_back(convertedCopy(source->file.tensor(signature.name),
+                                   signature.dtype, signature.name,
+                                   source->path));
   }
+  return inputs;
+}
+
+Call::Call(const Module &module, const Function &function,
+           const SafetensorsFile &file, const std::string &path)
+    : Call(module, function, bindInputs(function, {{file, path}})) {}
+
+Call::Call(const Module &module, const Function &function,
+           std::vector<HostTensor> inputs)
+    : module(module), function(function), hostInputs(std::move(inputs)) {
   for (HostTensor &input : hostInputs)
     inputViews.push_back(input.view());
   try {

@@ -66,14 +66,28 @@ SafetensorsFile openSafetensors(const std::string &path);
 /// for the artifact's own); a refusal is exit 2.
 Module loadArtifact(const std::string &path, const std::string &target);
 
-/// One function's inputs, bound by name from a safetensors file (a float
-/// tensor converted, rounding to nearest even, when the function takes
-/// another float type), and outputs filled with NaN, both on the module's
-/// device; and timed calls.
+/// A safetensors file inputs are bound from, with its path for messages.
+struct InputSource {
+  SafetensorsFile file;
+  std::string path;
+};
+
+/// `function`'s inputs bound by name from the first source that holds each
+/// (a float tensor converted, rounding to nearest even, when the function
+/// takes another float type), as aligned host copies; `given` supplies
+/// inputs by name ahead of the sources. A name no source holds is exit 2.
+std::vector<HostTensor>
+bindInputs(const Function &function, const std::vector<InputSource> &sources,
+           std::map<std::string, HostTensor> given = {});
+
+/// One function's inputs and its outputs filled with NaN, both on the
+/// module's device; and timed calls.
 class Call {
 public:
   Call(const Module &module, const Function &function,
        const SafetensorsFile &inputs, const std::string &inputsPath);
+  Call(const Module &module, const Function &function,
+       std::vector<HostTensor> inputs);
   /// Runs once (and waits for the device); returns the wall time in ms.
   double run();
   /// The outputs, on the host.

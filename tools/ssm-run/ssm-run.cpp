@@ -18,6 +18,8 @@ using namespace ssm::run;
 namespace ssm::run {
 /// `check` (Check.cpp, or a refusal where the compiler is not built).
 int commandCheck(const std::vector<std::string> &args);
+/// `check-model` (CheckModel.cpp).
+int commandCheckModel(const std::vector<std::string> &args);
 } // namespace ssm::run
 
 namespace {
@@ -46,6 +48,13 @@ Commands:
       REF's tensors of the same names.
   info <artifact_dir>
       Print the artifact's functions and their signatures.
+  check-model <artifact_dir> --weights=DIR --expected=FILE.safetensors
+        [--target=cpu|cuda]
+      Run a model artifact (ssmc <checkpoint dir>) with the checkpoint's
+      weights (DIR/model.safetensors): the full forward pass on FILE's
+      'input_ids' against its 'logits' (max abs error within 1e-3), and
+      greedy generation from 'generate_input_ids' for as many tokens as
+      'generated_ids' has beyond the prompt (every id must match).
 
 CUDA artifacts run through libcuda.so.1; with SSM_CUDA_EMULATOR=1, on the
 host emulator (artifacts built with ssmc --cuda-emulation).
@@ -214,8 +223,10 @@ int main(int argc, char **argv) {
       return commandRun(args);
     if (command == "info")
       return commandInfo(args);
+    if (command == "check-model")
+      return commandCheckModel(args);
     usageError("ssm-run: unknown command '" + command +
-               "' (expected check, run or info)");
+               "' (expected check, run, info or check-model)");
   } catch (const Exit &exit) {
     std::fflush(stdout);
     // Usage errors already name the command ("ssm-run check: ...").

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Driver/Driver.h"
+#include "ssm/Frontend/ModelImport.h"
 #include "ssm/Frontend/TestVectorImport.h"
 #include "ssm/SsmOps.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
@@ -23,6 +24,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -170,10 +172,16 @@ int main(int argc, char **argv) {
     if (failed(imported))
       return 2;
     module = std::move(*imported);
-  } else if (llvm::StringRef(inputPath).ends_with(".json")) {
+  } else if (ssm::isCheckpointDirectory(inputPath)) {
+    FailureOr<OwningOpRef<ModuleOp>> imported =
+        ssm::importModel(inputPath, &context);
+    if (failed(imported))
+      return 2;
+    module = std::move(*imported);
+  } else if (llvm::sys::fs::is_directory(inputPath)) {
     llvm::errs() << "ssmc: " << inputPath
-                 << ": Hugging Face configs are not supported by this build "
-                    "yet; give an .mlir module\n";
+                 << " is a directory without a config.json (a checkpoint "
+                    "directory holds config.json and model.safetensors)\n";
     return 2;
   } else {
     std::string error;

@@ -92,6 +92,7 @@ void ssm::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
 
   OpPassManager &loops = pm.nest<func::FuncOp>();
+  loops.addPass(createSsmLowerStridedCopies());
   loops.addPass(createConvertLinalgToLoopsPass());
   loops.addPass(createSsmApproximateMath());
   loops.addPass(createCanonicalizerPass());

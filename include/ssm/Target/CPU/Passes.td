@@ -90,4 +90,18 @@ def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
   let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
 }
 
+def SsmLowerStridedCopies : Pass<"ssm-lower-strided-copies", "func::FuncOp"> {
+  let summary = "Copies between strided memrefs become loops";
+  let description = [{
+    Bufferization copies into and out of views (a padded tensor's interior,
+    a slice of a projection): `memref.copy` between memrefs that are not
+    both contiguous. The LLVM lowering would turn those into calls of
+    `memrefCopy` from MLIR's C runner utilities, which a generated library
+    does not link; this pass rewrites them as `linalg.copy`, which
+    `convert-linalg-to-loops` turns into loops. Contiguous copies stay
+    `memref.copy` (a memcpy).
+  }];
+  let dependentDialects = ["linalg::LinalgDialect", "memref::MemRefDialect"];
+}
+
 #endif // SSM_TARGET_CPU_PASSES_TD
