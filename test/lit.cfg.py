@@ -24,6 +24,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # internal shell has no `$?`).
 config.substitutions.append(
     ("%expect-exit", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "expect_exit.py"))))
+config.substitutions.append(
+    ("%edit-checkpoint", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "models", "edit_checkpoint.py"))))
 
 tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
 tools = ["ssm-opt", "ssmc", "ssm-run", "ssm-example-run"]

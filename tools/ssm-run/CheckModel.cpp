@@ -91,8 +91,18 @@ int commandCheckModel(const std::vector<std::string> &args) {
   InputSource expected{openSafetensors(arguments.value("expected")),
                        arguments.value("expected")};
 
-  // 1. The full forward pass.
+  // Every input is checked before anything runs.
   HostTensor inputIds = readIds(expected, "input_ids", vocab);
+  HostTensor prompt = readIds(expected, "generate_input_ids", vocab);
+  if (prompt.shape()[0] != 1)
+    fail(kExitBadInput, expected.path +
+                            ": tensor 'generate_input_ids' must be [1, L]");
+  if (!expected.file.has("generated_ids"))
+    fail(kExitBadInput, expected.path + ": no tensor 'generated_ids'");
+  if (!expected.file.has("logits"))
+    fail(kExitBadInput, expected.path + ": no tensor 'logits'");
+
+  // 1. The full forward pass.
   std::vector<int64_t> idsShape = inputIds.shape();
   std::map<std::string, HostTensor> given;
   given.emplace("input_ids", std::move(inputIds));
@@ -100,8 +110,6 @@ int commandCheckModel(const std::vector<std::string> &args) {
   Call forward(module, prefill, std::move(inputs));
   double forwardMs = forward.run();
   HostTensor logits = std::move(forward.outputs()[0]);
-  if (!expected.file.has("logits"))
-    fail(kExitBadInput, expected.path + ": no tensor 'logits'");
   HostTensor reference = HostTensor::copyOf(expected.file.tensor("logits"));
   if (reference.shape() != logits.shape() ||
       reference.dataType().code != kDLFloat || reference.dataType().bits != 32)
@@ -123,12 +131,6 @@ int commandCheckModel(const std::vector<std::string> &args) {
 
   // 2. Greedy generation: each new token is the argmax of the last
   // position's logits over the whole sequence so far.
-  HostTensor prompt = readIds(expected, "generate_input_ids", vocab);
-  if (prompt.shape()[0] != 1)
-    fail(kExitBadInput, expected.path +
-                            ": tensor 'generate_input_ids' must be [1, L]");
-  if (!expected.file.has("generated_ids"))
-    fail(kExitBadInput, expected.path + ": no tensor 'generated_ids'");
   std::vector<int64_t> wanted =
       idsOf(HostTensor::copyOf(expected.file.tensor("generated_ids")));
   std::vector<int64_t> sequence = idsOf(prompt);

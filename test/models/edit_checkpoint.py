@@ -1,0 +1,78 @@
+"""Makes a broken copy of a checkpoint for the error tests.
+
+    edit_checkpoint.py SOURCE_DIR OUT_DIR [EDIT ...]
+
+EDITs, applied in order:
+  set:KEY=JSON      sets config.json's KEY to the JSON value
+  del:KEY           removes KEY from config.json
+  truncate:BYTES    cuts model.safetensors to BYTES bytes
+  ids:NAME=a,b,..   rewrites expected.safetensors with only the I64 [1, n]
+                    tensor NAME holding those ids (plus the source's other
+                    tensors, unchanged)
+The other files are copied as they are.
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        tensors[name] = (entry["dtype"], entry["shape"], data[begin:end])
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, (dtype, shape, blob) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def main():
+    source, out = sys.argv[1], sys.argv[2]
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out)
+    config_path = os.path.join(out, "config.json")
+    config = json.load(open(config_path))
+    for edit in sys.argv[3:]:
+        kind, _, rest = edit.partition(":")
+        if kind == "set":
+            key, _, value = rest.partition("=")
+            config[key] = json.loads(value)
+        elif kind == "del":
+            del config[rest]
+        elif kind == "truncate":
+            weights = os.path.join(out, "model.safetensors")
+            with open(weights, "r+b") as f:
+                f.truncate(int(rest))
+        elif kind == "ids":
+            name, _, values = rest.partition("=")
+            ids = [int(v) for v in values.split(",") if v]
+            expected = os.path.join(out, "expected.safetensors")
+            tensors = read_safetensors(expected)
+            tensors[name] = ("I64", [1, len(ids)],
+                             struct.pack("<%dq" % len(ids), *ids))
+            write_safetensors(expected, tensors)
+        else:
+            sys.exit("unknown edit " + edit)
+    json.dump(config, open(config_path, "w"), indent=2)
+
+
+main()
