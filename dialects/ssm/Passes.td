@@ -44,4 +44,32 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
   ];
 }
 
+def SsmGeneralizeGlue : Pass<"ssm-generalize-glue", "func::FuncOp"> {
+  let summary = "Named linalg glue becomes linalg.generic; contractions stay";
+  let description = [{
+    The backends fuse elementwise glue in its `linalg.generic` form, so
+    named ops such as `linalg.broadcast` or `linalg.add` are generalized.
+    Contractions (`linalg.matmul`, the projections of a model) are left
+    named: elementwise fusion must not fold a producer into a matmul (it
+    would recompute the producer once per output column), and the backends
+    map matmuls onto their own kernels.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect"];
+}
+
+def SsmFuseGlue : Pass<"ssm-fuse-glue", "func::FuncOp"> {
+  let summary = "Fuse elementwise glue into the glue that reads it once";
+  let description = [{
+    Folds an elementwise `linalg.generic` into the `linalg.generic` that
+    consumes it when the consumer reads each of its elements once (its
+    indexing map for the producer is a permutation of all its loops) and
+    nothing else uses it, so the fused op recomputes nothing. Unlike
+    upstream's `linalg-fuse-elementwise-ops`, it neither folds a producer
+    into a broadcasting or contracting consumer (which would recompute it
+    per extra loop iteration) nor rewrites reshapes around named ops (which
+    would turn a model's `linalg.matmul` projections into generics).
+  }];
+  let dependentDialects = ["linalg::LinalgDialect"];
+}
+
 #endif // SSM_PASSES_TD

@@ -44,6 +44,14 @@ std::optional<InputDim> DynamicSizes::inputDimOf(Value value,
   return std::nullopt;
 }
 
+/// Unites dim `dim` of `value` with the tensor dim `size` reads, when it
+/// is a tensor.dim with a constant index.
+void DynamicSizes::uniteWithDimOf(Value value, unsigned dim, Value size) {
+  if (auto dimOp = size.getDefiningOp<tensor::DimOp>())
+    if (std::optional<int64_t> index = dimOp.getConstantIndex())
+      unite(value, dim, dimOp.getSource(), *index);
+}
+
 /// Unites the sizes that ops of the program force to be equal.
 void DynamicSizes::collect(func::FuncOp func) {
   func.walk([&](Operation *op) {
@@ -106,6 +114,23 @@ void DynamicSizes::collect(func::FuncOp func) {
       for (auto [d, group] : llvm::enumerate(expand.getReassociationIndices()))
         if (group.size() == 1)
           unite(expand.getSrc(), d, expand.getResult(), group[0]);
+      // A split dim whose size is read off a tensor (tensor.dim).
+      for (auto [d, size] : llvm::enumerate(expand.getMixedOutputShape()))
+        if (auto value = dyn_cast<Value>(size))
+          uniteWithDimOf(expand.getResult(), d, value);
+      return;
+    }
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      // A slice keeps the sizes it is given; a dim of the source given in
+      // full (offset 0, size tensor.dim) keeps the source's.
+      unsigned d = 0;
+      for (auto [i, size] : llvm::enumerate(slice.getMixedSizes())) {
+        if (slice.getDroppedDims().test(i))
+          continue;
+        if (auto value = dyn_cast<Value>(size))
+          uniteWithDimOf(slice.getResult(), d, value);
+        ++d;
+      }
       return;
     }
     // Elementwise ops on tensors keep every size.

@@ -457,16 +457,29 @@ private:
     return op("mulf", w, op("mulf", x, inverse));
   }
 
-  /// x [B, L, K] · Wᵀ (W [N, K]) + bias.
+  /// x [B, L, K] · Wᵀ (W [N, K]) + bias: a linalg.matmul on [B·L, K] that
+  /// reads W transposed (the backends' projection kernels).
   Tensor linear(const Tensor &x, const Tensor &w, const Tensor *bias) {
-    int64_t n = w.shape[0];
-    Tensor y = generic({{x, map(4, "d0, d1, d3")}, {w, map(4, "d2, d3")}},
-                       zeros({n}), map(4, "d0, d1, d2"),
-                       {"parallel", "parallel", "parallel", "reduction"},
-                       [&](const std::vector<std::string> &a,
-                           const std::string &acc) {
-                         return op("addf", acc, op("mulf", a[0], a[1]));
-                       });
+    int64_t n = w.shape[0], kDim = w.shape[1];
+    std::string rowsType = "tensor<?x" + std::to_string(kDim) + "xf32>";
+    std::string outType = "tensor<?x" + std::to_string(n) + "xf32>";
+    std::string rows = fresh("rows"), count = fresh("tokens"),
+                init = fresh("empty"), zeroed = fresh("zeros"),
+                product = fresh("matmul");
+    line(rows + " = tensor.collapse_shape " + x.name + " [[0, 1], [2]] : " +
+         x.type + " into " + rowsType);
+    line(count + " = arith.muli %B, %L : index");
+    line(init + " = tensor.empty(" + count + ") : " + outType);
+    line(zeroed + " = linalg.fill ins(%zero : f32) outs(" + init + " : " +
+         outType + ") -> " + outType);
+    line(product + " = linalg.matmul indexing_maps = [" + map(3, "d0, d2") +
+         ", " + map(3, "d1, d2") + ", " + map(3, "d0, d1") + "] ins(" + rows +
+         ", " + w.name + " : " + rowsType + ", " + w.type + ") outs(" +
+         zeroed + " : " + outType + ") -> " + outType);
+    Tensor y{fresh("projected"), activation({n}), {n}};
+    line(y.name + " = tensor.expand_shape " + product +
+         " [[0, 1], [2]] output_shape [%B, %L, " + std::to_string(n) +
+         "] : " + outType + " into " + y.type);
     if (!bias)
       return y;
     return generic({{y, identityMap(3)}, {*bias, map(3, "d2")}}, empty({n}),

@@ -13,12 +13,12 @@ using namespace mlir;
 void ssm::buildSelectionPipeline(OpPassManager &pm,
                                  const SelectionOptions &options) {
   // Elementwise glue becomes fused linalg.generic ops, the form the
-  // backends fold into their loads and stores.
+  // backends fold into their loads and stores; matmuls stay named.
   pm.addPass(createCanonicalizerPass());
   OpPassManager &glue = pm.nest<func::FuncOp>();
   glue.addPass(createConvertElementwiseToLinalgPass());
-  glue.addPass(createLinalgGeneralizeNamedOpsPass());
-  glue.addPass(createLinalgElementwiseOpFusionPass());
+  glue.addPass(createSsmGeneralizeGlue());
+  glue.addPass(createSsmFuseGlue());
   glue.addPass(createCanonicalizerPass());
   glue.addPass(createCSEPass());
 

@@ -42,6 +42,7 @@ private:
     return {value.getAsOpaquePointer(), dim};
   }
   void unite(Value a, unsigned da, Value b, unsigned db);
+  void uniteWithDimOf(Value value, unsigned dim, Value size);
   void collect(func::FuncOp func);
 
   // Op handles have no const accessors.

@@ -92,6 +92,9 @@ void ssm::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
 
   OpPassManager &loops = pm.nest<func::FuncOp>();
+  SsmLowerMatmulOptions matmul;
+  matmul.vectorWidth = options.vectorWidth;
+  loops.addPass(createSsmLowerMatmul(matmul));
   loops.addPass(createSsmLowerStridedCopies());
   loops.addPass(createConvertLinalgToLoopsPass());
   loops.addPass(createSsmApproximateMath());
@@ -106,6 +109,7 @@ void ssm::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addNestedPass<func::FuncOp>(createSsmExpandShapesAsCasts());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());

@@ -104,4 +104,39 @@ def SsmLowerStridedCopies : Pass<"ssm-lower-strided-copies", "func::FuncOp"> {
   let dependentDialects = ["linalg::LinalgDialect", "memref::MemRefDialect"];
 }
 
+def SsmLowerMatmul : Pass<"ssm-lower-matmul", "func::FuncOp"> {
+  let summary = "Projections (x · Wᵀ) as parallel, register-tiled vector code";
+  let description = [{
+    Rewrites each f32 `linalg.matmul` (or `linalg.batch_matmul` with B
+    broadcast over the batch) on buffers whose B operand is read
+    transposed (C[M, N] += A[M, K] · B[N, K]ᵀ: a model's projection, B the
+    weight as checkpoints store it) with static N and K into a parallel
+    loop over tiles of rows of A and of B: each tile keeps its dot products
+    in vector registers along K (4 × 4 of them), so A and B are read once
+    per tile, and sums them horizontally at the end. Other matmuls are left
+    to `convert-linalg-to-loops`.
+  }];
+  let dependentDialects = [
+    "arith::ArithDialect", "memref::MemRefDialect", "scf::SCFDialect",
+    "vector::VectorDialect"
+  ];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "f32 lanes per vector (0: the host's widest)">
+  ];
+}
+
+def SsmExpandShapesAsCasts : Pass<"ssm-expand-shapes-as-casts",
+                                  "func::FuncOp"> {
+  let summary = "memref.expand_shape of contiguous buffers as reinterpret_cast";
+  let description = [{
+    Splitting a dynamic dim of a contiguous buffer into several (a model's
+    [B·L, N] projection back into [B, L, N]) only renames its layout: this
+    pass writes such `memref.expand_shape` ops as `memref.reinterpret_cast`
+    with row-major strides. `expand-strided-metadata` of MLIR 22 crashes on
+    an expand_shape that splits one dynamic dim into two dynamic ones.
+  }];
+  let dependentDialects = ["arith::ArithDialect", "memref::MemRefDialect"];
+}
+
 #endif // SSM_TARGET_CPU_PASSES_TD
