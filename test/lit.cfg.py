@@ -27,6 +27,9 @@ config.substitutions.append(
 config.substitutions.append(
     ("%edit-checkpoint", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "models", "edit_checkpoint.py"))))
 
+config.substitutions.append(
+    ("%make-inputs", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "make_inputs.py"))))
+
 tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
 tools = ["ssm-opt", "ssmc", "ssm-run", "ssm-example-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

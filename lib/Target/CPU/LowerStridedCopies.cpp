@@ -25,9 +25,11 @@ struct SsmLowerStridedCopiesPass
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     getOperation().walk([&](memref::CopyOp copy) {
-      auto source = cast<MemRefType>(copy.getSource().getType());
-      auto target = cast<MemRefType>(copy.getTarget().getType());
-      if (source.getLayout().isIdentity() && target.getLayout().isIdentity())
+      // An unranked copy has no linalg.copy form; it is left as it is.
+      auto source = dyn_cast<MemRefType>(copy.getSource().getType());
+      auto target = dyn_cast<MemRefType>(copy.getTarget().getType());
+      if (!source || !target ||
+          (source.getLayout().isIdentity() && target.getLayout().isIdentity()))
         return;
       rewriter.setInsertionPoint(copy);
       rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),

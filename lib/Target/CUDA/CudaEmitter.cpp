@@ -229,6 +229,11 @@ public:
   /// A statement storing `value` into the memory of `target` at `indices`.
   FailureOr<std::string> store(Value target, ArrayRef<std::string> indices,
                                const std::string &value, Location loc);
+  /// A statement storing the `width` values of array `values` into `target`
+  /// from `indices` on, consecutive along dimension `rowDim`.
+  FailureOr<std::string> storeRow(Value target, ArrayRef<std::string> indices,
+                                  unsigned rowDim, const std::string &width,
+                                  const std::string &values, Location loc);
   /// Translates `generic`'s body given its inputs' expressions; statements
   /// go to `out`, the yielded expression is returned.
   FailureOr<std::string> translateBody(linalg::GenericOp generic,
@@ -967,6 +972,34 @@ FailureOr<std::string> KernelWriter::store(Value target,
   return fmt::format("ssm::device::store({}, {}, {});", *base, *offset, value);
 }
 
+FailureOr<std::string> KernelWriter::storeRow(Value target,
+                                              ArrayRef<std::string> indices,
+                                              unsigned rowDim,
+                                              const std::string &width,
+                                              const std::string &values,
+                                              Location loc) {
+  std::optional<Storage> where = function.storageOf(target);
+  if (!where || where->kind == Storage::Kind::Constant ||
+      where->kind == Storage::Kind::Input)
+    return emitError(loc) << "internal error: a result has no writable storage";
+  auto type = cast<RankedTensorType>(target.getType());
+  FailureOr<std::string> base = pointer(*where, type.getElementType(), true, loc);
+  if (failed(base))
+    return failure();
+  FailureOr<std::string> offset = offsetOf(target, indices, loc);
+  if (failed(offset))
+    return failure();
+  std::string stride = "1";
+  for (unsigned d = rowDim + 1; d < type.getRank(); ++d) {
+    FailureOr<std::string> size = sizeOf(target, d, loc);
+    if (failed(size))
+      return failure();
+    stride = stride == "1" ? *size : stride + " * " + *size;
+  }
+  return fmt::format("ssm::device::storeRow<{}>({}, {}, {}, {});", width,
+                     *base, *offset, stride, values);
+}
+
 static std::string cmpfExpression(arith::CmpFPredicate predicate,
                                   const std::string &a, const std::string &b) {
   using P = arith::CmpFPredicate;
@@ -1542,6 +1575,107 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     accessors.line("SSM_DEVICE void yStore(const YRaw &raw, int64_t b, int64_t "
                    "t, int64_t h, int64_t p, Compute value) const {{");
     accessors.append(split.str());
+    accessors.line("}}");
+  }
+  // A row of y (W consecutive p) through the fused consumer, with the
+  // consumer's other inputs read as rows too: for kernels that stage a tile
+  // of y on chip and store it row by row, in wide coalesced accesses.
+  {
+    SourcePrinter body;
+    body.indentMore();
+    body.indentMore();
+    std::string statement;
+    if (root.write) {
+      linalg::GenericOp consumer = root.write->consumer;
+      const char *yIndices[4] = {"b", "t", "h", "p"};
+      AffineMap yMap = consumer.getMatchingIndexingMap(
+          &consumer->getOpOperand(root.write->resultOperand));
+      std::vector<std::string> loops(consumer.getNumLoops());
+      for (auto [r, result] : llvm::enumerate(yMap.getResults()))
+        if (auto dim = dyn_cast<AffineDimExpr>(result))
+          loops[dim.getPosition()] = yIndices[r];
+      unsigned rowLoop = llvm::find(loops, "p") - loops.begin();
+      std::vector<KernelWriter::RowValue> inputs;
+      std::vector<Type> elements;
+      for (OpOperand *input : consumer.getDpsInputOperands()) {
+        unsigned index = input->getOperandNumber();
+        elements.push_back(
+            cast<RankedTensorType>(input->get().getType()).getElementType());
+        if (index == root.write->resultOperand) {
+          inputs.push_back({"values", true});
+          continue;
+        }
+        AffineMap map = consumer.getMatchingIndexingMap(input);
+        std::vector<std::string> mapped;
+        std::optional<unsigned> rowPosition;
+        for (auto [position, result] : llvm::enumerate(map.getResults())) {
+          auto dim = dyn_cast<AffineDimExpr>(result);
+          mapped.push_back(dim ? loops[dim.getPosition()] : "0");
+          if (dim && dim.getPosition() == rowLoop)
+            rowPosition = position;
+        }
+        const FusedRead &tree = root.write->otherInputs[index];
+        if (rowPosition) {
+          FailureOr<KernelWriter::RowValue> row =
+              writer.readRow(tree, mapped, *rowPosition, "W", body);
+          if (failed(row))
+            return failure();
+          inputs.push_back(*row);
+          continue;
+        }
+        FailureOr<std::string> value = writer.read(tree, mapped);
+        if (failed(value))
+          return failure();
+        std::string name = fmt::format("other{}", index);
+        body.line("const {} {} = {};", computeType(elements.back()), name,
+                  *value);
+        inputs.push_back({name, false});
+      }
+      Type resultElement =
+          cast<RankedTensorType>(consumer.getResult(0).getType())
+              .getElementType();
+      body.line("{} row[W];", computeType(resultElement));
+      body.line("#pragma unroll");
+      body.line("for (int j = 0; j < W; ++j) {{");
+      body.indentMore();
+      std::vector<std::string> names;
+      for (auto [i, input] : llvm::enumerate(inputs)) {
+        std::string element =
+            input.isArray ? input.expression + "[j]" : input.expression;
+        if (i == root.write->resultOperand) {
+          std::string local = fmt::format("y{}", i);
+          body.line("const {} {} = {};", computeType(elements[i]), local,
+                    roundIfNarrow(elements[i], "static_cast<" +
+                                                   computeType(elements[i]) +
+                                                   ">(" + element + ")"));
+          element = local;
+        }
+        names.push_back(element);
+      }
+      FailureOr<std::string> result =
+          writer.translateBody(consumer, names, body);
+      if (failed(result))
+        return failure();
+      body.line("row[j] = {};", *result);
+      body.indentLess();
+      body.line("}}");
+      FailureOr<std::string> store = writer.storeRow(
+          consumer.getResult(0), loops, rowLoop, "W", "row", loc);
+      if (failed(store))
+        return failure();
+      statement = *store;
+    } else {
+      FailureOr<std::string> store =
+          writer.storeRow(op.getY(), {"b", "t", "h", "p"}, 3, "W", "values", loc);
+      if (failed(store))
+        return failure();
+      statement = *store;
+    }
+    body.line("{}", statement);
+    accessors.line("template <int W>");
+    accessors.line("SSM_DEVICE void storeYRow(int64_t b, int64_t t, int64_t h, "
+                   "int64_t p, const Compute (&values)[W]) const {{");
+    accessors.append(body.str());
     accessors.line("}}");
   }
   if (Value finalState = op.getFinalState()) {

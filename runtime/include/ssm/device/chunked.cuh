@@ -144,6 +144,11 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   T *sXw = sX + Q * ldP;
   T *sS = sXw + Q * ldP;
   float *sCum = reinterpret_cast<float *>(sS + kPTile * ldN);
+  // The chunk's Y, staged for its row-wise store over sX and sXw.
+  constexpr int ldY = kPTile + 4;
+  static_assert(Q * ldY * sizeof(float) <= 2 * Q * ldP * sizeof(T),
+                "the Y tile fits over the X tiles");
+  float *sY = reinterpret_cast<float *>(sX);
   const int64_t length = ops.length;
   const int row0 = 16 * warp; // this warp's rows of the chunk and of the state
 
@@ -368,15 +373,6 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         }
       }
     }
-#pragma unroll
-    for (int j = 0; j < kValueTiles; ++j)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int64_t t = t0 + row0 + accumulatorRow(lane, i);
-        if (t < length)
-          ops.storeY(b, t, h, p0 + 8 * j + accumulatorColumn(lane, i), y[j][i]);
-      }
-
     // S = exp(cum_Q) · S + (w ∘ X)ᵀ B.
     const float decayAll = fastExp2(last);
 #pragma unroll
@@ -403,6 +399,27 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       for (int i = 0; i < 4; ++i)
         sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
            accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
+    // Y through the X tiles (free now) to rows of 8 consecutive values, so
+    // that the stores and the consumer's reads are 16-byte and coalesced.
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        sY[(row0 + accumulatorRow(lane, i)) * ldY + 8 * j +
+           accumulatorColumn(lane, i)] = y[j][i];
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < kXPerThread; ++r) {
+      const int segment = threadIdx.x + r * 128;
+      const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
+      if (t0 + i < length) {
+        float values[8];
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          values[e] = sY[i * ldY + c + e];
+        ops.template storeYRow<8>(b, t0 + i, h, p0 + c, values);
+      }
+    }
   }
   copyAsyncWait<0>(); // nothing in flight when the block exits
 

@@ -112,6 +112,34 @@ SSM_DEVICE void loadRowRaw(const T *data, int64_t offset, T (&out)[W]) {
     out[j] = row[j];
 }
 
+/// Writes `W` values rounded to T at `offset`, `stride` elements apart, with
+/// 16-byte stores when the row is contiguous and the address allows (the row
+/// epilogue of a tile: 8 bf16 or 4 f32 in one store).
+template <int W, class T, class C>
+SSM_DEVICE void storeRow(T *data, int64_t offset, int64_t stride,
+                         const C (&values)[W]) {
+  T *row = data + offset;
+  constexpr int kPerStore = 16 / static_cast<int>(sizeof(T));
+  if constexpr (W % kPerStore == 0 && sizeof(T) <= 16) {
+    if (stride == 1 && (reinterpret_cast<uintptr_t>(row) & 15) == 0) {
+#pragma unroll
+      for (int v = 0; v < W / kPerStore; ++v) {
+        T elements[kPerStore];
+#pragma unroll
+        for (int e = 0; e < kPerStore; ++e)
+          elements[e] = Convert<T>::from(values[v * kPerStore + e]);
+        uint4 word;
+        memcpy(&word, elements, 16);
+        *reinterpret_cast<uint4 *>(row + v * kPerStore) = word;
+      }
+      return;
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < W; ++j)
+    row[j * stride] = Convert<T>::from(values[j]);
+}
+
 /// `W` elements as stored, `stride` apart.
 template <int W, class T>
 SSM_DEVICE void loadStridedRaw(const T *data, int64_t offset, int64_t stride,
