@@ -1833,7 +1833,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   }
 
   auto printKernel = [&](const std::string &name, const std::string &call,
-                         const std::string &comment) {
+                         const std::string &comment, int minBlocksPerSM) {
     SourcePrinter body;
     body.indentMore();
     body.line("{} ops;", opsName);
@@ -1850,8 +1850,11 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     body.line("{}(ops);", call);
     // The same parameters under the kernel's own name.
     out.line("// {}", comment);
+    std::string bounds = std::to_string(geometry::kMixThreads);
+    if (minBlocksPerSM > 0)
+      bounds += fmt::format(", {}", minBlocksPerSM);
     out.line("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{",
-             geometry::kMixThreads, name, writer.parameterList());
+             bounds, name, writer.parameterList());
     out.append(body.str());
     out.line("}}");
     out.blank();
@@ -1862,7 +1865,10 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   };
   printKernel(kernelName, templateCall,
               fmt::format("ssm.mix at {}: {}", locationOf(loc),
-                          mapping->describe()));
+                          mapping->describe()),
+              mapping->kernel == KernelKind::ChunkedMma
+                  ? geometry::kChunkedMmaBlocksPerSM
+                  : 0);
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   if (mapping->stateScan) {
@@ -1873,7 +1879,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     printKernel(stateLaunch.kernel, rowSlicedCall(false),
                 fmt::format("ssm.mix at {}: its final state, by the "
                             "recurrence",
-                            locationOf(loc)));
+                            locationOf(loc)),
+                0);
     stateLaunch.arguments = launch.arguments;
     plan.launches.push_back(stateLaunch);
   }

@@ -121,7 +121,8 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
 
 /// Grid: (P / 64, H, B). Block: 128 threads. Shared:
 /// geometry::chunkedMmaSharedBytes. The next chunk's C and B are copied
-/// (cp.async) into the second of two buffers while this one is computed,
+/// (cp.async) into the second of geometry::kChunkedMmaBuffers = 2 buffers
+/// while this one is computed (with one buffer, once its products are done),
 /// when they are read from memory as they are; operands with fused glue are
 /// read row by row (batched) at the start of their chunk.
 template <class Ops, class T>
@@ -138,9 +139,10 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   const int p0 = blockIdx.x * kPTile;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
-  T *sC = sharedMemory<T>(); // [2][Q][ldN]
-  T *sB = sC + 2 * Q * ldN;  // [2][Q][ldN]
-  T *sX = sB + 2 * Q * ldN;
+  constexpr int kBuffers = geometry::kChunkedMmaBuffers;
+  T *sC = sharedMemory<T>();       // [kBuffers][Q][ldN]
+  T *sB = sC + kBuffers * Q * ldN; // [kBuffers][Q][ldN]
+  T *sX = sB + kBuffers * Q * ldN;
   T *sXw = sX + Q * ldP;
   T *sS = sXw + Q * ldP;
   float *sCum = reinterpret_cast<float *>(sS + kPTile * ldN);
@@ -246,10 +248,12 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   copyChunk(0, 0);
   prefetch(0);
   int buffer = 0;
-  for (int64_t t0 = 0; t0 < length; t0 += Q, buffer ^= 1) {
-    // The other buffer was last read by the previous chunk, which every warp
-    // has finished (the barrier that ends it).
-    copyChunk(t0 + Q, buffer ^ 1);
+  for (int64_t t0 = 0; t0 < length; t0 += Q, buffer = (buffer + 1) % kBuffers) {
+    // With two buffers the other one was last read by the previous chunk,
+    // which every warp has finished (the barrier that ends it); with one the
+    // next chunk's copy goes out once this chunk's products are done.
+    if constexpr (kBuffers == 2)
+      copyChunk(t0 + Q, buffer ^ 1);
     storeRows(t0, buffer);
     const T *chunkC = sC + buffer * Q * ldN, *chunkB = sB + buffer * Q * ldN;
 
@@ -294,40 +298,13 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     // The next chunk's loads go out now and land during this one's products.
     prefetch(t0 + Q);
     // This chunk's copies (the group before the one just issued) are in.
-    copyAsyncWait<1>();
+    copyAsyncWait<kBuffers - 1>();
     __syncthreads();
 
-    // Y = diag(exp(cum)) · C · Sᵀ.
-    float y[kValueTiles][4];
-#pragma unroll
-    for (int j = 0; j < kValueTiles; ++j)
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-        y[j][i] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < N / 16; ++ks) {
-      uint32_t a[4];
-      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
-#pragma unroll
-      for (int j = 0; j < kValueTiles; j += 2) {
-        uint32_t b0[2], b1[2];
-        loadBPairNMajor(b0, b1, sS, ldN, 16 * ks, 8 * j, lane);
-        mma16816<T>(y[j], a, b0);
-        mma16816<T>(y[j + 1], a, b1);
-      }
-    }
     const int rowTop = row0 + (lane >> 2), rowBottom = rowTop + 8;
     const float cumTop = sCum[rowTop], cumBottom = sCum[rowBottom];
-    const float scaleTop = fastExp2(cumTop), scaleBottom = fastExp2(cumBottom);
-#pragma unroll
-    for (int j = 0; j < kValueTiles; ++j) {
-      y[j][0] *= scaleTop;
-      y[j][1] *= scaleTop;
-      y[j][2] *= scaleBottom;
-      y[j][3] *= scaleBottom;
-    }
-
-    // G = C Bᵀ on the keys at or below this warp's rows, masked and decayed.
+    // G = C Bᵀ on the keys at or below this warp's rows, masked and decayed,
+    // kept as the A fragments of Y += G X (half the registers of G).
     float g[Q / 8][4];
 #pragma unroll
     for (int j = 0; j < Q / 8; ++j)
@@ -358,18 +335,49 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         g[j][i] = col <= row ? g[j][i] * fastExp2(rowCum - sCum[col]) : 0.0f;
       }
 
+    uint32_t gA[Q / 16][4];
+#pragma unroll
+    for (int s = 0; s < Q / 16; ++s)
+      accumulatorsToA<T>(gA[s], g[2 * s], g[2 * s + 1]);
+
+    // Y = diag(exp(cum)) · C · Sᵀ.
+    float y[kValueTiles][4];
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        y[j][i] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < N / 16; ++ks) {
+      uint32_t a[4];
+      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
+#pragma unroll
+      for (int j = 0; j < kValueTiles; j += 2) {
+        uint32_t b0[2], b1[2];
+        loadBPairNMajor(b0, b1, sS, ldN, 16 * ks, 8 * j, lane);
+        mma16816<T>(y[j], a, b0);
+        mma16816<T>(y[j + 1], a, b1);
+      }
+    }
+    const float scaleTop = fastExp2(cumTop), scaleBottom = fastExp2(cumBottom);
+#pragma unroll
+    for (int j = 0; j < kValueTiles; ++j) {
+      y[j][0] *= scaleTop;
+      y[j][1] *= scaleTop;
+      y[j][2] *= scaleBottom;
+      y[j][3] *= scaleBottom;
+    }
+
     // Y += G X.
 #pragma unroll
     for (int s = 0; s < Q / 16; ++s) {
       if (s <= warp) {
-        uint32_t a[4];
-        accumulatorsToA<T>(a, g[2 * s], g[2 * s + 1]);
 #pragma unroll
         for (int j = 0; j < kValueTiles; j += 2) {
           uint32_t b0[2], b1[2];
           loadBPairKMajor(b0, b1, sX, ldP, 16 * s, 8 * j, lane);
-          mma16816<T>(y[j], a, b0);
-          mma16816<T>(y[j + 1], a, b1);
+          mma16816<T>(y[j], gA[s], b0);
+          mma16816<T>(y[j + 1], gA[s], b1);
         }
       }
     }
@@ -407,6 +415,8 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       for (int i = 0; i < 4; ++i)
         sY[(row0 + accumulatorRow(lane, i)) * ldY + 8 * j +
            accumulatorColumn(lane, i)] = y[j][i];
+    if constexpr (kBuffers == 1)
+      copyChunk(t0 + Q, 0);
     __syncthreads();
 #pragma unroll
     for (int r = 0; r < kXPerThread; ++r) {

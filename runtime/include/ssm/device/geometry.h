@@ -45,11 +45,17 @@ constexpr bool chunkedMmaTakes(long long stateSize, long long valueDim) {
   return stateSize % 16 == 0 && stateSize <= 128 &&
          valueDim % kChunkedMmaValueTile == 0;
 }
-/// Two buffers of C and B chunks, X and w∘X, the 16-bit state copy (rows
-/// padded by 8 elements so that ldmatrix rows fall in distinct banks), cum
-/// (f32).
+/// Two buffers of the C and B chunks (the next chunk's copy lands while this
+/// one is computed) and no minimum of blocks per SM: on the H200, one buffer
+/// with three blocks an SM (168 registers, spilling) ran 1.2-2x slower than
+/// two buffers with two blocks, except where two blocks an SM leave a
+/// partial wave.
+constexpr int kChunkedMmaBuffers = 2;
+constexpr int kChunkedMmaBlocksPerSM = 0; // 0: none asked
+/// The C and B buffers, X and w∘X, the 16-bit state copy (rows padded by 8
+/// elements so that ldmatrix rows fall in distinct banks), cum (f32).
 constexpr int chunkedMmaSharedBytes(int stateSize) {
-  return 2 * (2 * 2 * 64 * (stateSize + 8) +
+  return 2 * (kChunkedMmaBuffers * 2 * 64 * (stateSize + 8) +
               2 * 64 * (kChunkedMmaValueTile + 8) +
               kChunkedMmaValueTile * (stateSize + 8)) +
          4 * 64;
