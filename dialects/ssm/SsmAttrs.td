@@ -78,8 +78,10 @@ def Ssm_ScoreKindAttr : EnumAttr<Ssm_Dialect, Ssm_ScoreKind, "score"> {
 def Ssm_MaskAttr : Ssm_Attr<"Mask", "mask"> {
   let summary = "causal, full, or a causal sliding window of W keys";
   let description = [{
-    `causal` keeps key j for query i when j ≤ i; `full` keeps every key;
-    `window<W>` keeps j when j ≤ i and i − j < W (a causal sliding window).
+    `causal` keeps key j for the query at position i when j ≤ i; `full`
+    keeps every key; `window<W>` keeps j when j ≤ i and i − j < W (a causal
+    sliding window). Queries against a cache (Lq < Lk) sit at positions
+    Lk − Lq .. Lk − 1.
 
     ```mlir
     #ssm.mask<causal>
@@ -98,7 +100,7 @@ def Ssm_MaskAttr : Ssm_Attr<"Mask", "mask"> {
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     bool isCausal() const { return getKind() == MaskKind::Causal; }
-    /// Whether query i may read key j under this mask.
+    /// Whether the query at position i may read key j under this mask.
     bool keeps(int64_t i, int64_t j) const;
   }];
 }

@@ -92,6 +92,15 @@ static void printMask(OpAsmPrinter &printer, MixOp, MaskAttr mask) {
 // Verifier
 //===----------------------------------------------------------------------===//
 
+/// The contract's decay kind of `op` (before the verifier has checked that
+/// a decay has both 'dt' and 'A' as well).
+static ::ssm::contract::Decay decayOf(MixOp op) {
+  using ::ssm::contract::Decay;
+  if (!op.hasDecay())
+    return Decay::None;
+  return op.getA() && op.hasDiagonalDecay() ? Decay::Diagonal : Decay::Scalar;
+}
+
 namespace {
 /// One expected dimension of an operand: its symbol from the op's
 /// definition and its size, when another operand already fixed it.
@@ -118,6 +127,7 @@ private:
   LogicalResult checkSameElementType(StringRef name, Type type,
                                      StringRef refName, Type refType);
   LogicalResult verifyHeads();
+  LogicalResult verifyLengths();
   LogicalResult verifyScore();
   LogicalResult verifyDecay();
   LogicalResult verifyState();
@@ -128,7 +138,8 @@ private:
   firstStatic(ArrayRef<std::pair<RankedTensorType, unsigned>> candidates);
 
   MixOp op;
-  int64_t batch = ShapedType::kDynamic, length = ShapedType::kDynamic;
+  int64_t batch = ShapedType::kDynamic;
+  int64_t queryLength = ShapedType::kDynamic, keyLength = ShapedType::kDynamic;
   int64_t numHeads = 0, stateSize = 0, valueHeadDim = 0;
 };
 } // namespace
@@ -218,10 +229,10 @@ int64_t MixVerifier::firstStatic(
 LogicalResult MixVerifier::verifyHeads() {
   RankedTensorType q = op.getQ().getType(), k = op.getK().getType(),
                    v = op.getV().getType(), y = op.getY().getType();
-  if (failed(checkRank("q", false, q, {"B", "L", "Hq", "N"})) ||
-      failed(checkRank("k", false, k, {"B", "L", "Hk", "N"})) ||
-      failed(checkRank("v", false, v, {"B", "L", "Hv", "P"})) ||
-      failed(checkRank("y", true, y, {"B", "L", "H", "P"})))
+  if (failed(checkRank("q", false, q, {"B", "Lq", "Hq", "N"})) ||
+      failed(checkRank("k", false, k, {"B", "Lk", "Hk", "N"})) ||
+      failed(checkRank("v", false, v, {"B", "Lk", "Hv", "P"})) ||
+      failed(checkRank("y", true, y, {"B", "Lq", "H", "P"})))
     return failure();
   // Kernels specialise on heads and head dims; batch and length may vary.
   if (failed(checkStaticDim("q", false, q, 2, "head count Hq")) ||
@@ -235,7 +246,8 @@ LogicalResult MixVerifier::verifyHeads() {
     return failure();
 
   batch = firstStatic({{q, 0}, {k, 0}, {v, 0}, {y, 0}});
-  length = firstStatic({{q, 1}, {k, 1}, {v, 1}, {y, 1}});
+  queryLength = firstStatic({{q, 1}, {y, 1}});
+  keyLength = firstStatic({{k, 1}, {v, 1}});
   stateSize = q.getDimSize(3);
   valueHeadDim = v.getDimSize(3);
   int64_t numQueryHeads = q.getDimSize(2), numKeyHeads = k.getDimSize(2),
@@ -252,23 +264,52 @@ LogicalResult MixVerifier::verifyHeads() {
              << " output heads H = max(Hq, Hk, Hv)";
   }
 
-  if (failed(checkShape("k", false, k,
-                        {{"B", batch}, {"L", length}, {"Hk"}, {"N", stateSize}},
-                        "(N as in 'q')")) ||
+  if (failed(checkShape(
+          "k", false, k,
+          {{"B", batch}, {"Lk", keyLength}, {"Hk"}, {"N", stateSize}},
+          "(N as in 'q')")) ||
       failed(checkShape("v", false, v,
-                        {{"B", batch}, {"L", length}, {"Hv"}, {"P"}})) ||
+                        {{"B", batch}, {"Lk", keyLength}, {"Hv"}, {"P"}},
+                        "(Lk as in 'k')")) ||
       failed(checkShape("q", false, q,
-                        {{"B", batch}, {"L", length}, {"Hq"}, {"N"}})) ||
-      failed(checkShape(
-          "y", true, y,
-          {{"B", batch}, {"L", length}, {"H", numHeads}, {"P", valueHeadDim}},
-          "(H = max(Hq, Hk, Hv), P as in 'v')")))
+                        {{"B", batch}, {"Lq", queryLength}, {"Hq"}, {"N"}})) ||
+      failed(checkShape("y", true, y,
+                        {{"B", batch},
+                         {"Lq", queryLength},
+                         {"H", numHeads},
+                         {"P", valueHeadDim}},
+                        "(Lq as in 'q', H = max(Hq, Hk, Hv), P as in 'v')")))
     return failure();
 
   if (failed(checkSameElementType("k", k, "q", q)) ||
       failed(checkSameElementType("v", v, "q", q)) ||
       failed(checkSameElementType("y", y, "v", v)))
     return failure();
+  return success();
+}
+
+// Queries against a cache are the last Lq of the Lk positions; they take no
+// decay and no state (the contract's rule).
+LogicalResult MixVerifier::verifyLengths() {
+  if (ShapedType::isDynamic(queryLength) || ShapedType::isDynamic(keyLength) ||
+      queryLength == keyLength)
+    return success();
+  if (queryLength > keyLength) {
+    // Name the operand whose static size says Lq.
+    bool inQ = !op.getQ().getType().isDynamicDim(1);
+    return op.emitOpError()
+           << (inQ ? "operand 'q' expected shape [B, Lq, Hq, N]"
+                   : "result 'y' expected shape [B, Lq, H, P]")
+           << " with Lq <= Lk=" << keyLength
+           << " (queries against a cache are the last Lq of the Lk key "
+              "positions), got "
+           << (inQ ? op.getQ().getType() : op.getY().getType());
+  }
+  if (std::optional<std::string> why = ::ssm::contract::whyNotAgainstCache(
+          decayOf(op), op.getInitialState() != nullptr,
+          op.getFinalState() != nullptr))
+    return op.emitOpError() << *why << ", got Lq = " << queryLength
+                            << " and Lk = " << keyLength;
   return success();
 }
 
@@ -309,6 +350,9 @@ LogicalResult MixVerifier::verifyDecay() {
                                "'full'";
   auto dtType = cast<RankedTensorType>(dt.getType());
   auto aType = cast<RankedTensorType>(decayRate.getType());
+  // L = Lq = Lk (verifyLengths), either of which may be dynamic.
+  int64_t length =
+      ShapedType::isDynamic(keyLength) ? queryLength : keyLength;
   if (failed(checkShape("dt", false, dtType,
                         {{"B", batch}, {"L", length}, {"H", numHeads}})))
     return failure();
@@ -359,7 +403,8 @@ LogicalResult MixVerifier::verifyAlgorithm() {
 }
 
 LogicalResult MixVerifier::verify() {
-  if (failed(verifyHeads()) || failed(verifyScore()) ||
+  if (failed(verifyHeads()) || failed(verifyLengths()) ||
+      failed(verifyScore()) ||
       failed(verifyDecay()) || failed(verifyState()) ||
       failed(verifyAlgorithm()))
     return failure();
@@ -378,13 +423,22 @@ std::optional<std::string> MixOp::whyIllegal(AlgorithmKind kind) {
                         : getMask().getKind() == MaskKind::Full
                             ? contract::Mask::Full
                             : contract::Mask::Window;
-  contract::Decay decay = !hasDecay()          ? contract::Decay::None
-                          : hasDiagonalDecay() ? contract::Decay::Diagonal
-                                               : contract::Decay::Scalar;
   return contract::whyIllegal(algorithm,
                               isSoftmax() ? contract::Score::Softmax
                                           : contract::Score::Linear,
-                              mask, decay);
+                              mask, decayOf(*this), isAgainstCache());
+}
+
+bool MixOp::needsEqualLengths() {
+  if (hasDecay() || getInitialState() || getFinalState())
+    return true;
+  AlgorithmAttr plan = getAlgorithmAttr();
+  if (!plan)
+    return false;
+  if (plan.getKind() != AlgorithmKind::Quadratic)
+    return true;
+  // The CUDA kernels take no cache yet (CudaMapping refuses Lq < Lk).
+  return plan.getKernel() && *plan.getKernel() != KernelKind::Loops;
 }
 
 //===----------------------------------------------------------------------===//

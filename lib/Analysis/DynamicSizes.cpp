@@ -56,13 +56,19 @@ void DynamicSizes::uniteWithDimOf(Value value, unsigned dim, Value size) {
 void DynamicSizes::collect(func::FuncOp func) {
   func.walk([&](Operation *op) {
     if (auto mix = dyn_cast<MixOp>(op)) {
+      // One batch; Lq for q and y, Lk for k, v (and dt); Lq = Lk where the
+      // op or its plan needs them equal.
       SmallVector<Value> batchAndLength = {mix.getK(), mix.getV(), mix.getY()};
       if (mix.getDt())
         batchAndLength.push_back(mix.getDt());
-      for (Value value : batchAndLength) {
+      for (Value value : batchAndLength)
         unite(mix.getQ(), 0, value, 0);
-        unite(mix.getQ(), 1, value, 1);
-      }
+      unite(mix.getQ(), 1, mix.getY(), 1);
+      unite(mix.getK(), 1, mix.getV(), 1);
+      if (mix.getDt())
+        unite(mix.getK(), 1, mix.getDt(), 1);
+      if (mix.needsEqualLengths())
+        unite(mix.getQ(), 1, mix.getK(), 1);
       for (Value state : {mix.getInitialState(), mix.getFinalState()})
         if (state)
           unite(mix.getQ(), 0, state, 0);

@@ -33,7 +33,8 @@ int64_t MixShape::elementBytes() const {
 
 std::optional<std::string> ssm::cost::whyIllegal(const MixShape &shape,
                                                  Algorithm algorithm) {
-  return contract::whyIllegal(algorithm, shape.score, shape.mask, shape.decay);
+  return contract::whyIllegal(algorithm, shape.score, shape.mask, shape.decay,
+                              shape.isAgainstCache());
 }
 
 std::vector<int64_t>
@@ -129,9 +130,10 @@ static double matmulFlops(int64_t m, int64_t n, int64_t k, int64_t width,
 /// Every input read and every output written once.
 static double inputOutputBytes(const MixShape &s) {
   double tokens = static_cast<double>(s.batch) * s.length;
+  double keys = static_cast<double>(s.batch) * s.numKeys();
   double elements =
-      tokens * (s.numQueryHeads * s.stateSize + s.numKeyHeads * s.stateSize +
-                s.numValueHeads * s.valueHeadDim + s.numHeads * s.valueHeadDim);
+      tokens * (s.numQueryHeads * s.stateSize + s.numHeads * s.valueHeadDim) +
+      keys * (s.numKeyHeads * s.stateSize + s.numValueHeads * s.valueHeadDim);
   if (s.decay != Decay::None)
     elements +=
         tokens * s.numHeads +
@@ -237,14 +239,16 @@ static Work quadraticWork(const MixShape &s, const TargetDescription &t) {
   bool diagonal = s.decay == Decay::Diagonal;
   bool softmax = s.score == Score::Softmax;
 
-  // Key tiles each query block visits (LowerQuadratic's key range).
+  // Key tiles each block of query rows visits (LowerQuadratic's key range):
+  // queries against a cache sit Lk − Lq positions after the first key.
+  const int64_t keys = s.numKeys(), offset = keys - s.length;
   int64_t blocks = ceilDiv(s.length, tile);
   double tiles = 0;
   int64_t maxTiles = 0;
   for (int64_t block = 0; block < blocks; ++block) {
-    int64_t rowStart = block * tile;
+    int64_t rowStart = block * tile + offset;
     int64_t keyEnd =
-        s.mask == Mask::Full ? s.length : std::min(s.length, rowStart + tile);
+        s.mask == Mask::Full ? keys : std::min(keys, rowStart + tile);
     int64_t keyStart = 0;
     if (s.mask == Mask::Window)
       keyStart = std::max<int64_t>(0, rowStart - (s.window - 1)) / tile * tile;
@@ -305,7 +309,7 @@ static Work quadraticWork(const MixShape &s, const TargetDescription &t) {
   // K and V of the heads in flight are re-read per query block when they do
   // not stay in the last-level cache.
   double keyValueBytes =
-      static_cast<double>(s.length) * (n + p) * s.elementBytes();
+      static_cast<double>(keys) * (n + p) * s.elementBytes();
   double headsInFlight = std::min<double>(heads, t.cores);
   if (keyValueBytes * headsInFlight >
       static_cast<double>(t.lastLevelCacheBytes()))

@@ -154,6 +154,20 @@ LogicalResult writeText(StringRef path, function_ref<void(raw_ostream &)> write,
 }
 } // namespace
 
+/// The signature of every function. Run again after selection: a plan may
+/// need lengths equal that the op alone does not (MixOp::needsEqualLengths).
+static FailureOr<std::vector<FunctionSignature>>
+analyzeSignatures(ArrayRef<func::FuncOp> functions) {
+  std::vector<FunctionSignature> signatures;
+  for (func::FuncOp func : functions) {
+    FailureOr<FunctionSignature> signature = analyzeSignature(func);
+    if (failed(signature))
+      return failure();
+    signatures.push_back(std::move(*signature));
+  }
+  return signatures;
+}
+
 /// The plan of every op, for the manifest.
 static void recordAlgorithms(MutableArrayRef<func::FuncOp> functions,
                              std::vector<FunctionSignature> &signatures) {
@@ -170,8 +184,7 @@ static void recordAlgorithms(MutableArrayRef<func::FuncOp> functions,
 /// Selection for the GPU and the CUDA emitter; then the source, or the
 /// artifact (manifest, source, cubin built by nvcc).
 static CompileResult compileForCuda(ModuleOp module,
-                                    const CompileOptions &options,
-                                    std::vector<FunctionSignature> signatures) {
+                                    const CompileOptions &options) {
   Location loc = module.getLoc();
   CodegenTarget target = *parseCodegenTarget(options.target);
   CudaPipelineOptions pipeline;
@@ -186,7 +199,11 @@ static CompileResult compileForCuda(ModuleOp module,
       })))
     return CompileResult::Failure;
   SmallVector<func::FuncOp> functions = entryFunctions(module);
-  recordAlgorithms(functions, signatures);
+  FailureOr<std::vector<FunctionSignature>> signatures =
+      analyzeSignatures(functions);
+  if (failed(signatures))
+    return CompileResult::Failure;
+  recordAlgorithms(functions, *signatures);
   auto write = [&](StringRef path, StringRef text) {
     return succeeded(writeText(path, [&](raw_ostream &os) { os << text; }, loc))
                ? CompileResult::Success
@@ -228,7 +245,7 @@ static CompileResult compileForCuda(ModuleOp module,
       return fail(std::move(error));
     cuda.emulationLibrary = kCudaEmulationFile;
   }
-  std::string manifest = buildManifest(signatures, kCudaLibraryFile,
+  std::string manifest = buildManifest(*signatures, kCudaLibraryFile,
                                        options.sourceName, &cuda);
   if (failed(writeText(
           manifestPath, [&](raw_ostream &os) { os << manifest; }, loc)))
@@ -247,16 +264,13 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
     module.emitError() << "no public function with a body to compile";
     return CompileResult::BadInput;
   }
-  std::vector<FunctionSignature> signatures;
-  for (func::FuncOp func : functions) {
-    FailureOr<FunctionSignature> signature = analyzeSignature(func);
-    if (failed(signature))
-      return CompileResult::BadInput;
-    signatures.push_back(std::move(*signature));
-  }
+  // Signatures the runtime cannot take are bad input; they are analyzed
+  // again once the plans are known.
+  if (failed(analyzeSignatures(functions)))
+    return CompileResult::BadInput;
 
   if (parseCodegenTarget(options.target)->isCuda)
-    return compileForCuda(module, options, std::move(signatures));
+    return compileForCuda(module, options);
 
   CpuPipelineOptions pipeline;
   pipeline.target = costModelTargetOf(options);
@@ -269,6 +283,11 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   if (failed(runner.run(
           [&](OpPassManager &pm) { buildCpuSelectionPipeline(pm, pipeline); })))
     return CompileResult::Failure;
+  FailureOr<std::vector<FunctionSignature>> planned =
+      analyzeSignatures(functions);
+  if (failed(planned))
+    return CompileResult::Failure;
+  std::vector<FunctionSignature> signatures = std::move(*planned);
   recordAlgorithms(functions, signatures);
 
   if (failed(runner.run(

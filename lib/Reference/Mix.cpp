@@ -1,8 +1,8 @@
 //===- Mix.cpp - Float64 reference evaluator of ssm.mix -------------------===//
 //
 // Evaluates ssm.mix from its definition: for each batch and output head,
-// build M = mask ∘ score(Q Kᵀ) ∘ decay as an L×L matrix and apply it to V.
-// Deliberately simple (O(L²·N) per head): it is the oracle.
+// build M = mask ∘ score(Q Kᵀ) ∘ decay as an Lq×Lk matrix and apply it to V.
+// Deliberately simple (O(Lq·Lk·N) per head): it is the oracle.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +34,9 @@ bool ssm::reference::maskKeeps(const MixConfig &config, int64_t i, int64_t j) {
 namespace {
 /// Sizes of one ssm.mix, checked against the op's definition.
 struct MixSizes {
-  int64_t batch, length, numHeads, numQueryHeads, numKeyHeads, numValueHeads;
+  /// `length` is Lq, `keyLength` Lk.
+  int64_t batch, length, keyLength, numHeads, numQueryHeads, numKeyHeads,
+      numValueHeads;
   int64_t stateSize, valueHeadDim;
   bool diagonalDecay = false;
 };
@@ -53,17 +55,32 @@ static Expected<MixSizes> checkInputs(const MixConfig &config,
   if (!in.q || !in.k || !in.v)
     return createStringError("operands 'q', 'k' and 'v' are required");
   if (in.q->rank() != 4)
-    return shapeError("q", "[B, L, Hq, N]", *in.q);
+    return shapeError("q", "[B, Lq, Hq, N]", *in.q);
   MixSizes s;
   s.batch = in.q->dim(0);
   s.length = in.q->dim(1);
   s.numQueryHeads = in.q->dim(2);
   s.stateSize = in.q->dim(3);
   if (in.k->rank() != 4 || in.k->dim(0) != s.batch ||
-      in.k->dim(1) != s.length || in.k->dim(3) != s.stateSize)
-    return shapeError("k", "[B, L, Hk, N] (B, L, N as in 'q')", *in.k);
-  if (in.v->rank() != 4 || in.v->dim(0) != s.batch || in.v->dim(1) != s.length)
-    return shapeError("v", "[B, L, Hv, P] (B, L as in 'q')", *in.v);
+      in.k->dim(3) != s.stateSize)
+    return shapeError("k", "[B, Lk, Hk, N] (B, N as in 'q')", *in.k);
+  s.keyLength = in.k->dim(1);
+  if (in.v->rank() != 4 || in.v->dim(0) != s.batch ||
+      in.v->dim(1) != s.keyLength)
+    return shapeError("v", "[B, Lk, Hv, P] (B as in 'q', Lk as in 'k')",
+                      *in.v);
+  if (s.length > s.keyLength)
+    return shapeError("q", "[B, Lq, Hq, N] with Lq <= Lk (Lk as in 'k')",
+                      *in.q);
+  if (s.length != s.keyLength)
+    if (std::optional<std::string> why = ::ssm::contract::whyNotAgainstCache(
+            in.dt ? ::ssm::contract::Decay::Scalar
+                  : ::ssm::contract::Decay::None,
+            in.initialState != nullptr, /*hasFinalState=*/false))
+      return createStringError(
+          formatv("{0}, got Lq = {1} and Lk = {2}", *why, s.length,
+                  s.keyLength)
+              .str());
   s.numKeyHeads = in.k->dim(2);
   s.numValueHeads = in.v->dim(2);
   s.valueHeadDim = in.v->dim(3);
@@ -114,18 +131,22 @@ Expected<MixOutputs> ssm::reference::evaluateMix(const MixConfig &config,
   if (!sizesOr)
     return sizesOr.takeError();
   const MixSizes &s = *sizesOr;
-  const int64_t L = s.length, N = s.stateSize, P = s.valueHeadDim;
+  // Query i sits at position i + offset (queries against a cache); a decay
+  // and a state come with Lq = Lk = L, i.e. offset 0.
+  const int64_t Lq = s.length, L = s.keyLength, offset = L - Lq;
+  const int64_t N = s.stateSize, P = s.valueHeadDim;
   const bool isSoftmax = config.score == Score::Softmax;
-  const bool hasState = !isSoftmax && config.mask == Mask::Causal;
+  const bool hasState =
+      !isSoftmax && config.mask == Mask::Causal && offset == 0;
 
-  Tensor y({s.batch, L, s.numHeads, P});
+  Tensor y({s.batch, Lq, s.numHeads, P});
   Tensor finalState(hasState ? std::vector<int64_t>{s.batch, s.numHeads, P, N}
                              : std::vector<int64_t>{0});
 
   // Decay exponents are kept per state index; a scalar decay uses one.
   const int64_t numDecays = s.diagonalDecay ? N : 1;
   std::vector<double> cumulative(L * numDecays);
-  std::vector<double> mixing(L * L);           // M[i][j]
+  std::vector<double> mixing(Lq * L);          // M[i][j]
 
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.numHeads; ++h) {
@@ -157,16 +178,17 @@ Expected<MixOutputs> ssm::reference::evaluateMix(const MixConfig &config,
       };
 
       // Materialise M.
-      for (int64_t i = 0; i < L; ++i) {
+      for (int64_t i = 0; i < Lq; ++i) {
+        const int64_t t = i + offset;
         double rowMax = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j < L; ++j) {
           double &m = mixing[i * L + j];
           m = 0.0;
-          if (!maskKeeps(config, i, j))
+          if (!maskKeeps(config, t, j))
             continue;
           if (s.diagonalDecay) {
             for (int64_t n = 0; n < N; ++n)
-              m += q(i, n) * k(j, n) * decay(i, j, n);
+              m += q(i, n) * k(j, n) * decay(t, j, n);
             continue;
           }
           for (int64_t n = 0; n < N; ++n)
@@ -175,7 +197,7 @@ Expected<MixOutputs> ssm::reference::evaluateMix(const MixConfig &config,
             m *= config.scale;
             rowMax = std::max(rowMax, m);
           } else if (in.dt) {
-            m *= decay(i, j, 0);
+            m *= decay(t, j, 0);
           }
         }
         if (!isSoftmax)
@@ -183,15 +205,16 @@ Expected<MixOutputs> ssm::reference::evaluateMix(const MixConfig &config,
         double rowSum = 0.0;
         for (int64_t j = 0; j < L; ++j) {
           double &m = mixing[i * L + j];
-          m = maskKeeps(config, i, j) ? std::exp(m - rowMax) : 0.0;
+          m = maskKeeps(config, t, j) ? std::exp(m - rowMax) : 0.0;
           rowSum += m;
         }
         for (int64_t j = 0; j < L; ++j)
           mixing[i * L + j] /= rowSum;
       }
 
-      // Y = M V, plus the initial state's contribution C_i · decay · S0.
-      for (int64_t i = 0; i < L; ++i) {
+      // Y = M V, plus the initial state's contribution C_i · decay · S0
+      // (offset 0 then).
+      for (int64_t i = 0; i < Lq; ++i) {
         for (int64_t p = 0; p < P; ++p) {
           double sum = 0.0;
           for (int64_t j = 0; j < L; ++j)

@@ -82,15 +82,18 @@ mlir::ssm::getMixShape(MixOp op, int64_t assumedLength,
     if (assumptions)
       assumptions->push_back("B dynamic: 1");
   }
-  if (std::optional<int64_t> length = staticExtent(op, 1)) {
-    shape.length = *length;
-  } else {
-    shape.length = assumedLength;
+  // A dynamic Lq or Lk is taken to be the other (as MixOp::isAgainstCache
+  // does), or assumed-length when both are.
+  int64_t queryLength = op.getQueryLength(), keyLength = op.getKeyLength();
+  if (ShapedType::isDynamic(queryLength) && ShapedType::isDynamic(keyLength)) {
+    queryLength = keyLength = assumedLength;
     if (assumptions)
       assumptions->push_back(
           llvm::formatv("L dynamic: {0} (assumed-length)", assumedLength)
               .str());
   }
+  shape.length = ShapedType::isDynamic(queryLength) ? keyLength : queryLength;
+  shape.keyLength = ShapedType::isDynamic(keyLength) ? queryLength : keyLength;
   shape.numHeads = op.getNumHeads();
   shape.numQueryHeads = op.getNumQueryHeads();
   shape.numKeyHeads = op.getNumKeyHeads();
@@ -123,9 +126,13 @@ mlir::ssm::getMixShape(MixOp op, int64_t assumedLength,
 /// "B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay,
 /// f32".
 static std::string describeShape(const cost::MixShape &s) {
+  std::string lengths =
+      s.isAgainstCache()
+          ? llvm::formatv("Lq={0} Lk={1}", s.length, s.numKeys()).str()
+          : llvm::formatv("L={0}", s.length).str();
   std::string text =
-      llvm::formatv("B={0} L={1} H={2} (Hq={3} Hk={4} Hv={5}) N={6} P={7} {8} ",
-                    s.batch, s.length, s.numHeads, s.numQueryHeads,
+      llvm::formatv("B={0} {1} H={2} (Hq={3} Hk={4} Hv={5}) N={6} P={7} {8} ",
+                    s.batch, lengths, s.numHeads, s.numQueryHeads,
                     s.numKeyHeads, s.numValueHeads, s.stateSize, s.valueHeadDim,
                     s.score == cost::Score::Softmax ? "softmax" : "linear");
   if (s.mask == cost::Mask::Window)

@@ -47,3 +47,14 @@ func.func @diagonal(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor
       -> tensor<1x8x16x1xf32>
   return %y : tensor<1x8x16x1xf32>
 }
+
+// -----
+
+// Queries against a cache (Lq < Lk) are quadratic only.
+// CHUNKED: error: algorithm 'chunked' needs as many queries as keys (Lq = Lk), got queries against a cache (Lq < Lk); use 'quadratic'
+func.func @against_a_cache(%q: tensor<1x1x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) -> tensor<1x1x1x4xf32> {
+  // expected-error @below {{algorithm 'recurrent' needs as many queries as keys (Lq = Lk), got queries against a cache (Lq < Lk); use 'quadratic'}}
+  %y = ssm.mix linear causal %q, %k, %v
+      : (tensor<1x1x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x1x1x4xf32>
+  return %y : tensor<1x1x1x4xf32>
+}

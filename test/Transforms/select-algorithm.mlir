@@ -8,7 +8,7 @@
 // Selection on the H100 description, which (unlike the detected host) is the
 // same on every machine. Every op gets an algorithm; `force` overrides even
 // a recorded one.
-// QUADRATIC-COUNT-7: algorithm<quadratic, kernel = quadratic_
+// QUADRATIC-COUNT-8: algorithm<quadratic, kernel = quadratic_
 // QUADRATIC-NOT: algorithm<
 
 // Mamba-2 prefill (SSD, 80 heads in 1 group, L 4096): tensor cores make the
@@ -119,4 +119,22 @@ func.func @dynamic(%C: tensor<?x?x1x128xbf16>, %B: tensor<?x?x1x128xbf16>, %x: t
       : (tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x80x64xbf16>, tensor<?x?x80xbf16>, tensor<80xbf16>)
       -> tensor<?x?x80x64xbf16>
   return %y : tensor<?x?x80x64xbf16>
+}
+
+// Linear attention with 5 queries against 13 keys (a cache): recurrent and
+// chunked need Lq = Lk, so quadratic is the only candidate.
+// CHECK-LABEL: func @linear_against_a_cache
+// CHECK:       ssm.mix {{.*}} algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}>
+// HOST-LABEL:  func @linear_against_a_cache
+// HOST:        algorithm<quadratic, kernel = loops, vector_width = {{[0-9]+}}>
+// EXPLAIN:     remark: ssm-select-algorithm: chose #ssm.algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}>
+// EXPLAIN:       shape B=1 Lq=5 Lk=13 H=2 (Hq=2 Hk=2 Hv=2) N=16 P=16 linear causal, f32
+// EXPLAIN-NEXT:  algorithm  chunk
+// EXPLAIN-NEXT: * quadratic
+// EXPLAIN-NOT:    recurrent
+func.func @linear_against_a_cache(%q: tensor<1x5x2x16xf32>, %k: tensor<1x13x2x16xf32>, %v: tensor<1x13x2x16xf32>)
+    -> tensor<1x5x2x16xf32> {
+  %y = ssm.mix linear causal %q, %k, %v
+      : (tensor<1x5x2x16xf32>, tensor<1x13x2x16xf32>, tensor<1x13x2x16xf32>) -> tensor<1x5x2x16xf32>
+  return %y : tensor<1x5x2x16xf32>
 }

@@ -170,7 +170,44 @@ std::vector<MixCase> standardCases() {
         MixCase{"empty_sequence_state", 2, 0, 1, 1, 2, 8, 4, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, true},
         MixCase{"empty_sequence_zero_state", 1, 0, 2, 2, 2, 4, 8, Score::Linear,
-                Mask::Causal, 0, Decay::None, false, true, true}};
+                Mask::Causal, 0, Decay::None, false, true, true},
+        // Queries against a cache (Lq < Lk): decode is one query, chunked
+        // prefill a block of queries after the cached keys; GQA, windows,
+        // full masks, both scores, query blocks and key tiles that the
+        // offset does not align, 16-bit storage, dynamic Lq and Lk.
+        againstCache(MixCase{"cache_decode_softmax_gqa", 2, 1, 8, 2, 2, 16, 16,
+                             Score::Softmax, Mask::Causal},
+                     37),
+        againstCache(MixCase{"cache_decode_linear_window", 1, 1, 2, 2, 2, 8, 8,
+                             Score::Linear, Mask::Window, 6},
+                     20),
+        againstCache(MixCase{"cache_chunk_softmax_window", 1, 5, 4, 4, 4, 8, 8,
+                             Score::Softmax, Mask::Window, 4},
+                     13),
+        againstCache(MixCase{"cache_chunk_linear_gqa", 2, 5, 4, 2, 2, 8, 12,
+                             Score::Linear, Mask::Causal},
+                     13),
+        againstCache(MixCase{"cache_chunk_softmax_full", 1, 5, 2, 1, 1, 16, 8,
+                             Score::Softmax, Mask::Full},
+                     13),
+        againstCache(MixCase{"cache_long_softmax", 1, 70, 2, 2, 2, 16, 16,
+                             Score::Softmax, Mask::Causal},
+                     200),
+        againstCache(MixCase{"cache_long_window", 1, 3, 1, 1, 1, 8, 8,
+                             Score::Softmax, Mask::Window, 70},
+                     150),
+        againstCache(MixCase{"cache_bf16_decode", 1, 1, 4, 1, 1, 64, 64,
+                             Score::Softmax, Mask::Causal, 0, Decay::None,
+                             false, false, false, Storage::BF16},
+                     100),
+        againstCache(MixCase{"cache_dynamic_sizes", 2, 5, 4, 2, 2, 16, 8,
+                             Score::Softmax, Mask::Causal, 0, Decay::None,
+                             false, false, true},
+                     13),
+        againstCache(MixCase{"cache_dynamic_linear", 1, 5, 2, 2, 2, 8, 8,
+                             Score::Linear, Mask::Causal, 0, Decay::None,
+                             false, false, true},
+                     13)};
 }
 
 } // namespace ssm::testing

@@ -33,6 +33,7 @@ enum class Storage { F32, BF16, F16 };
 
 struct MixCase {
   const char *name;
+  /// `length` is Lq (and Lk unless `keyLength` says otherwise).
   int64_t batch, length, queryHeads, keyHeads, valueHeads, stateSize,
       valueDim;
   ::ssm::reference::Score score = ::ssm::reference::Score::Linear;
@@ -48,7 +49,20 @@ struct MixCase {
   /// v' = v · dt (broadcast over P; with a decay) and y' = y + v (needs
   /// Hv = H), each rounded to the storage type as its op is; static shapes.
   bool glue = false;
+  /// Lk of queries against a cache (Lk > Lq, see isAgainstCache); 0: Lq.
+  int64_t keyLength = 0;
+
+  int64_t numKeys() const { return keyLength > 0 ? keyLength : length; }
+  /// Queries against a cache: the `length` queries are the last positions of
+  /// numKeys() keys. Quadratic only, and not on CUDA yet.
+  bool isAgainstCache() const { return numKeys() != length; }
 };
+
+/// `c` with its queries against a cache of `keys` keys.
+inline MixCase againstCache(MixCase c, int64_t keys) {
+  c.keyLength = keys;
+  return c;
+}
 
 inline const char *mlirName(Storage storage) {
   switch (storage) {
@@ -130,9 +144,9 @@ inline Shapes shapesOf(const MixCase &c) {
   int64_t heads = std::max({c.queryHeads, c.keyHeads, c.valueHeads});
   Shapes s;
   s.q = {c.batch, c.length, c.queryHeads, c.stateSize};
-  s.k = {c.batch, c.length, c.keyHeads, c.stateSize};
-  s.v = {c.batch, c.length, c.valueHeads, c.valueDim};
-  s.dt = {c.batch, c.length, heads};
+  s.k = {c.batch, c.numKeys(), c.keyHeads, c.stateSize};
+  s.v = {c.batch, c.numKeys(), c.valueHeads, c.valueDim};
+  s.dt = {c.batch, c.numKeys(), heads};
   s.a = c.decay == Decay::Diagonal ? std::vector<int64_t>{heads, c.stateSize}
                                    : std::vector<int64_t>{heads};
   s.state = {c.batch, heads, c.valueDim, c.stateSize};
@@ -308,7 +322,8 @@ CaseData makeCaseData(const MixCase &c, std::string &error,
 /// The cases every backend is checked on: shapes unlike the shared
 /// vectors' (lengths of 1, 0 and not multiples of any tile, odd head dims,
 /// grouped heads both ways, windows, full masks, long decays), 16-bit
-/// storage, and the shapes the GPU's tensor-core kernels take.
+/// storage, the shapes the GPU's tensor-core kernels take, and queries
+/// against a cache (which CUDA skips).
 std::vector<MixCase> standardCases();
 
 } // namespace ssm::testing

@@ -1,8 +1,9 @@
 //===- DynamicSizes.h - Which tensor sizes a program forces equal -*- C++ -*-===//
 //
 // Union-find over (value, dim) of a function on tensors: the sizes that its
-// ops force to be equal (ssm.mix's batch and length, loops shared by linalg
-// operands, elementwise ops, reshapes that keep a dim). The driver derives
+// ops force to be equal (ssm.mix's batch and lengths, Lq = Lk where the op
+// or its plan needs them equal; loops shared by linalg operands, elementwise
+// ops, reshapes that keep a dim). The driver derives
 // the manifest's dims_from and equal_dims from it; the CUDA target, the
 // kernel parameters that carry a dynamic size.
 //

@@ -158,10 +158,12 @@ using ::ssm::contract::Decay;
 using ::ssm::contract::Mask;
 using ::ssm::contract::Score;
 
-/// One ssm.mix: q [B, L, Hq, N], k [B, L, Hk, N], v [B, L, Hv, P],
-/// y [B, L, H, P] with H = max(Hq, Hk, Hv).
+/// One ssm.mix: q [B, Lq, Hq, N], k [B, Lk, Hk, N], v [B, Lk, Hv, P],
+/// y [B, Lq, H, P] with H = max(Hq, Hk, Hv).
 struct MixShape {
-  int64_t batch = 1, length = 1;
+  /// `length` is Lq; `keyLength` is Lk for queries against a cache
+  /// (Lq < Lk), 0 when there are as many keys as queries.
+  int64_t batch = 1, length = 1, keyLength = 0;
   int64_t numHeads = 1, numQueryHeads = 1, numKeyHeads = 1, numValueHeads = 1;
   int64_t stateSize = 1, valueHeadDim = 1;
   Score score = Score::Linear;
@@ -173,6 +175,9 @@ struct MixShape {
   ElementType elementType = ElementType::F32;
 
   int64_t elementBytes() const;
+  /// Lk.
+  int64_t numKeys() const { return keyLength > 0 ? keyLength : length; }
+  bool isAgainstCache() const { return numKeys() != length; }
 };
 
 /// Why `algorithm` cannot compute `shape`, or nullopt (the contract's rule).

@@ -1,7 +1,7 @@
 //===- Mix.h - Float64 reference evaluator of ssm.mix -----------*- C++ -*-===//
 //
 // The oracle of every numerical test: `ssm.mix` evaluated straight from its
-// definition in float64, materialising the L×L mixing matrix, plus the
+// definition in float64, materialising the Lq×Lk mixing matrix, plus the
 // elementwise glue that surrounds mixers in real models.
 //
 //===----------------------------------------------------------------------===//
@@ -31,9 +31,11 @@ struct MixConfig {
   int64_t window = 0;
 };
 
-/// The operands of one ssm.mix, in its layout: q [B,L,Hq,N], k [B,L,Hk,N],
-/// v [B,L,Hv,P], dt [B,L,H], decayRate (`A`) [H] or [H,N],
-/// initialState [B,H,P,N]. Optional operands are null when absent.
+/// The operands of one ssm.mix, in its layout: q [B,Lq,Hq,N], k [B,Lk,Hk,N],
+/// v [B,Lk,Hv,P], dt [B,L,H], decayRate (`A`) [H] or [H,N],
+/// initialState [B,H,P,N]. Lq ≤ Lk: queries against a cache sit at
+/// positions Lk − Lq .. Lk − 1 and take no decay and no state (L = Lq =
+/// Lk). Optional operands are null when absent.
 struct MixInputs {
   const Tensor *q = nullptr;
   const Tensor *k = nullptr;
@@ -44,14 +46,14 @@ struct MixInputs {
 };
 
 struct MixOutputs {
-  /// [B, L, H, P] with H = max(Hq, Hk, Hv).
+  /// [B, Lq, H, P] with H = max(Hq, Hk, Hv).
   Tensor y;
   /// [B, H, P, N]; present whenever the op has a finite-state form (linear
-  /// score, causal mask).
+  /// score, causal mask, Lq = Lk).
   std::optional<Tensor> finalState;
 };
 
-/// Whether query i keeps key j under `config`'s mask.
+/// Whether the query at position i keeps key j under `config`'s mask.
 bool maskKeeps(const MixConfig &config, int64_t i, int64_t j);
 
 /// Evaluates ssm.mix. Fails, naming the operand, on shapes or combinations

@@ -9,7 +9,8 @@
 //   O += S V_blk                              register-tiled matmul
 // and O / l (softmax) is written through the fused epilogue. A diagonal
 // decay (A [H, N]) cannot be factored out of Q Kᵀ: its scores are summed
-// per state index (slow, but exact).
+// per state index (slow, but exact). Queries against a cache (Lq < Lk) are
+// the last Lq positions: query row i is masked as position i + Lk − Lq.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,6 +61,7 @@ public:
 
   void emit(ImplicitLocOpBuilder &b) {
     KernelBuilder k(b);
+    queryOffset = k.subi(ctx.keyLength, ctx.length);
     Value blocks = k.divui(k.addi(ctx.length, k.index(kQueryBlock - 1)),
                            k.index(kQueryBlock));
     emitParallel(k, {ctx.batch, k.index(ctx.numHeads), blocks},
@@ -152,6 +154,9 @@ private:
     }
     Value count =
         k.minui(k.index(kQueryBlock), k.subi(ctx.length, rowStart));
+    // Position of the block's first query among the keys. A decay or a state
+    // comes with Lq = Lk, so their sums below use rowStart.
+    Value queryStart = k.addi(rowStart, queryOffset);
 
     emitQueryPack(k, rowStart);
     k.fill(outputs, k.index(kQueryBlock), p, lanes(valueLanes), 0.0);
@@ -165,14 +170,15 @@ private:
 
     // Keys the mask allows for these rows.
     Value keyStart = k.index(0);
-    Value keyEnd = ctx.length;
+    Value keyEnd = ctx.keyLength;
     if (mask.getKind() != MaskKind::Full)
-      keyEnd = k.minui(ctx.length, k.addi(rowStart, k.index(kQueryBlock)));
+      keyEnd =
+          k.minui(ctx.keyLength, k.addi(queryStart, k.index(kQueryBlock)));
     if (mask.getKind() == MaskKind::Window) {
       Value reach = k.index(mask.getWindow() - 1);
       Value first = k.select(
-          k.cmpi(arith::CmpIPredicate::ugt, rowStart, reach),
-          k.subi(rowStart, reach), k.index(0));
+          k.cmpi(arith::CmpIPredicate::ugt, queryStart, reach),
+          k.subi(queryStart, reach), k.index(0));
       keyStart = k.muli(k.divui(first, k.index(kKeyBlock)),
                         k.index(kKeyBlock));
     }
@@ -194,7 +200,7 @@ private:
              if (ctx.hasDecay())
                next.push_back(emitKeyCum(k, keyBlock, carried[0]));
              emitKeyPack(k, keyBlock);
-             emitScores(k, rowStart, keyBlock);
+             emitScores(k, queryStart, keyBlock);
              if (isSoftmax)
                emitOnlineSoftmax(k);
              MatmulOptions accumulate;
@@ -445,13 +451,14 @@ private:
     return k.add(k.add(offset, sums[1]), nextStep);
   }
 
-  /// Packs Kᵀ and V of the key block (zero beyond L).
+  /// Packs Kᵀ and V of the key block (zero beyond Lk).
   void emitKeyPack(KernelBuilder &k, Value keyBlock) {
     const int64_t n = ctx.stateSize, p = ctx.valueHeadDim;
-    Value last = k.subi(ctx.length, k.index(1));
+    Value last = k.subi(ctx.keyLength, k.index(1));
     k.loop(0, kKeyBlock, 1, [&](KernelBuilder &k, Value c) {
       Value position = k.addi(keyBlock, c);
-      Value valid = k.cmpi(arith::CmpIPredicate::ult, position, ctx.length);
+      Value valid =
+          k.cmpi(arith::CmpIPredicate::ult, position, ctx.keyLength);
       Value clamped = k.minui(position, last);
       VectorType keyType = lanes(stateLanes);
       for (int64_t col = 0; col < n; col += stateLanes) {
@@ -478,8 +485,9 @@ private:
     });
   }
 
-  /// S = Q Kᵀ ∘ decay, with masked entries at 0 (linear) or −inf (softmax).
-  void emitScores(KernelBuilder &k, Value rowStart, Value keyBlock) {
+  /// S = Q Kᵀ ∘ decay, with masked entries at 0 (linear) or −inf (softmax);
+  /// query row i sits at position queryStart + i.
+  void emitScores(KernelBuilder &k, Value queryStart, Value keyBlock) {
     if (isDiagonal())
       emitDiagonalScores(k);
     else
@@ -490,16 +498,16 @@ private:
     auto indexType = VectorType::get({keyLanes}, k.builder().getIndexType());
     Value iota = vector::StepOp::create(k.builder(), indexType);
     double masked = isSoftmax ? -std::numeric_limits<double>::infinity() : 0.0;
-    Value length = k.broadcast(ctx.length, indexType);
+    Value keyLength = k.broadcast(ctx.keyLength, indexType);
     k.loop(0, kQueryBlock, 1, [&](KernelBuilder &k, Value i) {
-      Value row = k.broadcast(k.addi(rowStart, i), indexType);
+      Value row = k.broadcast(k.addi(queryStart, i), indexType);
       Value rowCum;
       if (ctx.hasDecay() && !isDiagonal())
         rowCum = k.broadcast(loadCum(k, queryCum, i), type);
       for (int64_t col = 0; col < kKeyBlock; col += keyLanes) {
         Value column = k.addi(
             iota, k.broadcast(k.addi(keyBlock, k.index(col)), indexType));
-        Value keep = k.cmpi(arith::CmpIPredicate::ult, column, length);
+        Value keep = k.cmpi(arith::CmpIPredicate::ult, column, keyLength);
         if (mask.getKind() != MaskKind::Full)
           keep = arith::AndIOp::create(
               k.builder(), keep,
@@ -615,6 +623,8 @@ private:
   bool isSoftmax;
   double scale = 1.0;
   MaskAttr mask;
+  /// Lk − Lq: where the queries sit among the keys.
+  Value queryOffset;
   Value batch, head, queryHead, keyHead, valueHead, rate, rateRow;
   Value queries, keysT, keysRaw, values, scores, outputs, rowMax, rowSum;
   Value queryCum, keyCum;

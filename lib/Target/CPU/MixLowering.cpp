@@ -556,6 +556,7 @@ static LogicalResult lowerMix(IRRewriter &rewriter, MixOp op,
   ctx.valueHeadDim = op.getValueHeadDim();
   ctx.batch = dimOf(b, op.getQ(), 0);
   ctx.length = dimOf(b, op.getQ(), 1);
+  ctx.keyLength = dimOf(b, op.getK(), 1);
   Type valueElement = op.getV().getType().getElementType();
   ctx.computeType = valueElement.isF64() ? Type(b.getF64Type())
                                          : Type(b.getF32Type());

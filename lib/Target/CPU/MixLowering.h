@@ -217,8 +217,9 @@ struct MixContext {
   MixOp op;
   int64_t numHeads, numQueryHeads, numKeyHeads, numValueHeads;
   int64_t stateSize, valueHeadDim;
-  /// Index values of B and L.
-  Value batch, length;
+  /// Index values of B, L of the queries (Lq) and L of the keys (Lk; the
+  /// same unless queries against a cache, which only quadratic takes).
+  Value batch, length, keyLength;
   /// Element type of the arithmetic (f32, or f64 for f64 ops).
   Type computeType;
   std::optional<FusedTensor> q, k, v, dt, decayRate, initialState;

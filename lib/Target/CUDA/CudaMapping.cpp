@@ -163,6 +163,13 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
            << "has no plan for the GPU: run ssm-select-algorithm "
               "(backend=cuda) before the CUDA backend (it obeys the plan, it "
               "does not choose)";
+  // Dynamic lengths are required equal at run time (needsEqualLengths).
+  if (op.isAgainstCache())
+    return op.emitOpError()
+           << "queries against a cache (Lq < Lk) are not mapped to CUDA yet: "
+              "'q' has Lq = "
+           << op.getQueryLength() << ", 'k' has Lk = " << op.getKeyLength()
+           << "; compile for the CPU";
   CudaMixMapping mapping;
   mapping.kernel = *plan.getKernel();
   mapping.chunkSize = plan.getChunkSize();

@@ -2,7 +2,7 @@
 // Every verifier diagnostic of ssm.mix, and the parser's own errors.
 
 func.func @q_rank(%q: tensor<2x8x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
-  // expected-error @below {{operand 'q' expected rank 4 [B, L, Hq, N], got 'tensor<2x8x4xf32>'}}
+  // expected-error @below {{operand 'q' expected rank 4 [B, Lq, Hq, N], got 'tensor<2x8x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x4xf32>, tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
   return
 }
@@ -10,7 +10,7 @@ func.func @q_rank(%q: tensor<2x8x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x8
 // -----
 
 func.func @y_rank(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
-  // expected-error @below {{result 'y' expected rank 4 [B, L, H, P], got 'tensor<2x8x4xf32>'}}
+  // expected-error @below {{result 'y' expected rank 4 [B, Lq, H, P], got 'tensor<2x8x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x4xf32>
   return
 }
@@ -18,7 +18,7 @@ func.func @y_rank(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2
 // -----
 
 func.func @k_state_size(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x5xf32>, %v: tensor<2x8x1x4xf32>) {
-  // expected-error @below {{operand 'k' expected shape [B=2, L=8, Hk, N=4] (N as in 'q'), got 'tensor<2x8x1x5xf32>'}}
+  // expected-error @below {{operand 'k' expected shape [B=2, Lk=8, Hk, N=4] (N as in 'q'), got 'tensor<2x8x1x5xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x5xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
   return
 }
@@ -26,7 +26,7 @@ func.func @k_state_size(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x5xf32>, %v: te
 // -----
 
 func.func @v_length(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor<2x9x1x4xf32>) {
-  // expected-error @below {{operand 'v' expected shape [B=2, L=8, Hv, P], got 'tensor<2x9x1x4xf32>'}}
+  // expected-error @below {{operand 'v' expected shape [B=2, Lk=8, Hv, P] (Lk as in 'k'), got 'tensor<2x9x1x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<2x8x1x4xf32>, tensor<2x9x1x4xf32>) -> tensor<2x8x1x4xf32>
   return
 }
@@ -34,7 +34,7 @@ func.func @v_length(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tensor
 // -----
 
 func.func @k_batch(%q: tensor<2x8x1x4xf32>, %k: tensor<3x8x1x4xf32>, %v: tensor<2x8x1x4xf32>) {
-  // expected-error @below {{operand 'k' expected shape [B=2, L=8, Hk, N=4] (N as in 'q'), got 'tensor<3x8x1x4xf32>'}}
+  // expected-error @below {{operand 'k' expected shape [B=2, Lk=8, Hk, N=4] (N as in 'q'), got 'tensor<3x8x1x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<2x8x1x4xf32>, tensor<3x8x1x4xf32>, tensor<2x8x1x4xf32>) -> tensor<2x8x1x4xf32>
   return
 }
@@ -50,7 +50,7 @@ func.func @heads_do_not_divide(%q: tensor<1x8x4x4xf32>, %k: tensor<1x8x3x4xf32>,
 // -----
 
 func.func @y_heads(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
-  // expected-error @below {{result 'y' expected shape [B=1, L=8, H=2, P=4] (H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
+  // expected-error @below {{result 'y' expected shape [B=1, Lq=8, H=2, P=4] (Lq as in 'q', H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x2x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
   return
 }
@@ -58,7 +58,7 @@ func.func @y_heads(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<
 // -----
 
 func.func @y_value_dim(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x6xf32>) {
-  // expected-error @below {{result 'y' expected shape [B=1, L=8, H=1, P=6] (H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
+  // expected-error @below {{result 'y' expected shape [B=1, Lq=8, H=1, P=6] (Lq as in 'q', H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x6xf32>) -> tensor<1x8x1x4xf32>
   return
 }
@@ -82,8 +82,71 @@ func.func @dynamic_value_dim(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %
 // -----
 
 func.func @dynamic_length_mismatch(%q: tensor<1x?x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x9x1x4xf32>) {
-  // expected-error @below {{operand 'v' expected shape [B=1, L=8, Hv, P], got 'tensor<1x9x1x4xf32>'}}
+  // expected-error @below {{operand 'v' expected shape [B=1, Lk=8, Hv, P] (Lk as in 'k'), got 'tensor<1x9x1x4xf32>'}}
   %y = ssm.mix linear causal %q, %k, %v : (tensor<1x?x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x9x1x4xf32>) -> tensor<1x?x1x4xf32>
+  return
+}
+
+// -----
+
+// Queries against a cache are the last Lq of the Lk positions: Lq <= Lk.
+func.func @more_queries_than_keys(%q: tensor<1x9x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{operand 'q' expected shape [B, Lq, Hq, N] with Lq <= Lk=8 (queries against a cache are the last Lq of the Lk key positions), got 'tensor<1x9x1x4xf32>'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v : (tensor<1x9x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x9x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @more_outputs_than_keys(%q: tensor<1x?x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{result 'y' expected shape [B, Lq, H, P] with Lq <= Lk=8 (queries against a cache are the last Lq of the Lk key positions), got 'tensor<1x9x1x4xf32>'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v : (tensor<1x?x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x9x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @cache_value_length(%q: tensor<1x1x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x7x1x4xf32>) {
+  // expected-error @below {{operand 'v' expected shape [B=1, Lk=8, Hv, P] (Lk as in 'k'), got 'tensor<1x7x1x4xf32>'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v : (tensor<1x1x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x7x1x4xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @cache_output_length(%q: tensor<1x1x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{result 'y' expected shape [B=1, Lq=1, H=1, P=4] (Lq as in 'q', H = max(Hq, Hk, Hv), P as in 'v'), got 'tensor<1x8x1x4xf32>'}}
+  %y = ssm.mix softmax(scale = 0.5) causal %q, %k, %v : (tensor<1x1x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+// For a linear score with a decay or a state, the cache is the state.
+func.func @cache_with_decay(%q: tensor<1x1x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>,
+                            %dt: tensor<1x8x1xf32>, %A: tensor<1xf32>) {
+  // expected-error @below {{operand 'dt' expected shape [B, L, H] with L = Lq = Lk: a decay needs as many queries as keys (Lq = Lk); for queries against a cache with a linear score the cache is the state: decode is L = 1 with 'initial_state', got Lq = 1 and Lk = 8}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A)
+      : (tensor<1x1x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1xf32>, tensor<1xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @cache_with_initial_state(%q: tensor<1x5x1x4xf32>, %k: tensor<1x13x1x4xf32>, %v: tensor<1x13x1x4xf32>,
+                                    %s0: tensor<1x1x4x4xf32>) {
+  // expected-error @below {{operand 'initial_state' [B, H, P, N] needs as many queries as keys (Lq = Lk); for queries against a cache with a linear score the cache is the state: decode is L = 1 with 'initial_state', got Lq = 5 and Lk = 13}}
+  %y = ssm.mix linear causal %q, %k, %v initial_state(%s0)
+      : (tensor<1x5x1x4xf32>, tensor<1x13x1x4xf32>, tensor<1x13x1x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x5x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @cache_with_final_state(%q: tensor<1x5x1x4xf32>, %k: tensor<1x13x1x4xf32>, %v: tensor<1x13x1x4xf32>) {
+  // expected-error @below {{result 'final_state' [B, H, P, N] needs as many queries as keys (Lq = Lk); for queries against a cache with a linear score the cache is the state: decode is L = 1 with 'initial_state', got Lq = 5 and Lk = 13}}
+  %y, %s = ssm.mix linear causal %q, %k, %v
+      : (tensor<1x5x1x4xf32>, tensor<1x13x1x4xf32>, tensor<1x13x1x4xf32>) -> (tensor<1x5x1x4xf32>, tensor<1x1x4x4xf32>)
   return
 }
 
@@ -277,6 +340,24 @@ func.func @recurrent_window(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v
   // expected-error @below {{algorithm 'recurrent' needs a causal mask, got 'window'; use 'quadratic'}}
   %y = ssm.mix linear window(2) %q, %k, %v algorithm<recurrent>
       : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @recurrent_cache(%q: tensor<1x1x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{algorithm 'recurrent' needs as many queries as keys (Lq = Lk), got queries against a cache (Lq < Lk); use 'quadratic'}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<recurrent>
+      : (tensor<1x1x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_cache(%q: tensor<1x5x1x4xf32>, %k: tensor<1x13x1x4xf32>, %v: tensor<1x13x1x4xf32>) {
+  // expected-error @below {{algorithm 'chunked' needs as many queries as keys (Lq = Lk), got queries against a cache (Lq < Lk); use 'quadratic'}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 4>
+      : (tensor<1x5x1x4xf32>, tensor<1x13x1x4xf32>, tensor<1x13x1x4xf32>) -> tensor<1x5x1x4xf32>
   return
 }
 

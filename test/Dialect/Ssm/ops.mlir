@@ -104,6 +104,32 @@ func.func @windowed_decay_bf16(%q: tensor<1x64x2x8xbf16>, %k: tensor<1x64x2x8xbf
   return %y : tensor<1x64x2x4xbf16>
 }
 
+// Queries against a cache: decode (one query against 128 cached keys, GQA),
+// a chunk of 5 queries after 8 cached keys under a window, linear attention
+// against a cache, and dynamic Lq and Lk.
+// CHECK-LABEL: func @queries_against_a_cache
+// CHECK: ssm.mix softmax(scale = 1.250000e-01) causal %arg0, %arg1, %arg2 : (tensor<2x1x8x64xbf16>, tensor<2x128x2x64xbf16>, tensor<2x128x2x64xbf16>) -> tensor<2x1x8x64xbf16>
+// CHECK: ssm.mix softmax(scale = 5.000000e-01) window(6) %arg3, %arg4, %arg5 : (tensor<1x5x2x4xf32>, tensor<1x13x2x4xf32>, tensor<1x13x2x4xf32>) -> tensor<1x5x2x4xf32>
+// CHECK: ssm.mix linear causal %arg3, %arg4, %arg5 algorithm<quadratic> : (tensor<1x5x2x4xf32>, tensor<1x13x2x4xf32>, tensor<1x13x2x4xf32>) -> tensor<1x5x2x4xf32>
+// CHECK: ssm.mix softmax(scale = 5.000000e-01) full %arg6, %arg7, %arg8 : (tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>) -> tensor<?x?x2x4xf32>
+func.func @queries_against_a_cache(%q: tensor<2x1x8x64xbf16>, %kCache: tensor<2x128x2x64xbf16>,
+                                   %vCache: tensor<2x128x2x64xbf16>, %chunk: tensor<1x5x2x4xf32>,
+                                   %k: tensor<1x13x2x4xf32>, %v: tensor<1x13x2x4xf32>,
+                                   %qd: tensor<?x?x2x4xf32>, %kd: tensor<?x?x2x4xf32>,
+                                   %vd: tensor<?x?x2x4xf32>)
+    -> (tensor<2x1x8x64xbf16>, tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<?x?x2x4xf32>) {
+  %decode = ssm.mix softmax(scale = 0.125) causal %q, %kCache, %vCache
+      : (tensor<2x1x8x64xbf16>, tensor<2x128x2x64xbf16>, tensor<2x128x2x64xbf16>) -> tensor<2x1x8x64xbf16>
+  %prefill = ssm.mix softmax(scale = 0.5) window(6) %chunk, %k, %v
+      : (tensor<1x5x2x4xf32>, tensor<1x13x2x4xf32>, tensor<1x13x2x4xf32>) -> tensor<1x5x2x4xf32>
+  %linear = ssm.mix linear causal %chunk, %k, %v algorithm<quadratic>
+      : (tensor<1x5x2x4xf32>, tensor<1x13x2x4xf32>, tensor<1x13x2x4xf32>) -> tensor<1x5x2x4xf32>
+  %dynamic = ssm.mix softmax(scale = 0.5) full %qd, %kd, %vd
+      : (tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>) -> tensor<?x?x2x4xf32>
+  return %decode, %prefill, %linear, %dynamic
+      : tensor<2x1x8x64xbf16>, tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<?x?x2x4xf32>
+}
+
 // The attributes print in their own syntax inside other ops' dictionaries.
 // CHECK-LABEL: func @attributes
 // CHECK: test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]

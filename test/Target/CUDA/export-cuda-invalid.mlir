@@ -53,3 +53,12 @@ func.func @two_tiles_with_decay(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x8x1x64xb
       : (tensor<1x8x1x64xbf16>, tensor<1x8x1x64xbf16>, tensor<1x8x2x64xbf16>, tensor<1x8x2xbf16>, tensor<2xbf16>) -> tensor<1x8x2x64xbf16>
   return %y : tensor<1x8x2x64xbf16>
 }
+
+// -----
+
+func.func @against_a_cache(%q: tensor<1x1x2x64xbf16>, %k: tensor<1x13x1x64xbf16>, %v: tensor<1x13x1x64xbf16>) -> tensor<1x1x2x64xbf16> {
+  // expected-error @below {{queries against a cache (Lq < Lk) are not mapped to CUDA yet: 'q' has Lq = 1, 'k' has Lk = 13; compile for the CPU}}
+  %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+      : (tensor<1x1x2x64xbf16>, tensor<1x13x1x64xbf16>, tensor<1x13x1x64xbf16>) -> tensor<1x1x2x64xbf16>
+  return %y : tensor<1x1x2x64xbf16>
+}

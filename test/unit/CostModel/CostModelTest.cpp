@@ -254,6 +254,30 @@ TEST(CostModelFormulas, QuadraticMasksCountTiles) {
   EXPECT_EQ(windowed.depth, 2);
 }
 
+TEST(CostModelFormulas, QuadraticQueriesAgainstACache) {
+  // 64 queries at positions 4032..4095 of 4096 keys: one block of query rows
+  // visits every key tile up to its last position (O(Lq·Lk), not O(Lq²)).
+  MixShape s = causalSoftmax(64, 1, 16);
+  s.keyLength = 4096;
+  double perTile = 2.0 * 4096 * 16 * 2;
+  Estimate causal = estimate(s, testCpu(), Algorithm::Quadratic);
+  EXPECT_DOUBLE_EQ(causal.matrixFlops, 64 * perTile);
+  EXPECT_EQ(causal.depth, 64);
+  EXPECT_EQ(causal.workItems, 1);
+  // q and y of 64 tokens, k and v of 4096: 16 elements each, 4 bytes.
+  EXPECT_DOUBLE_EQ(causal.bytes, 4.0 * 16 * (2 * 64 + 2 * 4096));
+  // A window of 128 reaches back from position 4032 into tile 61: 3 tiles.
+  s.mask = Mask::Window;
+  s.window = 128;
+  EXPECT_DOUBLE_EQ(estimate(s, testCpu(), Algorithm::Quadratic).matrixFlops,
+                   3 * perTile);
+  // Decode: a single query still fills one 64-row block.
+  s = causalSoftmax(1, 1, 16);
+  s.keyLength = 256;
+  EXPECT_DOUBLE_EQ(estimate(s, testCpu(), Algorithm::Quadratic).matrixFlops,
+                   4 * perTile);
+}
+
 TEST(CostModelFormulas, QuadraticDiagonalDecayHasNoMatmulForm) {
   // Scores are Σ_n q k exp(…): 4N vector FLOPs and N exps per score; only
   // S·V stays a matmul. Much slower than the recurrence, and said so.
@@ -340,6 +364,21 @@ TEST(CostModelLegality, WindowAndFullAreQuadraticOnly) {
   s.mask = Mask::Full;
   EXPECT_EQ(algorithmsOf(estimateAll(s, testCpu())),
             std::vector<Algorithm>{Algorithm::Quadratic});
+}
+
+TEST(CostModelLegality, QueriesAgainstACacheAreQuadraticOnly) {
+  MixShape s = linearShape(5, 2, 16, 16);
+  s.keyLength = 13;
+  EXPECT_EQ(algorithmsOf(estimateAll(s, testCpu())),
+            std::vector<Algorithm>{Algorithm::Quadratic});
+  std::optional<std::string> why = whyIllegal(s, Algorithm::Recurrent);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "algorithm 'recurrent' needs as many queries as keys (Lq = "
+                  "Lk), got queries against a cache (Lq < Lk); use "
+                  "'quadratic'");
+  // As many keys as queries, spelled out, is no cache.
+  s.keyLength = 5;
+  EXPECT_FALSE(whyIllegal(s, Algorithm::Chunked));
 }
 
 TEST(CostModelLegality, LinearCausalHasAllThree) {

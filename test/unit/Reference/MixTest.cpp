@@ -259,6 +259,94 @@ TEST(ReferenceMix, EmptySequence) {
   EXPECT_EQ(maxAbs(*out.finalState), 0.0);
 }
 
+/// Rows [L - count, L) of a [B, L, H, X] tensor.
+Tensor lastRows(const Tensor &t, int64_t count) {
+  const int64_t B = t.dim(0), L = t.dim(1), H = t.dim(2), X = t.dim(3);
+  Tensor rows({B, count, H, X});
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t x = 0; x < X; ++x)
+          rows.at({b, i, h, x}) = t.at({b, L - count + i, h, x});
+  return rows;
+}
+
+TEST(ReferenceMix, DecodeReadsTheWholeCacheByHand) {
+  // One query at position 2 of 3 keys: y = q Σ_j k_j v_j, all keys kept.
+  Tensor q({1, 1, 1, 1}, {2.0});
+  Tensor k({1, 3, 1, 1}, {1.0, 1.0, 2.0});
+  Tensor v({1, 3, 1, 1}, {5.0, 7.0, 1.0});
+  MixOutputs out = evaluate({}, {&q, &k, &v});
+  ASSERT_EQ(out.y.shape(), (std::vector<int64_t>{1, 1, 1, 1}));
+  EXPECT_DOUBLE_EQ(out.y.at({0, 0, 0, 0}), 2.0 * 14.0);
+  // The cache is no state: there is no final state to report.
+  EXPECT_FALSE(out.finalState.has_value());
+
+  // A window of 2 keeps keys 1 and 2 only.
+  MixConfig window;
+  window.mask = Mask::Window;
+  window.window = 2;
+  EXPECT_DOUBLE_EQ(evaluate(window, {&q, &k, &v}).y.at({0, 0, 0, 0}),
+                   2.0 * 9.0);
+}
+
+// What a KV cache relies on: queries against a cache compute the last Lq
+// rows of the full Lk × Lk computation, for every mask and score.
+TEST(ReferenceMix, QueriesAgainstACacheAreTheLastRowsOfTheFullComputation) {
+  std::mt19937 rng(17);
+  const int64_t keys = 13;
+  // GQA: 4 query heads over 2 key/value heads.
+  Tensor q = randomTensor({2, keys, 4, 3}, rng);
+  Tensor k = randomTensor({2, keys, 2, 3}, rng);
+  Tensor v = randomTensor({2, keys, 2, 5}, rng);
+  std::vector<MixConfig> configs(6);
+  configs[1].mask = Mask::Window;
+  configs[1].window = 4;
+  configs[2].mask = Mask::Full;
+  for (int c = 3; c < 6; ++c) {
+    configs[c] = configs[c - 3];
+    configs[c].score = Score::Softmax;
+    configs[c].scale = 0.6;
+  }
+  for (const MixConfig &config : configs) {
+    MixOutputs full = evaluate(config, {&q, &k, &v});
+    for (int64_t queries : {1, 5, 12, 13}) {
+      SCOPED_TRACE(testing::Message()
+                   << "score " << static_cast<int>(config.score) << " mask "
+                   << toString(config.mask) << " Lq " << queries);
+      Tensor chunk = lastRows(q, queries);
+      MixOutputs cached = evaluate(config, {&chunk, &k, &v});
+      expectClose(cached.y, lastRows(full.y, queries));
+    }
+  }
+}
+
+TEST(ReferenceMix, RejectsMoreQueriesThanKeys) {
+  Tensor q({1, 5, 1, 2}), k({1, 4, 1, 2}), v({1, 4, 1, 2});
+  std::string error = errorOf({}, {&q, &k, &v});
+  EXPECT_NE(error.find("operand 'q' expected shape [B, Lq, Hq, N] with Lq <= Lk"),
+            std::string::npos)
+      << error;
+}
+
+TEST(ReferenceMix, RejectsValuesOfAnotherLengthThanKeys) {
+  Tensor q({1, 1, 1, 2}), k({1, 4, 1, 2}), v({1, 3, 1, 2});
+  std::string error = errorOf({}, {&q, &k, &v});
+  EXPECT_NE(error.find("operand 'v' expected shape [B, Lk, Hv, P]"),
+            std::string::npos)
+      << error;
+}
+
+TEST(ReferenceMix, RejectsDecayOrStateAgainstACache) {
+  Tensor q({1, 1, 1, 2}), k({1, 4, 1, 2}), v({1, 4, 1, 2});
+  Tensor dt({1, 4, 1}), a({1}), s0({1, 1, 2, 2});
+  std::string error = errorOf({}, {&q, &k, &v, &dt, &a});
+  EXPECT_NE(error.find("operand 'dt'"), std::string::npos) << error;
+  EXPECT_NE(error.find("got Lq = 1 and Lk = 4"), std::string::npos) << error;
+  error = errorOf({}, {&q, &k, &v, nullptr, nullptr, &s0});
+  EXPECT_NE(error.find("operand 'initial_state'"), std::string::npos) << error;
+}
+
 TEST(ReferenceMix, RejectsMismatchedKeyShape) {
   Tensor q({1, 4, 1, 2}), k({1, 4, 1, 3}), v({1, 4, 1, 2});
   EXPECT_NE(errorOf({}, {&q, &k, &v}).find("operand 'k'"), std::string::npos);

@@ -23,7 +23,7 @@ enum class Mask { Causal, Full, Window };
 /// No decay, one rate per head (A [H]), or one per head and state element
 /// (A [H, N]).
 enum class Decay { None, Scalar, Diagonal };
-/// How a mixer is computed: the L×L matrix tile by tile, a scan carrying
+/// How a mixer is computed: the Lq×Lk matrix tile by tile, a scan carrying
 /// the state, or SSD's blocks of Q positions.
 enum class Algorithm { Quadratic, Recurrent, Chunked };
 
@@ -53,10 +53,12 @@ inline const char *toString(Mask mask) {
 
 /// Why `algorithm` cannot compute a mixer with this score, mask and decay,
 /// or nullopt when it can. Quadratic computes every mixer; the finite-state
-/// forms need a linear score and a causal mask; the chunked one, a scalar
-/// (or no) decay as well.
+/// forms need a linear score, a causal mask and as many queries as keys
+/// (`againstCache`: fewer queries, Lq < Lk); the chunked one, a scalar (or
+/// no) decay as well.
 inline std::optional<std::string> whyIllegal(Algorithm algorithm, Score score,
-                                             Mask mask, Decay decay) {
+                                             Mask mask, Decay decay,
+                                             bool againstCache) {
   if (algorithm == Algorithm::Quadratic)
     return std::nullopt;
   std::string name = toString(algorithm);
@@ -67,10 +69,37 @@ inline std::optional<std::string> whyIllegal(Algorithm algorithm, Score score,
   if (mask != Mask::Causal)
     return "algorithm '" + name + "' needs a causal mask, got '" +
            toString(mask) + "'; use 'quadratic'";
+  if (againstCache)
+    return "algorithm '" + name +
+           "' needs as many queries as keys (Lq = Lk), got queries against "
+           "a cache (Lq < Lk); use 'quadratic'";
   if (algorithm == Algorithm::Chunked && decay == Decay::Diagonal)
     return std::string("algorithm 'chunked' needs a scalar (or no) decay; a "
                        "diagonal decay (A [H, N]) takes 'recurrent' or "
                        "'quadratic'");
+  return std::nullopt;
+}
+
+/// Why a mixer whose Lq queries are fewer than its Lk keys (queries against
+/// a cache: query i sits at position i + Lk − Lq) cannot have this decay or
+/// state, or nullopt when it can. A decay sums dt over the positions between
+/// a query and a key, and a state is the recurrence's after the last
+/// position; both need one L. For a linear score the cache is the state:
+/// decode is L = 1 with an 'initial_state'.
+inline std::optional<std::string> whyNotAgainstCache(Decay decay,
+                                                     bool hasInitialState,
+                                                     bool hasFinalState) {
+  const char *why = "needs as many queries as keys (Lq = Lk); for queries "
+                    "against a cache with a linear score the cache is the "
+                    "state: decode is L = 1 with 'initial_state'";
+  if (decay != Decay::None)
+    return std::string("operand 'dt' expected shape [B, L, H] with L = Lq = "
+                       "Lk: a decay ") +
+           why;
+  if (hasInitialState)
+    return std::string("operand 'initial_state' [B, H, P, N] ") + why;
+  if (hasFinalState)
+    return std::string("result 'final_state' [B, H, P, N] ") + why;
   return std::nullopt;
 }
 
