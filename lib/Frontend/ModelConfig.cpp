@@ -525,6 +525,7 @@ void readNemotronH(Fields &fields, ModelConfig &config) {
   // time_step_limit); the decode step does not clamp.
   mixer.timeStepLow = fields.number("time_step_min", 0.001);
   mixer.timeStepHigh = INFINITY;
+  mixer.clampInDecode = false;
   if (fields.string("mamba_hidden_act", "silu") != "silu")
     fields.fail("field 'mamba_hidden_act' must be \"silu\"");
   Attention attention;

@@ -140,6 +140,43 @@ std::vector<ModelWeight> mlir::ssm::modelWeights(const ModelConfig &config) {
   return weights;
 }
 
+std::vector<ModelState> mlir::ssm::modelStates(const ModelConfig &config) {
+  std::vector<ModelState> states;
+  for (const Sublayer &s : config.sublayers) {
+    switch (s.kind) {
+    case Sublayer::Kind::Mamba2: {
+      const Mamba2Mixer &m = s.mamba2;
+      int64_t convDim = m.intermediateSize() + 2 * m.numGroups * m.stateSize;
+      states.push_back({s.prefix + "conv_state", {-1, m.convKernel - 1, convDim}});
+      states.push_back(
+          {s.prefix + "ssm_state", {-1, m.numHeads, m.headDim, m.stateSize}});
+      break;
+    }
+    case Sublayer::Kind::Mamba1: {
+      const Mamba1Mixer &m = s.mamba1;
+      states.push_back({s.prefix + "conv_state",
+                        {-1, m.convKernel - 1, m.intermediateSize}});
+      states.push_back(
+          {s.prefix + "ssm_state", {-1, m.intermediateSize, 1, m.stateSize}});
+      break;
+    }
+    case Sublayer::Kind::Attention: {
+      const Attention &a = s.attention;
+      states.push_back({s.prefix + "key_cache",
+                        {-1, -1, a.numKeyValueHeads, a.headDim},
+                        true});
+      states.push_back({s.prefix + "value_cache",
+                        {-1, -1, a.numKeyValueHeads, a.headDim},
+                        true});
+      break;
+    }
+    case Sublayer::Kind::Mlp:
+      break;
+    }
+  }
+  return states;
+}
+
 //===----------------------------------------------------------------------===//
 // The model as MLIR text
 //===----------------------------------------------------------------------===//
@@ -197,12 +234,27 @@ struct Operand {
   std::string indexing;
 };
 
+/// The entry points: the whole prompt from empty states, a chunk of it from
+/// given states, one token from given states.
+enum class Entry { Prefill, PrefillChunk, Decode };
+
+/// A state's type: -1 sizes dynamic.
+std::string stateType(const std::vector<int64_t> &shape) {
+  std::string text = "tensor<";
+  for (int64_t d : shape)
+    text += (d < 0 ? std::string("?") : std::to_string(d)) + "x";
+  return text + "f32>";
+}
+
 class ModelWriter {
 public:
-  explicit ModelWriter(const ModelConfig &config) : config(config) {}
+  ModelWriter(const ModelConfig &config, Entry entry)
+      : config(config), entry(entry) {}
 
   std::string write() {
     std::vector<ModelWeight> weights = modelWeights(config);
+    // decode's L is dynamic too (one token per call is what it is for; any
+    // L gives the recurrence's answer).
     std::string signature = "%input_ids: tensor<?x?xi64> {ssm.name = "
                             "\"input_ids\"}";
     for (const ModelWeight &weight : weights) {
@@ -211,6 +263,16 @@ public:
                                    weight.shape};
       signature += ",\n    " + name + ": " + weightType(weight.shape) +
                    " {ssm.name = \"" + weight.name + "\"}";
+    }
+    std::vector<ModelState> states = modelStates(config);
+    if (entry != Entry::Prefill) {
+      for (const ModelState &state : states) {
+        Tensor t{"%state" + std::to_string(stateValues.size()),
+                 stateType(state.shape), state.shape};
+        stateValues[state.name] = t;
+        signature += ",\n    " + t.name + ": " + t.type + " {ssm.name = \"" +
+                     state.name + "\"}";
+      }
     }
     line("%c0 = arith.constant 0 : index");
     line("%c1 = arith.constant 1 : index");
@@ -243,18 +305,36 @@ public:
     if (config.logitsScaling != 1.0)
       logits = scale(logits, 1.0 / config.logitsScaling);
 
-    std::string text = "// The full forward pass of a " + config.modelType +
+    static const char *const kWhat[] = {
+        "The forward pass from empty states",
+        "The forward pass from the states of an earlier call",
+        "One token per sequence from the states of an earlier call"};
+    static const char *const kNames[] = {"prefill", "prefill_chunk", "decode"};
+    std::string text = std::string("// ") + kWhat[static_cast<int>(entry)] +
+                       " of a " + config.modelType +
                        " checkpoint (ssmc's model importer).\n";
-    text += "func.func @prefill(" + signature + ")\n    -> (" + logits.type +
-            " {ssm.name = \"logits\"}) {\n";
+    std::string resultTypes = logits.type + " {ssm.name = \"logits\"}";
+    std::string returned = logits.name, returnedTypes = logits.type;
+    for (const ModelState &state : states) {
+      const Tensor &t = nextStates.at(state.name);
+      resultTypes += ",\n        " + t.type + " {ssm.name = \"" + state.name +
+                     "\"}";
+      returned += ", " + t.name;
+      returnedTypes += ", " + t.type;
+    }
+    text += std::string("func.func @") + kNames[static_cast<int>(entry)] + "(" +
+            signature + ")\n    -> (" + resultTypes + ") {\n";
     text += body.str();
-    text += "  return " + logits.name + " : " + logits.type + "\n}\n";
+    text += "  return " + returned + " : " + returnedTypes + "\n}\n";
     return text;
   }
 
 private:
   const ModelConfig &config;
+  Entry entry;
   std::map<std::string, Tensor> weightValues;
+  /// The states taken (prefill_chunk, decode) and returned, by name.
+  std::map<std::string, Tensor> stateValues, nextStates;
   std::ostringstream body;
   unsigned counter = 0;
 
@@ -541,8 +621,41 @@ private:
     return r;
   }
 
-  /// The depthwise causal conv1d of the mixers (padding K − 1 in front,
-  /// the first L outputs), then its bias and silu.
+  /// [B, La, shape...] then [B, L, shape...] along the time dim; `length`
+  /// is `first`'s La when static (-1: read at run time).
+  Tensor concatTime(const Tensor &first, int64_t length, const Tensor &second) {
+    std::string firstLength = fresh("length"), total = fresh("length");
+    if (length < 0)
+      line(firstLength + " = tensor.dim " + first.name + ", %c1 : " +
+           first.type);
+    else
+      line(firstLength + " = arith.constant " + std::to_string(length) +
+           " : index");
+    line(total + " = arith.addi " + firstLength + ", %L : index");
+    Tensor joined{fresh("joined"), activation(second.shape), second.shape};
+    std::string init = fresh("empty");
+    line(init + " = tensor.empty(%B, " + total + ") : " + joined.type);
+    std::string zeros, ones, trailing;
+    for (int64_t d : second.shape) {
+      zeros += ", 0";
+      ones += ", 1";
+      trailing += ", " + std::to_string(d);
+    }
+    std::string head = fresh("joined");
+    line(head + " = tensor.insert_slice " + first.name + " into " + init +
+         "[0, 0" + zeros + "] [%B, " +
+         (length < 0 ? firstLength : std::to_string(length)) + trailing +
+         "] [1, 1" + ones + "] : " + first.type + " into " + joined.type);
+    line(joined.name + " = tensor.insert_slice " + second.name + " into " +
+         head + "[0, " + firstLength + zeros + "] [%B, %L" + trailing +
+         "] [1, 1" + ones + "] : " + second.type + " into " + joined.type);
+    return joined;
+  }
+
+  /// The depthwise causal conv1d of the mixers over the window of the last
+  /// K − 1 inputs (zeros before the first) and the L new ones, the first L
+  /// outputs, then its bias and silu; the window's last K − 1 rows are the
+  /// next conv state.
   Tensor causalConvSilu(const Tensor &x, const std::string &prefix) {
     int64_t channels = x.shape[0];
     Tensor w = weight(prefix + "conv1d.weight");
@@ -551,11 +664,22 @@ private:
     line(taps.name + " = tensor.collapse_shape " + w.name +
          " [[0, 1], [2]] : " + w.type + " into " + taps.type);
     Tensor padded{fresh("padded"), x.type, x.shape};
-    line(padded.name + " = tensor.pad " + x.name + " low[0, " +
-         std::to_string(k - 1) + ", 0] high[0, 0, 0] {");
-    line("^bb0(%pi: index, %pj: index, %pk: index):");
-    line("  tensor.yield %zero : f32");
-    line("} : " + x.type + " to " + padded.type);
+    if (entry == Entry::Prefill) {
+      line(padded.name + " = tensor.pad " + x.name + " low[0, " +
+           std::to_string(k - 1) + ", 0] high[0, 0, 0] {");
+      line("^bb0(%pi: index, %pj: index, %pk: index):");
+      line("  tensor.yield %zero : f32");
+      line("} : " + x.type + " to " + padded.type);
+    } else {
+      padded = concatTime(stateValues.at(prefix + "conv_state"), k - 1, x);
+    }
+    Tensor next{fresh("convState"), stateType({-1, k - 1, channels}),
+                {k - 1, channels}};
+    line(next.name + " = tensor.extract_slice " + padded.name +
+         "[0, %L, 0] [%B, " + std::to_string(k - 1) + ", " +
+         std::to_string(channels) + "] [1, 1, 1] : " + padded.type + " to " +
+         next.type);
+    nextStates[prefix + "conv_state"] = next;
     Tensor conv = generic(
         {{padded, map(4, "d0, d1 + d3, d2")}, {taps, map(4, "d2, d3")}},
         zeros({channels}), map(4, "d0, d1, d2"),
@@ -618,6 +742,8 @@ private:
         {"parallel", "parallel", "parallel"},
         [&](const std::vector<std::string> &a, const std::string &) {
           std::string v = softplus(op("addf", a[0], a[1]));
+          if (entry == Entry::Decode && !m.clampInDecode)
+            return v;
           v = op("maximumf", v, constant(m.timeStepLow));
           if (!std::isinf(m.timeStepHigh))
             v = op("minimumf", v, constant(m.timeStepHigh));
@@ -631,11 +757,8 @@ private:
                                 const std::string &) {
                               return op("mulf", v[0], v[1]);
                             });
-    Tensor y{fresh("mix"), values.type, values.shape};
-    line(y.name + " = ssm.mix linear causal " + queries.name + ", " +
-         keys.name + ", " + values.name + " decay(" + dt.name + ", " + a.name +
-         ") : (" + queries.type + ", " + keys.type + ", " + values.type +
-         ", " + dt.type + ", " + a.type + ") -> " + values.type);
+    Tensor y = scan(queries, keys, values, dt, a, p,
+                    {m.numHeads, m.headDim, m.stateSize});
     Tensor skipped = generic(
         {{y, identityMap(4)}, {x, identityMap(4)}, {weight(p + "D"), map(4, "d2")}},
         empty(values.shape), identityMap(4),
@@ -646,6 +769,34 @@ private:
     Tensor normed = gatedRmsNorm(merge(skipped), gate, weight(p + "norm.weight"),
                                  m.normGroupSize);
     return project(normed, p, "out_proj");
+  }
+
+  /// The mixers' ssm.mix (decay dt·A) from the state `prefix`ssm_state
+  /// (zero for prefill), its final state the next one; decode takes the
+  /// recurrent step.
+  Tensor scan(const Tensor &queries, const Tensor &keys, const Tensor &values,
+              const Tensor &dt, const Tensor &a, const std::string &prefix,
+              const std::vector<int64_t> &stateShape) {
+    std::string name = prefix + "ssm_state";
+    Tensor y{fresh("mix"), values.type, values.shape};
+    Tensor next{fresh("ssmState"),
+                stateType({-1, stateShape[0], stateShape[1], stateShape[2]}),
+                stateShape};
+    std::string operands = queries.type + ", " + keys.type + ", " +
+                           values.type + ", " + dt.type + ", " + a.type;
+    std::string text = y.name + ", " + next.name + " = ssm.mix linear causal " +
+                       queries.name + ", " + keys.name + ", " + values.name +
+                       " decay(" + dt.name + ", " + a.name + ")";
+    if (entry != Entry::Prefill) {
+      text += " initial_state(" + stateValues.at(name).name + ")";
+      operands += ", " + next.type;
+    }
+    if (entry == Entry::Decode)
+      text += " algorithm<recurrent>";
+    line(text + " : (" + operands + ") -> (" + values.type + ", " + next.type +
+         ")");
+    nextStates[name] = next;
+    return y;
   }
 
   /// MambaRMSNormGated: g = y · silu(gate), normalised over groups of
@@ -697,11 +848,7 @@ private:
       return op("mulf", v[0], v[1]);
     });
     Tensor values = split(scaled, inner, 1);
-    Tensor y{fresh("mix"), values.type, values.shape};
-    line(y.name + " = ssm.mix linear causal " + queries.name + ", " +
-         keys.name + ", " + values.name + " decay(" + dt.name + ", " + a.name +
-         ") : (" + queries.type + ", " + keys.type + ", " + values.type +
-         ", " + dt.type + ", " + a.type + ") -> " + values.type);
+    Tensor y = scan(queries, keys, values, dt, a, p, {inner, 1, m.stateSize});
     Tensor flat = merge(y);
     Tensor gated = generic(
         {{flat, identityMap(3)},
@@ -718,7 +865,7 @@ private:
 
   /// RoPE on the first `rotaryDim` channels of each head
   /// (q·cos + rotate_half(q)·sin, positions 0..L-1, inv_freq in f32).
-  Tensor rope(const Tensor &x, const Attention &a) {
+  Tensor rope(const Tensor &x, const Attention &a, const std::string &offset) {
     if (a.rotaryDim == 0)
       return x;
     int64_t half = a.rotaryDim / 2;
@@ -775,7 +922,11 @@ private:
                t + ", " + h + ", " + safePartner + "] : " + x.type);
           line("  " + inv + " = tensor.extract " + table + "[" + safeSlot +
                "] : " + tableType);
-          line("  " + posI + " = arith.index_cast " + t + " : index to i64");
+          std::string absolute = fresh("s");
+          line("  " + absolute + " = arith.addi " + t + ", " + offset +
+               " : index");
+          line("  " + posI + " = arith.index_cast " + absolute +
+               " : index to i64");
           line("  " + pos + " = arith.sitofp " + posI + " : i64 to f32");
           std::string angle = op("mulf", pos, inv);
           std::string c = unary("math.cos", angle), sn = unary("math.sin", angle);
@@ -797,10 +948,26 @@ private:
   Tensor attention(const Tensor &u, const Sublayer &s) {
     const Attention &a = s.attention;
     const std::string &p = s.prefix;
-    Tensor q = rope(split(project(u, p, "q_proj"), a.numHeads, a.headDim), a);
+    // Positions go on after the cached keys.
+    std::string offset = "%c0";
+    if (entry != Entry::Prefill) {
+      const Tensor &cache = stateValues.at(p + "key_cache");
+      offset = fresh("cached");
+      line(offset + " = tensor.dim " + cache.name + ", %c1 : " + cache.type);
+    }
+    Tensor q = rope(split(project(u, p, "q_proj"), a.numHeads, a.headDim), a,
+                    offset);
     Tensor k = rope(
-        split(project(u, p, "k_proj"), a.numKeyValueHeads, a.headDim), a);
+        split(project(u, p, "k_proj"), a.numKeyValueHeads, a.headDim), a,
+        offset);
     Tensor v = split(project(u, p, "v_proj"), a.numKeyValueHeads, a.headDim);
+    // The caches come back as the rows this call adds (ModelState::appended).
+    nextStates[p + "key_cache"] = k;
+    nextStates[p + "value_cache"] = v;
+    if (entry != Entry::Prefill) {
+      k = concatTime(stateValues.at(p + "key_cache"), -1, k);
+      v = concatTime(stateValues.at(p + "value_cache"), -1, v);
+    }
     Tensor y{fresh("attn"), activation({a.numHeads, a.headDim}),
              {a.numHeads, a.headDim}};
     line(y.name + " = ssm.mix softmax(scale = " +
@@ -844,7 +1011,10 @@ private:
 } // namespace
 
 std::string mlir::ssm::modelSource(const ModelConfig &config) {
-  return ModelWriter(config).write();
+  std::string text;
+  for (Entry entry : {Entry::Prefill, Entry::PrefillChunk, Entry::Decode})
+    text += ModelWriter(config, entry).write() + "\n";
+  return text;
 }
 
 //===----------------------------------------------------------------------===//

@@ -52,9 +52,13 @@ Commands:
         [--target=cpu|cuda]
       Run a model artifact (ssmc <checkpoint dir>) with the checkpoint's
       weights (DIR/model.safetensors): the full forward pass on FILE's
-      'input_ids' against its 'logits' (max abs error within 1e-3), and
-      greedy generation from 'generate_input_ids' for as many tokens as
-      'generated_ids' has beyond the prompt (every id must match).
+      'input_ids' against its 'logits' (max abs error within 1e-3); the
+      same logits from the prompt in two chunks (prefill, then
+      prefill_chunk from its states) and from the prompt one token short
+      then a decode step (within 1e-4 of the largest logit); and greedy
+      generation from 'generate_input_ids' by prefill and decode steps for
+      as many tokens as 'generated_ids' has beyond the prompt (every id
+      must match).
 
 CUDA artifacts run through libcuda.so.1; with SSM_CUDA_EMULATOR=1, on the
 host emulator (artifacts built with ssmc --cuda-emulation).

@@ -34,9 +34,12 @@ struct Mamba2Mixer {
   int64_t numHeads = 0, headDim = 0, stateSize = 0, numGroups = 1;
   int64_t convKernel = 0;
   bool convBias = true, projBias = false;
-  /// dt is clamped to [low, high] after the softplus.
+  /// dt is clamped to [low, high] after the softplus; in the decode step
+  /// too unless `clampInDecode` is false (nemotron_h clamps in prefill
+  /// only).
   double timeStepLow = 0.0,
          timeStepHigh = std::numeric_limits<double>::infinity();
+  bool clampInDecode = true;
   /// The gated RMSNorm normalises groups of this many channels (the whole
   /// intermediate size for mamba2, bamba and granitemoehybrid).
   int64_t normGroupSize = 0;

@@ -4,9 +4,19 @@
 // describes as one function on tensors:
 //
 //   @prefill(input_ids: [B, L] i64, <every weight, named as in the file>)
-//       -> logits [B, L, vocab]
+//       -> (logits [B, L, vocab], <every state>)
+//   @prefill_chunk(input_ids: [B, L] i64, <weights>, <every state>)
+//       -> (logits [B, L, vocab], <every state>)
+//   @decode(input_ids: [B, 1] i64, <weights>, <every state>)
+//       -> (logits [B, 1, vocab], <every state>)
 //
-// the full forward pass without a cache: embeddings, each sublayer (RMSNorm,
+// prefill is the full forward pass from empty states; prefill_chunk goes on
+// from the states a previous call returned (a prompt in chunks equals the
+// whole prompt); decode is one token per sequence (the mixers' recurrent
+// step). The states (modelStates) are returned under the names they are
+// taken by, so a caller feeds one call's states to the next: Mamba mixers'
+// conv window and SSM state whole, attention's keys (after RoPE) and values
+// as the rows the call adds to the caches. The forward pass: embeddings, each sublayer (RMSNorm,
 // then a Mamba-1 or Mamba-2 mixer, attention or an MLP, added back to the
 // residual stream), the final norm and the LM head. Mixers are ssm.mix ops
 // with their glue; projections are matmuls (linalg.generic contractions).
@@ -37,7 +47,24 @@ struct ModelWeight {
 /// The weights `config` needs, in the order the model function takes them.
 std::vector<ModelWeight> modelWeights(const ModelConfig &config);
 
-/// The model function's MLIR, as text (what importModel parses).
+/// One state a model carries from call to call: its name (the mixer's
+/// weight prefix and `conv_state`, `ssm_state`, `key_cache` or
+/// `value_cache`) and its shape, -1 for a size known at the call (the batch;
+/// the cached length).
+struct ModelState {
+  std::string name;
+  std::vector<int64_t> shape;
+  /// A cache the call appends to: it takes the cache so far ([B, Lc, ...])
+  /// and returns only the rows it adds ([B, L, ...]); the caller appends
+  /// them. Other states come back whole.
+  bool appended = false;
+};
+
+/// The states `config`'s sublayers carry, in the order the entry points take
+/// and return them.
+std::vector<ModelState> modelStates(const ModelConfig &config);
+
+/// The model functions' MLIR, as text (what importModel parses).
 std::string modelSource(const ModelConfig &config);
 
 /// Reads `directory`/config.json and checks `directory`/model.safetensors
