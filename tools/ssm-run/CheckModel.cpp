@@ -6,7 +6,7 @@
 // generation from `generate_input_ids` by prefill and decode steps (every id
 // of `generated_ids`). Runtime only: no compiler needed.
 
-#include "RunSupport.h"
+#include "ModelSession.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,13 +29,6 @@ constexpr double kConsistencyTolerance = 1e-4;
 std::vector<int64_t> idsOf(const HostTensor &tensor) {
   const int64_t *data = static_cast<const int64_t *>(tensor.data());
   return std::vector<int64_t>(data, data + tensor.bytes() / sizeof(int64_t));
-}
-
-HostTensor idsTensor(const std::vector<int64_t> &ids, int64_t batch) {
-  HostTensor tensor({kDLInt, 64, 1},
-                    {batch, static_cast<int64_t>(ids.size()) / batch});
-  std::memcpy(tensor.data(), ids.data(), ids.size() * sizeof(int64_t));
-  return tensor;
 }
 
 /// An i64 [batch, L] tensor of `file`, its ids checked against the
@@ -61,50 +54,6 @@ HostTensor readIds(const InputSource &expected, const std::string &name,
   return ids;
 }
 
-HostTensor copy(const HostTensor &tensor) {
-  HostTensor copied(tensor.dataType(), tensor.shape());
-  std::memcpy(copied.data(), tensor.data(), tensor.bytes());
-  return copied;
-}
-
-/// Positions [begin, end) of dim 1 of a [B, L, ...] tensor.
-HostTensor timeSlice(const HostTensor &tensor, int64_t begin, int64_t end) {
-  std::vector<int64_t> shape = tensor.shape();
-  size_t row = tensor.bytes() / static_cast<size_t>(shape[0]) /
-               static_cast<size_t>(std::max<int64_t>(shape[1], 1));
-  HostTensor slice(tensor.dataType(), [&] {
-    std::vector<int64_t> s = shape;
-    s[1] = end - begin;
-    return s;
-  }());
-  for (int64_t b = 0; b < shape[0]; ++b)
-    std::memcpy(static_cast<uint8_t *>(slice.data()) + b * (end - begin) * row,
-                static_cast<const uint8_t *>(tensor.data()) +
-                    (b * shape[1] + begin) * row,
-                (end - begin) * row);
-  return slice;
-}
-
-/// `first` then `second` along dim 1 of [B, L, ...] tensors.
-HostTensor timeConcat(const HostTensor &first, const HostTensor &second) {
-  std::vector<int64_t> shape = first.shape();
-  int64_t a = shape[1], b = second.shape()[1];
-  size_t row = (first.bytes() + second.bytes()) /
-               static_cast<size_t>(std::max<int64_t>(shape[0], 1)) /
-               static_cast<size_t>(std::max<int64_t>(a + b, 1));
-  shape[1] = a + b;
-  HostTensor joined(first.dataType(), shape);
-  for (int64_t i = 0; i < shape[0]; ++i) {
-    uint8_t *out = static_cast<uint8_t *>(joined.data()) + i * (a + b) * row;
-    std::memcpy(out, static_cast<const uint8_t *>(first.data()) + i * a * row,
-                a * row);
-    std::memcpy(out + a * row,
-                static_cast<const uint8_t *>(second.data()) + i * b * row,
-                b * row);
-  }
-  return joined;
-}
-
 /// The largest |a − b| (NaN counts as the worst) and the largest |b|.
 std::pair<double, double> compare(const HostTensor &a, const HostTensor &b) {
   const float *x = static_cast<const float *>(a.data());
@@ -118,78 +67,6 @@ std::pair<double, double> compare(const HostTensor &a, const HostTensor &b) {
   }
   return {worst, scale};
 }
-
-/// The model's three entry points (ModelImport.h) and the states they pass
-/// on: each call returns the states under the names it takes them by,
-/// whole, except the attention caches (`*key_cache`, `*value_cache`), which
-/// come back as the rows the call adds.
-class ModelCalls {
-public:
-  ModelCalls(const Module &module, const std::string &path,
-             const InputSource &weights)
-      : module(module), weights(weights), prefill(entry(path, "prefill")),
-        chunk(entry(path, "prefill_chunk")), decode(entry(path, "decode")) {
-    if (prefill.numOutputs() < 1 || prefill.output(0).name != "logits" ||
-        prefill.output(0).shape.size() != 3 || prefill.output(0).shape[2] <= 0)
-      fail(kExitBadInput, path + ": function 'prefill' does not return "
-                                 "logits [batch, length, vocab] first");
-    vocab = prefill.output(0).shape[2];
-  }
-
-  using States = std::map<std::string, HostTensor>;
-
-  /// Logits of `ids` from `states` (none: prefill); `states` become the
-  /// next ones.
-  HostTensor run(const HostTensor &ids, States &states, bool step,
-                 double *ms = nullptr) {
-    const Function &function = states.empty() ? prefill : step ? decode : chunk;
-    std::map<std::string, HostTensor> given;
-    given.emplace("input_ids", copy(ids));
-    for (const auto &[name, state] : states)
-      given.emplace(name, copy(state));
-    Call call(module, function, bindInputs(function, {weights}, std::move(given)));
-    double time = call.run();
-    if (ms)
-      *ms = time;
-    std::vector<HostTensor> outputs = call.outputs();
-    States next;
-    for (size_t i = 1; i < outputs.size(); ++i) {
-      const std::string &name = function.output(i).name;
-      auto previous = states.find(name);
-      if (isAppended(name) && previous != states.end())
-        next.emplace(name, timeConcat(previous->second, outputs[i]));
-      else
-        next.emplace(name, std::move(outputs[i]));
-    }
-    states = std::move(next);
-    return std::move(outputs[0]);
-  }
-
-  int64_t vocabulary() const { return vocab; }
-
-private:
-  const Module &module;
-  const InputSource &weights;
-  Function prefill, chunk, decode;
-  int64_t vocab = 0;
-
-  static bool isAppended(const std::string &name) {
-    auto endsWith = [&](const char *suffix) {
-      size_t n = std::strlen(suffix);
-      return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
-    };
-    return endsWith("key_cache") || endsWith("value_cache");
-  }
-
-  Function entry(const std::string &path, const char *name) {
-    try {
-      return module.function(name);
-    } catch (const Error &error) {
-      fail(kExitBadInput, path + " is not a model artifact (no function '" +
-                              name + "'): " + error.what());
-    }
-  }
-};
 
 } // namespace
 
@@ -210,7 +87,7 @@ int commandCheckModel(const std::vector<std::string> &args) {
   InputSource weights{openSafetensors(weightsPath), weightsPath};
   InputSource expected{openSafetensors(arguments.value("expected")),
                        arguments.value("expected")};
-  ModelCalls model(module, path, weights);
+  ModelSession model(module, path, weights);
   int64_t vocab = model.vocabulary();
 
   // Every input is checked before anything runs.
@@ -226,9 +103,8 @@ int commandCheckModel(const std::vector<std::string> &args) {
 
   // 1. The full forward pass.
   std::vector<int64_t> idsShape = inputIds.shape();
-  ModelCalls::States states;
   double forwardMs = 0.0;
-  HostTensor logits = model.run(inputIds, states, false, &forwardMs);
+  HostTensor logits = model.run(copy(inputIds), false, &forwardMs);
   HostTensor reference = HostTensor::copyOf(expected.file.tensor("logits"));
   if (reference.shape() != logits.shape() ||
       reference.dataType().code != kDLFloat || reference.dataType().bits != 32)
@@ -257,17 +133,17 @@ int commandCheckModel(const std::vector<std::string> &args) {
   };
   if (length >= 2) {
     int64_t split = length / 2;
-    ModelCalls::States chunked;
-    model.run(timeSlice(inputIds, 0, split), chunked, false);
+    model.reset();
+    model.run(timeSlice(inputIds, 0, split), false);
     report(("prefill " + std::to_string(split) + " + " +
             std::to_string(length - split))
                .c_str(),
-           model.run(timeSlice(inputIds, split, length), chunked, false),
+           model.run(timeSlice(inputIds, split, length), false),
            timeSlice(logits, split, length));
-    ModelCalls::States stepped;
-    model.run(timeSlice(inputIds, 0, length - 1), stepped, false);
+    model.reset();
+    model.run(timeSlice(inputIds, 0, length - 1), false);
     report(("prefill " + std::to_string(length - 1) + " + decode 1").c_str(),
-           model.run(timeSlice(inputIds, length - 1, length), stepped, true),
+           model.run(timeSlice(inputIds, length - 1, length), true),
            timeSlice(logits, length - 1, length));
   }
 
@@ -281,10 +157,12 @@ int commandCheckModel(const std::vector<std::string> &args) {
     fail(kExitBadInput, expected.path + ": 'generated_ids' does not start "
                                         "with 'generate_input_ids'");
   size_t promptLength = sequence.size(), firstMismatch = wanted.size();
-  ModelCalls::States generation;
+  model.reset();
   HostTensor stepIds = copy(prompt);
+  bool first = true;
   while (sequence.size() < wanted.size()) {
-    HostTensor stepLogits = model.run(stepIds, generation, !generation.empty());
+    HostTensor stepLogits = model.run(std::move(stepIds), !first);
+    first = false;
     const float *last = static_cast<const float *>(stepLogits.data()) +
                         (stepLogits.shape()[1] - 1) * vocab;
     int64_t next = std::max_element(last, last + vocab) - last;

@@ -24,7 +24,8 @@ Arguments parseArguments(const std::string &command,
                          const std::vector<std::string> &args,
                          const std::vector<OptionSpec> &specs) {
   Arguments result;
-  for (const std::string &arg : args) {
+  for (size_t index = 0; index < args.size(); ++index) {
+    const std::string &arg = args[index];
     if (arg.size() < 2 || arg[0] != '-') {
       result.positional.push_back(arg);
       continue;
@@ -48,6 +49,12 @@ Arguments parseArguments(const std::string &command,
         spec = &candidate;
     if (!spec)
       usageError("ssm-run " + command + ": unknown option '--" + name + "'");
+    // `--name value` as well as `--name=value`.
+    if (spec->takesValue && !hasValue && index + 1 < args.size() &&
+        args[index + 1].rfind("-", 0) != 0) {
+      value = args[++index];
+      hasValue = true;
+    }
     if (spec->takesValue && !hasValue)
       usageError("ssm-run " + command + ": option '--" + name +
                  "' needs a value (--" + name + "=...)");
@@ -256,9 +263,6 @@ Module loadArtifact(const std::string &path, const std::string &target) {
   }
 }
 
-namespace {
-
-/// `tensor` as a compact host tensor of `dtype` (a float tensor converted).
 HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
                          const std::string &name, const std::string &path) {
   HostTensor copy = HostTensor::copyOf(tensor);
@@ -290,7 +294,6 @@ HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
   return result;
 }
 
-} // namespace
 
 std::vector<HostTensor> bindInputs(const Function &function,
                                    const std::vector<InputSource> &sources,

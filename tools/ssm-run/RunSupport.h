@@ -49,8 +49,8 @@ struct Arguments {
   }
 };
 
-/// Parses `--name=value`, `--flag` and `-v`; anything else starting with '-'
-/// is an error naming it.
+/// Parses `--name=value` (or `--name value`), `--flag` and `-v`; anything
+/// else starting with '-' is an error naming it.
 Arguments parseArguments(const std::string &command,
                          const std::vector<std::string> &args,
                          const std::vector<OptionSpec> &specs);
@@ -65,6 +65,12 @@ SafetensorsFile openSafetensors(const std::string &path);
 /// Loads an artifact for the device `target` names ("cpu", "cuda", or ""
 /// for the artifact's own); a refusal is exit 2.
 Module loadArtifact(const std::string &path, const std::string &target);
+
+/// `tensor` as a compact, aligned host tensor of `dtype` (a float tensor
+/// converted, rounding to nearest even; another dtype is exit 2 naming
+/// `name` in `path`).
+HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
+                         const std::string &name, const std::string &path);
 
 /// A safetensors file inputs are bound from, with its path for messages.
 struct InputSource {

@@ -20,6 +20,8 @@ namespace ssm::run {
 int commandCheck(const std::vector<std::string> &args);
 /// `check-model` (CheckModel.cpp).
 int commandCheckModel(const std::vector<std::string> &args);
+/// `generate` (Generate.cpp).
+int commandGenerate(const std::vector<std::string> &args);
 } // namespace ssm::run
 
 namespace {
@@ -59,6 +61,13 @@ Commands:
       generation from 'generate_input_ids' by prefill and decode steps for
       as many tokens as 'generated_ids' has beyond the prompt (every id
       must match).
+
+  generate <artifact_dir> --weights=DIR --prompt-ids=ID,ID,...
+        --max-new-tokens=N
+      Greedy generation from a model artifact with DIR/model.safetensors:
+      the prompt through prefill, then a decode step per new token. Prints
+      the new ids, the time to first token and the decode rate (a progress
+      line on stderr while it runs).
 
 CUDA artifacts run through libcuda.so.1; with SSM_CUDA_EMULATOR=1, on the
 host emulator (artifacts built with ssmc --cuda-emulation).
@@ -229,8 +238,10 @@ int main(int argc, char **argv) {
       return commandInfo(args);
     if (command == "check-model")
       return commandCheckModel(args);
+    if (command == "generate")
+      return commandGenerate(args);
     usageError("ssm-run: unknown command '" + command +
-               "' (expected check, run, info or check-model)");
+               "' (expected check, run, info, check-model or generate)");
   } catch (const Exit &exit) {
     std::fflush(stdout);
     // Usage errors already name the command ("ssm-run check: ...").

@@ -1,0 +1,112 @@
+// ssm-run generate: greedy generation from a model artifact (ssmc
+// <checkpoint dir>) with a checkpoint's weights: the prompt through
+// prefill, then one decode step per new token, each the argmax of the
+// last position's logits. Prints the ids, the time to first token and the
+// decode rate, with a progress line on stderr while a long run goes on.
+// Runtime only: no compiler needed.
+
+#include "ModelSession.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace ssm::run {
+
+namespace {
+
+/// "1,2,3" as ids, each in [0, vocab); an empty list is bad input.
+std::vector<int64_t> parseIds(const std::string &text, int64_t vocab) {
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    ids.push_back(parseCount("--prompt-ids", item, 0));
+    if (ids.back() >= vocab)
+      fail(kExitBadInput, "ssm-run generate: --prompt-ids holds id " + item +
+                              ", outside the vocabulary [0, " +
+                              std::to_string(vocab) + ")");
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return ids;
+}
+
+int64_t argmaxOfLast(const HostTensor &logits, int64_t vocab) {
+  const float *last = static_cast<const float *>(logits.data()) +
+                      (logits.shape()[1] - 1) * vocab;
+  return std::max_element(last, last + vocab) - last;
+}
+
+} // namespace
+
+int commandGenerate(const std::vector<std::string> &args) {
+  Arguments arguments = parseArguments(
+      "generate", args,
+      {{"weights", true}, {"prompt-ids", true}, {"max-new-tokens", true},
+       {"target", true}, {"verbose", false}});
+  if (arguments.positional.size() != 1)
+    usageError("ssm-run generate: expected one artifact directory, got " +
+               std::to_string(arguments.positional.size()) + " arguments");
+  if (!arguments.has("weights") || !arguments.has("prompt-ids") ||
+      !arguments.has("max-new-tokens"))
+    usageError("ssm-run generate: --weights=DIR, --prompt-ids=ID,ID,... and "
+               "--max-new-tokens=N are required");
+  if (arguments.value("prompt-ids").empty())
+    fail(kExitBadInput, "ssm-run generate: --prompt-ids is an empty prompt");
+  int64_t newTokens =
+      parseCount("--max-new-tokens", arguments.value("max-new-tokens"), 1);
+  const std::string &path = arguments.positional[0];
+  Module module = loadArtifact(path, arguments.value("target"));
+  std::string weightsPath = arguments.value("weights") + "/model.safetensors";
+  InputSource weights{openSafetensors(weightsPath), weightsPath};
+  ModelSession model(module, path, weights);
+  int64_t vocab = model.vocabulary();
+  std::vector<int64_t> sequence =
+      parseIds(arguments.value("prompt-ids"), vocab);
+  size_t promptLength = sequence.size();
+
+  double firstMs = 0.0;
+  sequence.push_back(argmaxOfLast(
+      model.run(idsTensor(sequence, 1), false, &firstMs), vocab));
+  auto start = std::chrono::steady_clock::now(), lastReport = start;
+  auto seconds = [](auto from, auto to) {
+    return std::chrono::duration<double>(to - from).count();
+  };
+  bool reported = false;
+  for (int64_t i = 1; i < newTokens; ++i) {
+    sequence.push_back(argmaxOfLast(
+        model.run(idsTensor({sequence.back()}, 1), true), vocab));
+    auto now = std::chrono::steady_clock::now();
+    if (seconds(lastReport, now) >= 1.0) {
+      std::fprintf(stderr, "\rssm-run generate: %lld/%lld tokens, %.1f tokens/s",
+                   static_cast<long long>(i + 1),
+                   static_cast<long long>(newTokens),
+                   i / seconds(start, now));
+      lastReport = now;
+      reported = true;
+    }
+  }
+  double decodeSeconds = seconds(start, std::chrono::steady_clock::now());
+  if (reported)
+    std::fprintf(stderr, "\n");
+
+  std::string ids;
+  for (size_t i = promptLength; i < sequence.size(); ++i)
+    ids += (i > promptLength ? "," : "") + std::to_string(sequence[i]);
+  std::printf("generated: %s\n", ids.c_str());
+  std::printf("time to first token: %.2f ms (%zu-token prompt, %.1f tokens/s)\n",
+              firstMs, promptLength, promptLength / (firstMs / 1e3));
+  if (newTokens > 1)
+    std::printf("decode: %lld tokens in %.2f ms, %.1f tokens/s\n",
+                static_cast<long long>(newTokens - 1), decodeSeconds * 1e3,
+                (newTokens - 1) / decodeSeconds);
+  return kExitOk;
+}
+
+} // namespace ssm::run
