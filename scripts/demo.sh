@@ -2,7 +2,8 @@
 # The newcomer's tour: the one op on four mixers, what the verifier says about
 # a malformed one, the float64 reference against the peers' vectors, then the
 # compiler: the cost model's choice, an artifact, generated code against a
-# peer's vector, and a C program running the artifact.
+# peer's vector, a C program running the artifact, and a whole model that
+# generates.
 set -uo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,5 +79,20 @@ fi
 
 heading "A plain C program runs the artifact through the runtime's C API (examples/c/run_artifact.c)"
 "$bin/ssm-example-run" "$artifact" | sed 's/^/   /'
+
+heading "A whole model: a small nemotron_h-style hybrid (examples/models/hybrid-demo) on the CPU"
+model=/tmp/ssmc-demo-model
+rm -rf "$model" "$model-artifact" && cp -r "$root/examples/models/hybrid-demo" "$model"
+echo "   config.json: $(grep -c linear_attention "$model/config.json") Mamba-2 layers, one attention layer, two relu² MLPs"
+"$bin/ssm-example-weights" "$model" | sed 's/^/   /'
+echo "   (deterministic weights from ssm-example-weights, the same on every machine)"
+"$bin/ssmc" "$model" -o "$model-artifact"
+"$bin/ssm-run" info "$model-artifact" | grep -E '^function|algorithm' | sed 's/^/   /'
+echo "   ssm-run generate: the prompt through prefill, then one decode step per token"
+"$bin/ssm-run" generate "$model-artifact" --weights "$model" --prompt-ids 1,2,3,4,5 \
+  --max-new-tokens 24 | sed 's/^/     /'
+echo "   the same from a C program on the runtime's C API (examples/c/generate.c):"
+"$bin/ssm-example-generate" "$model-artifact" "$model" 24 1 2 3 4 5 | sed 's/^/     /'
+
 echo
 echo "Next: 'make test' runs the $(ctest --test-dir "$root/$build" -N | sed -n 's/^Total Tests: //p') tests (lit files and unit tests) through ctest; 'make bench' times the generated kernels."
