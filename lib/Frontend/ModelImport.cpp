@@ -10,6 +10,7 @@
 #include "ssm/Frontend/ModelImport.h"
 
 #include "ssm/SsmDialect.h"
+#include "ssm/contract/model.h"
 #include "ssm/runtime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +33,7 @@
 
 using namespace mlir;
 using namespace mlir::ssm;
+namespace contract = ::ssm::contract;
 
 //===----------------------------------------------------------------------===//
 // Weights
@@ -147,25 +149,25 @@ std::vector<ModelState> mlir::ssm::modelStates(const ModelConfig &config) {
     case Sublayer::Kind::Mamba2: {
       const Mamba2Mixer &m = s.mamba2;
       int64_t convDim = m.intermediateSize() + 2 * m.numGroups * m.stateSize;
-      states.push_back({s.prefix + "conv_state", {-1, m.convKernel - 1, convDim}});
+      states.push_back({s.prefix + contract::kConvState, {-1, m.convKernel - 1, convDim}});
       states.push_back(
-          {s.prefix + "ssm_state", {-1, m.numHeads, m.headDim, m.stateSize}});
+          {s.prefix + contract::kSsmState, {-1, m.numHeads, m.headDim, m.stateSize}});
       break;
     }
     case Sublayer::Kind::Mamba1: {
       const Mamba1Mixer &m = s.mamba1;
-      states.push_back({s.prefix + "conv_state",
+      states.push_back({s.prefix + contract::kConvState,
                         {-1, m.convKernel - 1, m.intermediateSize}});
       states.push_back(
-          {s.prefix + "ssm_state", {-1, m.intermediateSize, 1, m.stateSize}});
+          {s.prefix + contract::kSsmState, {-1, m.intermediateSize, 1, m.stateSize}});
       break;
     }
     case Sublayer::Kind::Attention: {
       const Attention &a = s.attention;
-      states.push_back({s.prefix + "key_cache",
+      states.push_back({s.prefix + contract::kKeyCache,
                         {-1, -1, a.numKeyValueHeads, a.headDim},
                         true});
-      states.push_back({s.prefix + "value_cache",
+      states.push_back({s.prefix + contract::kValueCache,
                         {-1, -1, a.numKeyValueHeads, a.headDim},
                         true});
       break;
@@ -309,7 +311,9 @@ public:
         "The forward pass from empty states",
         "The forward pass from the states of an earlier call",
         "One token per sequence from the states of an earlier call"};
-    static const char *const kNames[] = {"prefill", "prefill_chunk", "decode"};
+    static const char *const kNames[] = {contract::kPrefillFunction,
+                                         contract::kPrefillChunkFunction,
+                                         contract::kDecodeFunction};
     std::string text = std::string("// ") + kWhat[static_cast<int>(entry)] +
                        " of a " + config.modelType +
                        " checkpoint (ssmc's model importer).\n";
@@ -671,7 +675,7 @@ private:
       line("  tensor.yield %zero : f32");
       line("} : " + x.type + " to " + padded.type);
     } else {
-      padded = concatTime(stateValues.at(prefix + "conv_state"), k - 1, x);
+      padded = concatTime(stateValues.at(prefix + contract::kConvState), k - 1, x);
     }
     Tensor next{fresh("convState"), stateType({-1, k - 1, channels}),
                 {k - 1, channels}};
@@ -679,7 +683,7 @@ private:
          "[0, %L, 0] [%B, " + std::to_string(k - 1) + ", " +
          std::to_string(channels) + "] [1, 1, 1] : " + padded.type + " to " +
          next.type);
-    nextStates[prefix + "conv_state"] = next;
+    nextStates[prefix + contract::kConvState] = next;
     Tensor conv = generic(
         {{padded, map(4, "d0, d1 + d3, d2")}, {taps, map(4, "d2, d3")}},
         zeros({channels}), map(4, "d0, d1, d2"),
@@ -777,7 +781,7 @@ private:
   Tensor scan(const Tensor &queries, const Tensor &keys, const Tensor &values,
               const Tensor &dt, const Tensor &a, const std::string &prefix,
               const std::vector<int64_t> &stateShape) {
-    std::string name = prefix + "ssm_state";
+    std::string name = prefix + contract::kSsmState;
     Tensor y{fresh("mix"), values.type, values.shape};
     Tensor next{fresh("ssmState"),
                 stateType({-1, stateShape[0], stateShape[1], stateShape[2]}),
@@ -951,7 +955,7 @@ private:
     // Positions go on after the cached keys.
     std::string offset = "%c0";
     if (entry != Entry::Prefill) {
-      const Tensor &cache = stateValues.at(p + "key_cache");
+      const Tensor &cache = stateValues.at(p + contract::kKeyCache);
       offset = fresh("cached");
       line(offset + " = tensor.dim " + cache.name + ", %c1 : " + cache.type);
     }
@@ -962,11 +966,11 @@ private:
         offset);
     Tensor v = split(project(u, p, "v_proj"), a.numKeyValueHeads, a.headDim);
     // The caches come back as the rows this call adds (ModelState::appended).
-    nextStates[p + "key_cache"] = k;
-    nextStates[p + "value_cache"] = v;
+    nextStates[p + contract::kKeyCache] = k;
+    nextStates[p + contract::kValueCache] = v;
     if (entry != Entry::Prefill) {
-      k = concatTime(stateValues.at(p + "key_cache"), -1, k);
-      v = concatTime(stateValues.at(p + "value_cache"), -1, v);
+      k = concatTime(stateValues.at(p + contract::kKeyCache), -1, k);
+      v = concatTime(stateValues.at(p + contract::kValueCache), -1, v);
     }
     Tensor y{fresh("attn"), activation({a.numHeads, a.headDim}),
              {a.numHeads, a.headDim}};

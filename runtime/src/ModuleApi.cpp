@@ -152,24 +152,6 @@ ssm_status_t loadModule(const std::string &directory,
 using namespace ssm::runtime;
 
 namespace {
-// Runs `body` so that no exception crosses the C boundary.
-template <typename Body>
-ssm_status_t guarded(const char *where, Body &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc &) {
-    return outOfMemoryStatus();
-  } catch (const std::exception &error) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: %s", where, error.what());
-  } catch (...) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: unknown exception", where);
-  }
-}
-
-ssm_status_t nullArgument(const char *function, const char *argument) {
-  return makeStatusf(SSM_STATUS_INVALID_ARGUMENT, "%s: %s is NULL", function,
-                     argument);
-}
 
 void fillSignature(const TensorSpec &spec, ssm_tensor_signature_t *out) {
   out->name = spec.name.c_str();

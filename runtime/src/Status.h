@@ -5,6 +5,8 @@
 
 #include "ssm/runtime.h"
 
+#include <exception>
+#include <new>
 #include <string>
 
 // The object behind a non-NULL ssm_status_t.
@@ -25,6 +27,26 @@ ssm_status_t makeStatusf(ssm_status_code_t code, const char *format,
 
 /// The status returned when an allocation failed; never freed.
 ssm_status_t outOfMemoryStatus() noexcept;
+
+/// Runs `body` so that no exception crosses the C boundary.
+template <typename Body>
+ssm_status_t guarded(const char *where, Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return outOfMemoryStatus();
+  } catch (const std::exception &error) {
+    return makeStatusf(SSM_STATUS_INTERNAL, "%s: %s", where, error.what());
+  } catch (...) {
+    return makeStatusf(SSM_STATUS_INTERNAL, "%s: unknown exception", where);
+  }
+}
+
+/// INVALID_ARGUMENT: `argument` of `function` is NULL.
+inline ssm_status_t nullArgument(const char *function, const char *argument) {
+  return makeStatusf(SSM_STATUS_INVALID_ARGUMENT, "%s: %s is NULL", function,
+                     argument);
+}
 
 } // namespace ssm::runtime
 

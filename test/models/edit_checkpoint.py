@@ -6,6 +6,10 @@ EDITs, applied in order:
   set:KEY=JSON      sets config.json's KEY to the JSON value
   del:KEY           removes KEY from config.json
   truncate:BYTES    cuts model.safetensors to BYTES bytes
+  extra:NAME        adds an F32 [4] tensor NAME to model.safetensors
+  retype:NAME=DT    relabels model.safetensors' tensor NAME as dtype DT (same
+                    bytes: a valid file with a tensor of the wrong dtype)
+  reshape:NAME=a,b  relabels tensor NAME's shape (same element count)
   ids:NAME=a,b,..   rewrites expected.safetensors with only the I64 [1, n]
                     tensor NAME holding those ids (plus the source's other
                     tensors, unchanged)
@@ -62,6 +66,17 @@ def main():
             weights = os.path.join(out, "model.safetensors")
             with open(weights, "r+b") as f:
                 f.truncate(int(rest))
+        elif kind in ("extra", "retype", "reshape"):
+            weights = os.path.join(out, "model.safetensors")
+            tensors = read_safetensors(weights)
+            name, _, value = rest.partition("=")
+            dtype, shape, blob = tensors.get(name, ("F32", [4], b"\0" * 16))
+            if kind == "retype":
+                dtype = value
+            elif kind == "reshape":
+                shape = [int(v) for v in value.split(",")]
+            tensors[name] = (dtype, shape, blob)
+            write_safetensors(weights, tensors)
         elif kind == "ids":
             name, _, values = rest.partition("=")
             ids = [int(v) for v in values.split(",") if v]

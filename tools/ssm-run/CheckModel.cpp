@@ -4,13 +4,14 @@
 // logits from a prompt in two chunks (prefill, then prefill_chunk from its
 // states) and from a prompt one token short then a decode step, and greedy
 // generation from `generate_input_ids` by prefill and decode steps (every id
-// of `generated_ids`). Runtime only: no compiler needed.
+// of `generated_ids`), all through the runtime's model sessions. Runtime
+// only: no compiler needed.
 
-#include "ModelSession.h"
+#include "RunSupport.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <map>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -26,26 +27,24 @@ constexpr double kLogitTolerance = 1e-3;
 /// the algorithms differ, the arithmetic is f32.
 constexpr double kConsistencyTolerance = 1e-4;
 
-std::vector<int64_t> idsOf(const HostTensor &tensor) {
-  const int64_t *data = static_cast<const int64_t *>(tensor.data());
-  return std::vector<int64_t>(data, data + tensor.bytes() / sizeof(int64_t));
-}
-
-/// An i64 [batch, L] tensor of `file`, its ids checked against the
+/// An i64 [batch, L] tensor of `file` as ids, checked against the
 /// vocabulary (an id outside it is bad input, not a wrong answer).
-HostTensor readIds(const InputSource &expected, const std::string &name,
-                   int64_t vocab) {
+std::vector<int64_t> readIds(const InputSource &expected,
+                             const std::string &name, int64_t vocab,
+                             int64_t &batch) {
   if (!expected.file.has(name))
     fail(kExitBadInput, expected.path + ": no tensor '" + name + "'");
   DLTensor view = expected.file.tensor(name);
   if (view.dtype.code != kDLInt || view.dtype.bits != 64 || view.ndim != 2)
     fail(kExitBadInput, expected.path + ": tensor '" + name +
                             "' must be I64 [batch, length]");
-  HostTensor ids = HostTensor::copyOf(view);
-  if (ids.shape()[1] == 0)
+  if (view.shape[1] == 0)
     fail(kExitBadInput, expected.path + ": tensor '" + name +
                             "' is an empty prompt");
-  for (int64_t id : idsOf(ids))
+  batch = view.shape[0];
+  std::vector<int64_t> ids(static_cast<size_t>(view.shape[0] * view.shape[1]));
+  std::memcpy(ids.data(), view.data, ids.size() * sizeof(int64_t));
+  for (int64_t id : ids)
     if (id < 0 || id >= vocab)
       fail(kExitBadInput, expected.path + ": tensor '" + name + "' holds id " +
                               std::to_string(id) +
@@ -54,16 +53,27 @@ HostTensor readIds(const InputSource &expected, const std::string &name,
   return ids;
 }
 
+/// Positions [begin, end) of each sequence of [batch, length, width] values.
+template <typename T>
+std::vector<T> positions(const std::vector<T> &values, int64_t batch,
+                         int64_t length, int64_t width, int64_t begin,
+                         int64_t end) {
+  std::vector<T> slice;
+  for (int64_t b = 0; b < batch; ++b)
+    slice.insert(slice.end(), values.begin() + (b * length + begin) * width,
+                 values.begin() + (b * length + end) * width);
+  return slice;
+}
+
 /// The largest |a − b| (NaN counts as the worst) and the largest |b|.
-std::pair<double, double> compare(const HostTensor &a, const HostTensor &b) {
-  const float *x = static_cast<const float *>(a.data());
-  const float *y = static_cast<const float *>(b.data());
+std::pair<double, double> compare(const std::vector<float> &a,
+                                  const std::vector<float> &b) {
   double worst = 0.0, scale = 0.0;
-  for (size_t i = 0; i < a.bytes() / sizeof(float); ++i) {
-    double error = std::fabs(static_cast<double>(x[i]) - y[i]);
+  for (size_t i = 0; i < a.size(); ++i) {
+    double error = std::fabs(static_cast<double>(a[i]) - b[i]);
     if (!(error <= worst))
       worst = std::isnan(error) ? INFINITY : error;
-    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
   }
   return {worst, scale};
 }
@@ -81,102 +91,118 @@ int commandCheckModel(const std::vector<std::string> &args) {
   if (!arguments.has("weights") || !arguments.has("expected"))
     usageError("ssm-run check-model: --weights=DIR and "
                "--expected=FILE.safetensors are required");
-  const std::string &path = arguments.positional[0];
-  Module module = loadArtifact(path, arguments.value("target"));
-  std::string weightsPath = arguments.value("weights") + "/model.safetensors";
-  InputSource weights{openSafetensors(weightsPath), weightsPath};
+  Model model = loadModel(arguments.positional[0], arguments.value("weights"),
+                          arguments.value("target"));
   InputSource expected{openSafetensors(arguments.value("expected")),
                        arguments.value("expected")};
-  ModelSession model(module, path, weights);
-  int64_t vocab = model.vocabulary();
+  int64_t vocab = model.vocabSize();
 
   // Every input is checked before anything runs.
-  HostTensor inputIds = readIds(expected, "input_ids", vocab);
-  HostTensor prompt = readIds(expected, "generate_input_ids", vocab);
-  if (prompt.shape()[0] != 1)
+  int64_t batch = 0, promptBatch = 0;
+  std::vector<int64_t> inputIds = readIds(expected, "input_ids", vocab, batch);
+  std::vector<int64_t> prompt =
+      readIds(expected, "generate_input_ids", vocab, promptBatch);
+  if (promptBatch != 1)
     fail(kExitBadInput, expected.path +
                             ": tensor 'generate_input_ids' must be [1, L]");
   if (!expected.file.has("generated_ids"))
     fail(kExitBadInput, expected.path + ": no tensor 'generated_ids'");
   if (!expected.file.has("logits"))
     fail(kExitBadInput, expected.path + ": no tensor 'logits'");
+  int64_t length = static_cast<int64_t>(inputIds.size()) / batch;
+  DLTensor referenceView = expected.file.tensor("logits");
+  if (referenceView.dtype.code != kDLFloat || referenceView.dtype.bits != 32 ||
+      referenceView.ndim != 3 || referenceView.shape[0] != batch ||
+      referenceView.shape[1] != length || referenceView.shape[2] != vocab)
+    fail(kExitBadInput, expected.path + ": tensor 'logits' must be F32 " +
+                            formatShape({batch, length, vocab}));
+  std::vector<float> reference(static_cast<size_t>(batch * length * vocab));
+  std::memcpy(reference.data(), referenceView.data,
+              reference.size() * sizeof(float));
+
+  auto run = [&](Session &session, const std::vector<int64_t> &ids,
+                 int64_t rows) {
+    try {
+      return session.forward(ids, rows);
+    } catch (const Error &error) {
+      fail(kExitBadInput, error.what());
+    }
+  };
 
   // 1. The full forward pass.
-  std::vector<int64_t> idsShape = inputIds.shape();
-  double forwardMs = 0.0;
-  HostTensor logits = model.run(copy(inputIds), false, &forwardMs);
-  HostTensor reference = HostTensor::copyOf(expected.file.tensor("logits"));
-  if (reference.shape() != logits.shape() ||
-      reference.dataType().code != kDLFloat || reference.dataType().bits != 32)
-    fail(kExitBadInput, expected.path + ": tensor 'logits' must be F32 " +
-                            formatShape(logits.shape()));
+  Session session(model);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<float> logits = run(session, inputIds, batch);
+  double forwardMs = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
   double worst = compare(logits, reference).first;
   bool logitsOk = worst <= kLogitTolerance;
   std::printf("forward %s: max |logit error| %.3e (tolerance %.0e) %s, "
               "%.2f ms\n",
-              formatShape(idsShape).c_str(), worst, kLogitTolerance,
+              formatShape({batch, length}).c_str(), worst, kLogitTolerance,
               logitsOk ? "ok" : "MISMATCH", forwardMs);
 
   // 2. The same logits from the prompt in two chunks, and from the prompt
   // one token short then one decode step.
   bool consistent = true;
-  int64_t length = idsShape[1];
-  auto report = [&](const char *what, const HostTensor &got,
-                    const HostTensor &whole) {
-    auto [error, scale] = compare(got, whole);
+  auto report = [&](const std::string &what, const std::vector<float> &got,
+                    int64_t from) {
+    auto [error, scale] =
+        compare(got, positions(logits, batch, length, vocab, from, length));
     double tolerance = kConsistencyTolerance * std::max(1.0, scale);
     bool ok = error <= tolerance;
     consistent = consistent && ok;
     std::printf("%s: max |difference| %.3e from the whole prompt's "
                 "(tolerance %.1e) %s\n",
-                what, error, tolerance, ok ? "ok" : "MISMATCH");
+                what.c_str(), error, tolerance, ok ? "ok" : "MISMATCH");
   };
   if (length >= 2) {
-    int64_t split = length / 2;
-    model.reset();
-    model.run(timeSlice(inputIds, 0, split), false);
-    report(("prefill " + std::to_string(split) + " + " +
-            std::to_string(length - split))
-               .c_str(),
-           model.run(timeSlice(inputIds, split, length), false),
-           timeSlice(logits, split, length));
-    model.reset();
-    model.run(timeSlice(inputIds, 0, length - 1), false);
-    report(("prefill " + std::to_string(length - 1) + " + decode 1").c_str(),
-           model.run(timeSlice(inputIds, length - 1, length), true),
-           timeSlice(logits, length - 1, length));
+    for (int64_t split : {length / 2, length - 1}) {
+      session.reset();
+      run(session, positions(inputIds, batch, length, 1, 0, split), batch);
+      std::vector<float> rest =
+          run(session, positions(inputIds, batch, length, 1, split, length),
+              batch);
+      report("prefill " + std::to_string(split) + " + " +
+                 (split == length - 1 ? std::string("decode 1")
+                                      : std::to_string(length - split)),
+             rest, split);
+    }
   }
 
   // 3. Greedy generation: prefill the prompt, then one decode step per
   // token, each the argmax of the last position's logits.
-  std::vector<int64_t> wanted =
-      idsOf(HostTensor::copyOf(expected.file.tensor("generated_ids")));
-  std::vector<int64_t> sequence = idsOf(prompt);
-  if (wanted.size() < sequence.size() ||
-      !std::equal(sequence.begin(), sequence.end(), wanted.begin()))
+  DLTensor generatedView = expected.file.tensor("generated_ids");
+  std::vector<int64_t> wanted(static_cast<size_t>(numElements(generatedView)));
+  std::memcpy(wanted.data(), generatedView.data,
+              wanted.size() * sizeof(int64_t));
+  if (wanted.size() < prompt.size() ||
+      !std::equal(prompt.begin(), prompt.end(), wanted.begin()))
     fail(kExitBadInput, expected.path + ": 'generated_ids' does not start "
                                         "with 'generate_input_ids'");
-  size_t promptLength = sequence.size(), firstMismatch = wanted.size();
-  model.reset();
-  HostTensor stepIds = copy(prompt);
-  bool first = true;
-  while (sequence.size() < wanted.size()) {
-    HostTensor stepLogits = model.run(std::move(stepIds), !first);
-    first = false;
-    const float *last = static_cast<const float *>(stepLogits.data()) +
-                        (stepLogits.shape()[1] - 1) * vocab;
-    int64_t next = std::max_element(last, last + vocab) - last;
-    if (next != wanted[sequence.size()] && firstMismatch == wanted.size())
-      firstMismatch = sequence.size();
-    sequence.push_back(next);
-    stepIds = idsTensor({next}, 1);
+  size_t promptLength = prompt.size();
+  session.reset();
+  std::vector<int64_t> generated;
+  try {
+    generated = session.generate(
+        prompt, 1, static_cast<int64_t>(wanted.size() - promptLength));
+  } catch (const Error &error) {
+    fail(kExitBadInput, error.what());
   }
+  size_t firstMismatch = wanted.size();
+  for (size_t i = 0; i < generated.size(); ++i)
+    if (generated[i] != wanted[promptLength + i]) {
+      firstMismatch = promptLength + i;
+      break;
+    }
   bool idsOk = firstMismatch == wanted.size();
   std::printf("generate: %zu new tokens after a %zu-token prompt %s\n",
               wanted.size() - promptLength, promptLength,
               idsOk ? "all match"
                     : ("MISMATCH at position " + std::to_string(firstMismatch) +
-                       ": got " + std::to_string(sequence[firstMismatch]) +
+                       ": got " +
+                       std::to_string(generated[firstMismatch - promptLength]) +
                        ", expected " + std::to_string(wanted[firstMismatch]))
                           .c_str());
   return logitsOk && consistent && idsOk ? kExitOk : kExitMismatch;

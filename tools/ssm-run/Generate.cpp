@@ -5,9 +5,8 @@
 // decode rate, with a progress line on stderr while a long run goes on.
 // Runtime only: no compiler needed.
 
-#include "ModelSession.h"
+#include "RunSupport.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -37,12 +36,6 @@ std::vector<int64_t> parseIds(const std::string &text, int64_t vocab) {
   return ids;
 }
 
-int64_t argmaxOfLast(const HostTensor &logits, int64_t vocab) {
-  const float *last = static_cast<const float *>(logits.data()) +
-                      (logits.shape()[1] - 1) * vocab;
-  return std::max_element(last, last + vocab) - last;
-}
-
 } // namespace
 
 int commandGenerate(const std::vector<std::string> &args) {
@@ -61,40 +54,48 @@ int commandGenerate(const std::vector<std::string> &args) {
     fail(kExitBadInput, "ssm-run generate: --prompt-ids is an empty prompt");
   int64_t newTokens =
       parseCount("--max-new-tokens", arguments.value("max-new-tokens"), 1);
-  const std::string &path = arguments.positional[0];
-  Module module = loadArtifact(path, arguments.value("target"));
-  std::string weightsPath = arguments.value("weights") + "/model.safetensors";
-  InputSource weights{openSafetensors(weightsPath), weightsPath};
-  ModelSession model(module, path, weights);
-  int64_t vocab = model.vocabulary();
-  std::vector<int64_t> sequence =
-      parseIds(arguments.value("prompt-ids"), vocab);
-  size_t promptLength = sequence.size();
+  Model model = loadModel(arguments.positional[0], arguments.value("weights"),
+                          arguments.value("target"));
+  int64_t vocab = model.vocabSize();
+  std::vector<int64_t> prompt = parseIds(arguments.value("prompt-ids"), vocab);
+  size_t promptLength = prompt.size();
 
-  double firstMs = 0.0;
-  sequence.push_back(argmaxOfLast(
-      model.run(idsTensor(sequence, 1), false, &firstMs), vocab));
-  auto start = std::chrono::steady_clock::now(), lastReport = start;
-  auto seconds = [](auto from, auto to) {
+  // The time to the first token is the prefill's (and its argmax); the
+  // decode rate counts the steps after it.
+  Session session(model);
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
   };
+  Clock::time_point start = Clock::now(), first = start, lastReport = start;
   bool reported = false;
-  for (int64_t i = 1; i < newTokens; ++i) {
-    sequence.push_back(argmaxOfLast(
-        model.run(idsTensor({sequence.back()}, 1), true), vocab));
-    auto now = std::chrono::steady_clock::now();
-    if (seconds(lastReport, now) >= 1.0) {
-      std::fprintf(stderr, "\rssm-run generate: %lld/%lld tokens, %.1f tokens/s",
-                   static_cast<long long>(i + 1),
-                   static_cast<long long>(newTokens),
-                   i / seconds(start, now));
-      lastReport = now;
-      reported = true;
-    }
+  std::vector<int64_t> generated;
+  try {
+    generated = session.generate(
+        prompt, 1, newTokens, [&](int64_t step, const int64_t *) {
+          Clock::time_point now = Clock::now();
+          if (step == 0)
+            first = lastReport = now;
+          else if (seconds(lastReport, now) >= 1.0) {
+            std::fprintf(stderr,
+                         "\rssm-run generate: %lld/%lld tokens, %.1f tokens/s",
+                         static_cast<long long>(step + 1),
+                         static_cast<long long>(newTokens),
+                         step / seconds(first, now));
+            lastReport = now;
+            reported = true;
+          }
+          return false;
+        });
+  } catch (const Error &error) {
+    fail(kExitBadInput, error.what());
   }
-  double decodeSeconds = seconds(start, std::chrono::steady_clock::now());
+  Clock::time_point end = Clock::now();
   if (reported)
     std::fprintf(stderr, "\n");
+  double firstMs = seconds(start, first) * 1e3, decodeSeconds = seconds(first, end);
+  std::vector<int64_t> sequence = prompt;
+  sequence.insert(sequence.end(), generated.begin(), generated.end());
 
   std::string ids;
   for (size_t i = promptLength; i < sequence.size(); ++i)

@@ -247,7 +247,7 @@ SafetensorsFile openSafetensors(const std::string &path) {
 }
 
 
-Module loadArtifact(const std::string &path, const std::string &target) {
+static ssm_module_options_t optionsFor(const std::string &target) {
   ssm_module_options_t options;
   ssm_module_options_initialize(&options);
   if (target == "cpu")
@@ -256,8 +256,23 @@ Module loadArtifact(const std::string &path, const std::string &target) {
     options.device = {kDLCUDA, 0};
   else if (!target.empty())
     usageError("unknown target '" + target + "', expected cpu or cuda");
+  return options;
+}
+
+Module loadArtifact(const std::string &path, const std::string &target) {
+  ssm_module_options_t options = optionsFor(target);
   try {
     return Module::load(path, options);
+  } catch (const Error &error) {
+    fail(kExitBadInput, error.what());
+  }
+}
+
+Model loadModel(const std::string &path, const std::string &weights,
+                const std::string &target) {
+  ssm_module_options_t options = optionsFor(target);
+  try {
+    return Model::load(path, weights, &options);
   } catch (const Error &error) {
     fail(kExitBadInput, error.what());
   }

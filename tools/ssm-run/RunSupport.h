@@ -4,6 +4,7 @@
 #ifndef SSM_TOOLS_SSM_RUN_RUNSUPPORT_H
 #define SSM_TOOLS_SSM_RUN_RUNSUPPORT_H
 
+#include "ssm/model.hpp"
 #include "ssm/runtime.hpp"
 
 #include <map>
@@ -71,6 +72,11 @@ Module loadArtifact(const std::string &path, const std::string &target);
 /// `name` in `path`).
 HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
                          const std::string &name, const std::string &path);
+
+/// Loads a model artifact with its weights (a model.safetensors or the
+/// checkpoint directory holding it) for `target`; a refusal is exit 2.
+Model loadModel(const std::string &path, const std::string &weights,
+                const std::string &target);
 
 /// A safetensors file inputs are bound from, with its path for messages.
 struct InputSource {

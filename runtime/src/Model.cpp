@@ -1,0 +1,465 @@
+// Models and sessions (ssm/model.h) over the module API: the weights bound
+// once per entry point, the states kept per session.
+#include "ssm/model.h"
+
+#include "Status.h"
+#include "ssm/contract/model.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace ssm::runtime;
+namespace contract = ssm::contract;
+
+namespace {
+
+/// A compact tensor this runtime owns (64-byte aligned, never NULL data).
+struct OwnedTensor {
+  std::vector<int64_t> shape;
+  DLDataType dtype{};
+  std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+  size_t bytes = 0;
+
+  OwnedTensor() = default;
+  OwnedTensor(DLDataType type, std::vector<int64_t> dims)
+      : shape(std::move(dims)), dtype(type) {
+    bytes = (type.bits + 7u) / 8u;
+    for (int64_t d : shape)
+      bytes *= static_cast<size_t>(d);
+    size_t rounded = (bytes + 63) / 64 * 64;
+    data.reset(static_cast<uint8_t *>(std::aligned_alloc(64, rounded ? rounded : 64)));
+    if (!data)
+      throw std::bad_alloc();
+  }
+  DLTensor view() {
+    DLTensor t{};
+    t.data = data.get();
+    t.device.device_type = kDLCPU;
+    t.ndim = static_cast<int32_t>(shape.size());
+    t.dtype = dtype;
+    t.shape = shape.data();
+    return t;
+  }
+};
+
+std::string shapeText(const int64_t *shape, int32_t ndim) {
+  std::string text = "[";
+  for (int32_t d = 0; d < ndim; ++d)
+    text += (d ? ", " : "") + std::to_string(shape[d]);
+  return text + "]";
+}
+
+std::string dtypeText(DLDataType dtype) {
+  const char *name = ssm_dtype_name(dtype);
+  return name ? name : "?";
+}
+
+/// `first` then `second` along dim 1 of [B, L, ...] tensors.
+OwnedTensor concatenate(OwnedTensor &first, const DLTensor &second) {
+  std::vector<int64_t> shape = first.shape;
+  int64_t a = shape[1], b = second.shape[1], batch = shape[0];
+  size_t row = (first.dtype.bits + 7u) / 8u;
+  for (size_t d = 2; d < shape.size(); ++d)
+    row *= static_cast<size_t>(shape[d]);
+  shape[1] = a + b;
+  OwnedTensor joined(first.dtype, shape);
+  for (int64_t i = 0; i < batch; ++i) {
+    uint8_t *out = joined.data.get() + i * (a + b) * row;
+    std::memcpy(out, first.data.get() + i * a * row, a * row);
+    std::memcpy(out + a * row,
+                static_cast<const uint8_t *>(second.data) + i * b * row,
+                b * row);
+  }
+  return joined;
+}
+
+} // namespace
+
+/// One entry point with its weights bound: per input, the weight's view, or
+/// the ids or a state (bound per call).
+struct ModelEntry {
+  const ssm_function_t *function = nullptr;
+  std::vector<DLTensor> bound;
+  std::vector<std::string> inputNames, outputNames;
+  std::vector<bool> isWeight;
+};
+
+struct ssm_model_s {
+  std::atomic<int> references{1};
+  ssm_module_t *module = nullptr;
+  ssm_safetensors_t *file = nullptr;
+  std::vector<std::unique_ptr<OwnedTensor>> copies;
+  ModelEntry prefill, chunk, decode;
+  std::set<std::string> stateNames;
+  int64_t vocab = 0;
+
+  ~ssm_model_s() {
+    ssm_safetensors_release(file);
+    ssm_module_release(module);
+  }
+};
+
+struct ssm_session_s {
+  ssm_model_t *model = nullptr;
+  std::map<std::string, OwnedTensor> states;
+  int64_t batch = 0, length = 0;
+  ~ssm_session_s() { ssm_model_release(model); }
+};
+
+namespace {
+
+ssm_status_t invalid(std::string message) {
+  return makeStatus(SSM_STATUS_INVALID_ARGUMENT, std::move(message));
+}
+
+/// The function `name` of the model's module, its signature's names, and
+/// its weights bound (checked against the file; `used` collects them).
+ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
+                       const std::string &weightsPath, const char *name,
+                       ModelEntry &entry, std::set<std::string> &used) {
+  if (ssm_status_t status =
+          ssm_module_lookup_function(model.module, name, &entry.function)) {
+    std::string message = ssm_status_message(status);
+    ssm_status_free(status);
+    return invalid(directory + " is not a model artifact: " + message);
+  }
+  size_t inputs = ssm_function_input_count(entry.function);
+  size_t outputs = ssm_function_output_count(entry.function);
+  for (size_t o = 0; o < outputs; ++o) {
+    ssm_tensor_signature_t signature;
+    if (ssm_status_t status =
+            ssm_function_output_signature(entry.function, o, &signature))
+      return status;
+    entry.outputNames.push_back(signature.name);
+    if (o == 0 && (entry.outputNames[0] != contract::kLogits ||
+                   signature.ndim != 3 || signature.shape[2] <= 0 ||
+                   signature.dtype.code != kDLFloat || signature.dtype.bits != 32))
+      return invalid(directory + ": function '" + name +
+                     "' does not return f32 logits [batch, length, vocab] "
+                     "first");
+    if (o == 0)
+      model.vocab = signature.shape[2];
+  }
+  for (size_t i = 0; i < inputs; ++i) {
+    ssm_tensor_signature_t signature;
+    if (ssm_status_t status =
+            ssm_function_input_signature(entry.function, i, &signature))
+      return status;
+    std::string input = signature.name;
+    entry.inputNames.push_back(input);
+    bool weight = input != contract::kInputIds && !model.stateNames.count(input);
+    entry.isWeight.push_back(weight);
+    DLTensor view{};
+    if (weight) {
+      if (ssm_status_t status =
+              ssm_safetensors_tensor(model.file, input.c_str(), &view)) {
+        ssm_status_free(status);
+        return makeStatus(SSM_STATUS_NOT_FOUND,
+                          weightsPath + ": no tensor '" + input +
+                              "', which function '" + name +
+                              "' takes as input " + std::to_string(i) + " (" +
+                              dtypeText(signature.dtype) +
+                              shapeText(signature.shape, signature.ndim) + ")");
+      }
+      bool sameShape = view.ndim == signature.ndim &&
+                       std::equal(view.shape, view.shape + view.ndim,
+                                  signature.shape);
+      if (view.dtype.code != signature.dtype.code ||
+          view.dtype.bits != signature.dtype.bits || !sameShape)
+        return invalid(weightsPath + ": tensor '" + input + "' is " +
+                       dtypeText(view.dtype) + shapeText(view.shape, view.ndim) +
+                       ", function '" + name + "' takes " +
+                       dtypeText(signature.dtype) +
+                       shapeText(signature.shape, signature.ndim));
+      size_t element = (view.dtype.bits + 7u) / 8u;
+      if (reinterpret_cast<uintptr_t>(view.data) % element != 0) {
+        std::vector<int64_t> shape(view.shape, view.shape + view.ndim);
+        auto copy = std::make_unique<OwnedTensor>(view.dtype, shape);
+        std::memcpy(copy->data.get(), view.data, copy->bytes);
+        view = copy->view();
+        model.copies.push_back(std::move(copy));
+      }
+      used.insert(input);
+    }
+    entry.bound.push_back(view);
+  }
+  return nullptr;
+}
+
+ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
+                       const ssm_module_options_t *options,
+                       std::unique_ptr<ssm_model_s> &model) {
+  model = std::make_unique<ssm_model_s>();
+  std::string directory = artifactDir;
+  std::string weightsPath = weightsArgument;
+  size_t suffix = std::strlen(".safetensors");
+  if (weightsPath.size() < suffix ||
+      weightsPath.compare(weightsPath.size() - suffix, suffix, ".safetensors"))
+    weightsPath += "/model.safetensors";
+  if (ssm_status_t status =
+          ssm_module_load_with_options(artifactDir, options, &model->module))
+    return status;
+  if (ssm_status_t status =
+          ssm_safetensors_open(weightsPath.c_str(), &model->file))
+    return status;
+  std::set<std::string> used;
+  if (ssm_status_t status = bindEntry(*model, directory, weightsPath,
+                                      contract::kPrefillFunction,
+                                      model->prefill, used))
+    return status;
+  // The states are what prefill returns after the logits.
+  for (size_t o = 1; o < model->prefill.outputNames.size(); ++o)
+    model->stateNames.insert(model->prefill.outputNames[o]);
+  // bindEntry took prefill's inputs other than input_ids as weights, which
+  // is right: prefill takes no states.
+  if (ssm_status_t status = bindEntry(*model, directory, weightsPath,
+                                      contract::kPrefillChunkFunction,
+                                      model->chunk, used))
+    return status;
+  if (ssm_status_t status = bindEntry(*model, directory, weightsPath,
+                                      contract::kDecodeFunction, model->decode,
+                                      used))
+    return status;
+  for (const ModelEntry *entry : {&model->chunk, &model->decode})
+    for (size_t o = 1; o < entry->outputNames.size(); ++o)
+      if (!model->stateNames.count(entry->outputNames[o]))
+        return invalid(directory + ": function '" +
+                       ssm_function_name(entry->function) + "' returns '" +
+                       entry->outputNames[o] +
+                       "', which is not a state prefill returns");
+  size_t count = ssm_safetensors_tensor_count(model->file);
+  for (size_t t = 0; t < count; ++t) {
+    const char *tensor = ssm_safetensors_tensor_name(model->file, t);
+    if (!used.count(tensor))
+      return invalid(weightsPath + ": tensor '" + tensor +
+                     "' is not a weight of the model in " + directory);
+  }
+  return nullptr;
+}
+
+ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
+                     int64_t length, float *logitsOut, size_t capacity) {
+  ssm_model_t &model = *session.model;
+  if (batch < 1 || length < 1)
+    return invalid("ssm_session_forward: an empty prompt (batch " +
+                   std::to_string(batch) + ", length " +
+                   std::to_string(length) + ")");
+  if (!session.states.empty() && batch != session.batch)
+    return invalid("ssm_session_forward: batch " + std::to_string(batch) +
+                   ", but the session's sequences are " +
+                   std::to_string(session.batch) +
+                   " (ssm_session_reset starts new ones)");
+  for (int64_t i = 0; i < batch * length; ++i)
+    if (ids[i] < 0 || ids[i] >= model.vocab)
+      return invalid("ssm_session_forward: id " + std::to_string(ids[i]) +
+                     " at [" + std::to_string(i / length) + ", " +
+                     std::to_string(i % length) +
+                     "] is outside the vocabulary [0, " +
+                     std::to_string(model.vocab) + ")");
+  size_t logitsCount = static_cast<size_t>(batch * length * model.vocab);
+  if (logitsOut && capacity < logitsCount)
+    return invalid("ssm_session_forward: out_logits has room for " +
+                   std::to_string(capacity) + " floats, the logits are " +
+                   std::to_string(logitsCount));
+  const ModelEntry &entry = session.states.empty() ? model.prefill
+                            : length == 1          ? model.decode
+                                                   : model.chunk;
+  std::vector<DLTensor> inputs = entry.bound;
+  int64_t idsShape[2] = {batch, length};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (entry.isWeight[i])
+      continue;
+    if (entry.inputNames[i] == contract::kInputIds) {
+      DLTensor &t = inputs[i];
+      t = DLTensor{};
+      t.data = const_cast<int64_t *>(ids);
+      t.device.device_type = kDLCPU;
+      t.ndim = 2;
+      t.dtype = {kDLInt, 64, 1};
+      t.shape = idsShape;
+      continue;
+    }
+    auto state = session.states.find(entry.inputNames[i]);
+    if (state == session.states.end())
+      return makeStatus(SSM_STATUS_INTERNAL,
+                        "ssm_session_forward: no state '" +
+                            entry.inputNames[i] + "'");
+    inputs[i] = state->second.view();
+  }
+  size_t numOutputs = entry.outputNames.size();
+  std::vector<OwnedTensor> outputs(numOutputs);
+  std::vector<DLTensor> views(numOutputs);
+  for (size_t o = 0; o < numOutputs; ++o) {
+    ssm_tensor_signature_t signature;
+    int64_t shape[16];
+    if (ssm_status_t status =
+            ssm_function_output_signature(entry.function, o, &signature))
+      return status;
+    if (ssm_status_t status = ssm_function_resolve_output_shape(
+            entry.function, inputs.data(), inputs.size(), o, 16, shape))
+      return status;
+    outputs[o] = OwnedTensor(signature.dtype,
+                             std::vector<int64_t>(shape, shape + signature.ndim));
+    views[o] = outputs[o].view();
+  }
+  if (ssm_status_t status = ssm_function_invoke(
+          entry.function, inputs.data(), inputs.size(), views.data(),
+          views.size()))
+    return status;
+  if (logitsOut)
+    std::memcpy(logitsOut, outputs[0].data.get(), logitsCount * sizeof(float));
+  std::map<std::string, OwnedTensor> next;
+  for (size_t o = 1; o < numOutputs; ++o) {
+    const std::string &name = entry.outputNames[o];
+    auto previous = session.states.find(name);
+    if (contract::isAppendedState(name) && previous != session.states.end())
+      next.emplace(name, concatenate(previous->second, views[o]));
+    else
+      next.emplace(name, std::move(outputs[o]));
+  }
+  session.states = std::move(next);
+  session.batch = batch;
+  session.length += length;
+  // The logits stay in outputs[0] for the caller's argmax (generate).
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+ssm_status_t ssm_model_load(const char *artifact_dir, const char *weights_path,
+                            const ssm_module_options_t *options,
+                            ssm_model_t **out_model) {
+  if (!out_model)
+    return nullArgument("ssm_model_load", "out_model");
+  *out_model = nullptr;
+  if (!artifact_dir)
+    return nullArgument("ssm_model_load", "artifact_dir");
+  if (!weights_path)
+    return nullArgument("ssm_model_load", "weights_path");
+  return guarded("ssm_model_load", [&]() -> ssm_status_t {
+    std::unique_ptr<ssm_model_s> model;
+    if (ssm_status_t status =
+            loadModel(artifact_dir, weights_path, options, model))
+      return status;
+    *out_model = model.release();
+    return nullptr;
+  });
+}
+
+void ssm_model_retain(ssm_model_t *model) {
+  if (model)
+    model->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ssm_model_release(ssm_model_t *model) {
+  if (model && model->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete model;
+}
+
+int64_t ssm_model_vocab_size(const ssm_model_t *model) {
+  return model ? model->vocab : 0;
+}
+
+const ssm_module_t *ssm_model_module(const ssm_model_t *model) {
+  return model ? model->module : nullptr;
+}
+
+ssm_status_t ssm_session_create(ssm_model_t *model,
+                                ssm_session_t **out_session) {
+  if (!out_session)
+    return nullArgument("ssm_session_create", "out_session");
+  *out_session = nullptr;
+  if (!model)
+    return nullArgument("ssm_session_create", "model");
+  return guarded("ssm_session_create", [&]() -> ssm_status_t {
+    auto session = std::make_unique<ssm_session_s>();
+    ssm_model_retain(model);
+    session->model = model;
+    *out_session = session.release();
+    return nullptr;
+  });
+}
+
+void ssm_session_release(ssm_session_t *session) { delete session; }
+
+void ssm_session_reset(ssm_session_t *session) {
+  if (!session)
+    return;
+  session->states.clear();
+  session->batch = 0;
+  session->length = 0;
+}
+
+int64_t ssm_session_length(const ssm_session_t *session) {
+  return session ? session->length : 0;
+}
+
+ssm_status_t ssm_session_forward(ssm_session_t *session, const int64_t *ids,
+                                 int64_t batch, int64_t length,
+                                 float *out_logits,
+                                 size_t out_logits_capacity) {
+  if (!session)
+    return nullArgument("ssm_session_forward", "session");
+  if (!ids)
+    return nullArgument("ssm_session_forward", "ids");
+  return guarded("ssm_session_forward", [&]() -> ssm_status_t {
+    return forward(*session, ids, batch, length, out_logits,
+                   out_logits_capacity);
+  });
+}
+
+ssm_status_t ssm_session_generate(ssm_session_t *session, const int64_t *prompt,
+                                  int64_t batch, int64_t length,
+                                  int64_t max_new_tokens, int64_t *out_ids,
+                                  ssm_generate_callback_t callback,
+                                  void *user) {
+  if (!session)
+    return nullArgument("ssm_session_generate", "session");
+  if (!prompt)
+    return nullArgument("ssm_session_generate", "prompt");
+  if (!out_ids && max_new_tokens > 0)
+    return nullArgument("ssm_session_generate", "out_ids");
+  if (max_new_tokens < 0)
+    return invalid("ssm_session_generate: max_new_tokens is " +
+                   std::to_string(max_new_tokens));
+  return guarded("ssm_session_generate", [&]() -> ssm_status_t {
+    int64_t vocab = session->model->vocab;
+    for (int64_t i = 0; i < batch * max_new_tokens; ++i)
+      out_ids[i] = -1;
+    std::vector<float> logits;
+    std::vector<int64_t> step(prompt, prompt + batch * length);
+    int64_t stepLength = length;
+    for (int64_t t = 0; t < max_new_tokens; ++t) {
+      logits.resize(static_cast<size_t>(batch * stepLength * vocab));
+      if (ssm_status_t status = forward(*session, step.data(), batch,
+                                        stepLength, logits.data(),
+                                        logits.size()))
+        return status;
+      step.resize(static_cast<size_t>(batch));
+      for (int64_t b = 0; b < batch; ++b) {
+        const float *last =
+            logits.data() + (b * stepLength + stepLength - 1) * vocab;
+        int64_t best = 0;
+        for (int64_t v = 1; v < vocab; ++v)
+          if (last[v] > last[best])
+            best = v;
+        step[b] = best;
+        out_ids[b * max_new_tokens + t] = best;
+      }
+      stepLength = 1;
+      if (callback && callback(user, t, step.data(), batch))
+        break;
+    }
+    return nullptr;
+  });
+}
+
+} // extern "C"
