@@ -123,11 +123,15 @@ void lowerMatmul(linalg::LinalgOp op, int64_t maxLanes) {
   Value m = memref::DimOp::create(builder, a, 0);
   Value rowTiles = k.divui(k.addi(m, k.index(kTileRows - 1)),
                            k.index(kTileRows));
+  // Tiles of B (the weight) outermost: consecutive iterations of a thread
+  // keep one tile of B in cache and sweep the rows of A (the activations,
+  // far smaller for a prompt than a vocabulary-sized head), so that B
+  // streams from memory once rather than once per tile of A.
   lowering::emitParallel(
-      k, {rowTiles, k.index(n / columns)},
+      k, {k.index(n / columns), rowTiles},
       [&](KernelBuilder &k, ValueRange ivs) {
-        Value row0 = k.muli(ivs[0], k.index(kTileRows));
-        Value col0 = k.muli(ivs[1], k.index(columns));
+        Value row0 = k.muli(ivs[1], k.index(kTileRows));
+        Value col0 = k.muli(ivs[0], k.index(columns));
         Value full = k.cmpi(arith::CmpIPredicate::ule,
                             k.addi(row0, k.index(kTileRows)), m);
         auto branch = scf::IfOp::create(k.builder(), full,

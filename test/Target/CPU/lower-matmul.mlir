@@ -19,7 +19,9 @@
 // CHECK:       %[[M:.*]] = memref.dim %[[A]], %[[C0]] : memref<?x16xf32>
 // CHECK:       %[[M3:.*]] = arith.addi %[[M]], %[[C3]] : index
 // CHECK:       %[[ROW_TILES:.*]] = arith.divui %[[M3]], %[[C4]] : index
-// CHECK:       scf.parallel (%[[I:.*]], %[[J:.*]]) = (%[[C0]], %[[C0]]) to (%[[ROW_TILES]], %[[C2]]) step (%[[C1]], %[[C1]]) {
+// The tiles of B (the weight) are the outer dimension: a thread keeps one
+// in cache while it sweeps the rows of A.
+// CHECK:       scf.parallel (%[[J:.*]], %[[I:.*]]) = (%[[C0]], %[[C0]]) to (%[[C2]], %[[ROW_TILES]]) step (%[[C1]], %[[C1]]) {
 // CHECK-NEXT:    %[[ROW0:.*]] = arith.muli %[[I]], %[[C4]] : index
 // CHECK-NEXT:    %[[COL0:.*]] = arith.muli %[[J]], %[[C4]] : index
 // CHECK-NEXT:    %[[END:.*]] = arith.addi %[[ROW0]], %[[C4]] : index
@@ -112,7 +114,7 @@ func.func @projection(%a: memref<?x16xf32>, %b: memref<8x16xf32>, %c: memref<?x8
 // CHECK-DAG:   %[[C5:.*]] = arith.constant 5 : index
 // CHECK-DAG:   %[[C6:.*]] = arith.constant 6 : index
 // CHECK-DAG:   %[[C12:.*]] = arith.constant 12 : index
-// CHECK:       scf.parallel (%[[I:.*]], %[[J:.*]]) = (%[[C0]], %[[C0]]) to (%[[C2]], %[[C6]]) step (%[[C1]], %[[C1]]) {
+// CHECK:       scf.parallel (%[[J:.*]], %[[I:.*]]) = (%[[C0]], %[[C0]]) to (%[[C6]], %[[C2]]) step (%[[C1]], %[[C1]]) {
 // CHECK-NEXT:    %[[ROW0:.*]] = arith.muli %[[I]], %[[C4]] : index
 // CHECK-NEXT:    %[[END:.*]] = arith.addi %[[ROW0]], %[[C4]] : index
 // CHECK-NEXT:    %[[FULL:.*]] = arith.cmpi ule, %[[END]], %[[C5]] : index
