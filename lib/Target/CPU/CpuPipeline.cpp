@@ -105,6 +105,7 @@ void ssm::buildCpuLoweringPipeline(OpPassManager &pm,
 
 void ssm::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createSsmSerializeSmallParallel());
   pm.addPass(createSsmHoistParallelScratch());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToSCFPass());

@@ -90,6 +90,29 @@ def SsmHoistParallelScratch : Pass<"ssm-hoist-parallel-scratch"> {
   let dependentDialects = ["memref::MemRefDialect", "omp::OpenMPDialect"];
 }
 
+def SsmSerializeSmallParallel : Pass<"ssm-serialize-small-parallel"> {
+  let summary = "Run OpenMP regions whose work is too small on one thread";
+  let description = [{
+    After `convert-scf-to-openmp`, every parallel loop forks and joins the
+    thread team, which costs microseconds; a model's decode step runs a few
+    hundred such loops of a few thousand operations each, so the forks
+    would dominate. This pass gives each `omp.parallel` around an
+    `omp.wsloop` an `if` clause: parallel when the loop's trip count (read
+    at run time from its bounds) times the operations of one iteration
+    (counted in the body, nested `scf.for` trip counts multiplied in,
+    `dynamic-trip-count` where unknown) reaches `min-work`; otherwise the
+    region runs on the calling thread, with the same code.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "Estimated operations below which a region runs on one thread">,
+    Option<"dynamicTripCount", "dynamic-trip-count", "int64_t",
+           /*default=*/"16",
+           "Trip count assumed for an inner scf.for with dynamic bounds">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "omp::OpenMPDialect"];
+}
+
 def SsmLowerStridedCopies : Pass<"ssm-lower-strided-copies", "func::FuncOp"> {
   let summary = "Copies between strided memrefs become loops";
   let description = [{
