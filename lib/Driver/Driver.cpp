@@ -112,6 +112,14 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
               "mlir, cuda or an artifact";
   if (!target->isCuda && options.emit == EmitKind::Cuda)
     return module.emitError() << "--emit=cuda needs --target=cuda";
+  if (target->isCuda && options.cpu != "native")
+    return module.emitError()
+           << "--cpu=" << options.cpu
+           << " is for --target=cpu; the CUDA target's host code is built for "
+              "the baseline processor";
+  if (!target->isCuda)
+    if (llvm::Error error = checkCpuName(options.cpu))
+      return module.emitError() << llvm::toString(std::move(error));
   if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize)
     return module.emitError()
            << "chunk size must be in [1, " << kMaxChunkSize
@@ -120,7 +128,7 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
       (options.vectorWidth > 0 && !llvm::isPowerOf2_64(options.vectorWidth)))
     return module.emitError()
            << "vector width must be a power of two in [1, " << kMaxVectorWidth
-           << "] (0: the host's), got " << options.vectorWidth;
+           << "] (0: the CPU's widest), got " << options.vectorWidth;
   if (llvm::Expected<::ssm::cost::TargetDescription> description =
           ::ssm::cost::getTarget(costModelTargetOf(options));
       !description)
@@ -246,7 +254,7 @@ static CompileResult compileForCuda(ModuleOp module,
     cuda.emulationLibrary = kCudaEmulationFile;
   }
   std::string manifest = buildManifest(*signatures, kCudaLibraryFile,
-                                       options.sourceName, &cuda);
+                                       options.sourceName, nullptr, &cuda);
   if (failed(writeText(
           manifestPath, [&](raw_ostream &os) { os << manifest; }, loc)))
     return CompileResult::Failure;
@@ -272,11 +280,22 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   if (parseCodegenTarget(options.target)->isCuda)
     return compileForCuda(module, options);
 
+  auto fail = [&](llvm::Error error) {
+    emitError(loc) << llvm::toString(std::move(error));
+    return CompileResult::Failure;
+  };
+  // The processor decides the vector width the lowerings use and what the
+  // manifest says the code needs.
+  llvm::Expected<CpuTarget> cpu = createCpuTarget(options.cpu);
+  if (!cpu)
+    return fail(cpu.takeError());
+
   CpuPipelineOptions pipeline;
   pipeline.target = costModelTargetOf(options);
   pipeline.algorithm = options.algorithm;
   pipeline.chunkSize = options.chunkSize;
-  pipeline.vectorWidth = options.vectorWidth;
+  pipeline.vectorWidth =
+      options.vectorWidth > 0 ? options.vectorWidth : cpu->vectorWidth();
   pipeline.explain = options.explain;
   PipelineRunner runner(module, options);
 
@@ -304,14 +323,7 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
           [&](OpPassManager &pm) { buildCpuToLLVMPipeline(pm); })))
     return CompileResult::Failure;
 
-  auto fail = [&](llvm::Error error) {
-    emitError(loc) << llvm::toString(std::move(error));
-    return CompileResult::Failure;
-  };
-  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
-      createHostTargetMachine();
-  if (!machine)
-    return fail(machine.takeError());
+  llvm::TargetMachine &machine = *cpu->machine;
   std::vector<CpuEntryPoint> entryPoints;
   for (const FunctionSignature &signature : signatures) {
     CpuEntryPoint entry;
@@ -324,7 +336,7 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   }
   llvm::LLVMContext llvmContext;
   llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
-      translateToCpuLibrary(module, llvmContext, entryPoints, **machine);
+      translateToCpuLibrary(module, llvmContext, entryPoints, machine);
   if (!llvmModule)
     return fail(llvmModule.takeError());
   if (options.emit == EmitKind::LLVMIR)
@@ -343,14 +355,15 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   llvm::sys::path::append(objectPath, "model_cpu.o");
   llvm::sys::path::append(libraryPath, kLibraryFile);
   llvm::sys::path::append(manifestPath, "manifest.json");
-  if (llvm::Error error = emitObjectFile(**llvmModule, **machine, objectPath))
+  if (llvm::Error error = emitObjectFile(**llvmModule, machine, objectPath))
     return fail(std::move(error));
   llvm::Error linked = linkSharedLibrary(objectPath, libraryPath);
   llvm::sys::fs::remove(objectPath);
   if (linked)
     return fail(std::move(linked));
-  std::string manifest =
-      buildManifest(signatures, kLibraryFile, options.sourceName);
+  CpuArtifact artifact{cpu->arch, cpu->name, cpu->features};
+  std::string manifest = buildManifest(signatures, kLibraryFile,
+                                       options.sourceName, &artifact, nullptr);
   if (failed(writeText(
           manifestPath, [&](raw_ostream &os) { os << manifest; }, loc)))
     return CompileResult::Failure;

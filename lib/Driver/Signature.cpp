@@ -191,10 +191,11 @@ static manifest::Launch toManifest(const CudaLaunch &launch) {
   return result;
 }
 
-std::string mlir::ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
-                               llvm::StringRef libraryFile,
-                               llvm::StringRef source,
-                               const CudaArtifact *cuda) {
+std::string
+mlir::ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions,
+                         llvm::StringRef libraryFile, llvm::StringRef source,
+                         const CpuArtifact *cpu, const CudaArtifact *cuda) {
+  assert(!cpu != !cuda && "a manifest is for the CPU or for CUDA");
   manifest::Manifest result;
   result.target = cuda ? "cuda" : "cpu";
   result.library = libraryFile.str();
@@ -228,6 +229,11 @@ std::string mlir::ssm::buildManifest(llvm::ArrayRef<FunctionSignature> functions
         spec.launches.push_back(toManifest(launch));
     }
     result.functions.push_back(std::move(spec));
+  }
+  if (cpu) {
+    result.cpu.arch = cpu->arch;
+    result.cpu.name = cpu->cpu;
+    result.cpu.features = cpu->features;
   }
   if (cuda) {
     result.cuda.arch = cuda->arch;

@@ -2,6 +2,7 @@
 // against its manifest, and calls into it with MLIR memref descriptors.
 #include "CpuModule.h"
 
+#include "CpuFeatures.h"
 #include "Status.h"
 
 #include "ssm/cpu_library_abi.h"
@@ -172,6 +173,10 @@ ssm_status_t CpuCode::invoke(const ssm_function_s &function,
 
 ssm_status_t loadCpuCode(const std::string &directory, const Manifest &manifest,
                          std::unique_ptr<DeviceCode> &out) {
+  // Before dlopen: code for another processor must be refused, not run into
+  // an illegal instruction.
+  if (ssm_status_t status = checkCpuRequirement(manifest.cpu, directory))
+    return status;
   struct stat info;
   std::string libraryPath = directory + "/" + manifest.library;
   if (::stat(libraryPath.c_str(), &info) != 0) {

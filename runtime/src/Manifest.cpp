@@ -133,6 +133,7 @@ private:
   ssm_status_t parseDtype(const json::Value &value, const std::string &path,
                           std::string &name, DLDataType &dtype) const;
   ssm_status_t parseCuda(const json::Value &value, CudaManifest &out) const;
+  ssm_status_t parseCpu(const json::Value &value, CpuRequirement &out) const;
 };
 
 ssm_status_t
@@ -524,6 +525,33 @@ ssm_status_t ManifestParser::parseCuda(const json::Value &value,
   return nullptr;
 }
 
+ssm_status_t ManifestParser::parseCpu(const json::Value &value,
+                                      CpuRequirement &out) const {
+  if (ssm_status_t status = expectObject(value, "cpu"))
+    return status;
+  if (ssm_status_t status =
+          checkFields(value, "cpu", {"arch", "name", "features"}, {}))
+    return status;
+  if (ssm_status_t status = getName(*value.find("arch"), "cpu.arch", out.arch))
+    return status;
+  if (ssm_status_t status = getName(*value.find("name"), "cpu.name", out.name))
+    return status;
+  const json::Value &features = *value.find("features");
+  if (ssm_status_t status = expectArray(features, "cpu.features"))
+    return status;
+  for (size_t i = 0; i < features.getArray().size(); ++i) {
+    std::string path = "cpu.features[" + std::to_string(i) + "]";
+    std::string feature;
+    if (ssm_status_t status = getName(features.getArray()[i], path, feature))
+      return status;
+    for (const std::string &earlier : out.features)
+      if (earlier == feature)
+        return fail(path, "is \"" + feature + "\", listed before");
+    out.features.push_back(std::move(feature));
+  }
+  return nullptr;
+}
+
 ssm_status_t ManifestParser::parseFunction(const json::Value &value,
                                            const std::string &path,
                                            bool isCuda,
@@ -647,13 +675,18 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
     return fail("version",
                 "is " + std::to_string(versionNumber) +
                     "; this runtime reads manifest version " +
-                    std::to_string(kManifestVersion),
+                    std::to_string(kManifestVersion) +
+                    (versionNumber == 1
+                         ? " (a version 1 artifact does not say which CPU "
+                           "features its code needs; recompile it with this "
+                           "ssmc)"
+                         : ""),
                 SSM_STATUS_INCOMPATIBLE);
 
   if (ssm_status_t status = checkFields(*root, "",
                                         {"format", "version", "target",
                                          "library", "abi_version", "functions"},
-                                        {"source", "cuda"}))
+                                        {"source", "cpu", "cuda"}))
     return status;
 
   int64_t abiVersion = 0;
@@ -684,6 +717,15 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
     return fail("", "has a field 'cuda' but its target is \"cpu\"");
   if (cuda)
     if (ssm_status_t status = parseCuda(*cuda, out.cuda))
+      return status;
+  const json::Value *cpu = root->find("cpu");
+  if (!isCuda && !cpu)
+    return fail("", "has no field 'cpu' (the processor features its code "
+                    "needs), which a \"cpu\" artifact must have");
+  if (isCuda && cpu)
+    return fail("", "has a field 'cpu' but its target is \"cuda\"");
+  if (cpu)
+    if (ssm_status_t status = parseCpu(*cpu, out.cpu))
       return status;
 
   if (ssm_status_t status =
@@ -863,6 +905,10 @@ std::string formatManifest(const Manifest &manifest) {
             {"abi_version", manifest.abiVersion},
             {"source", manifest.source},
             {"functions", std::move(functions)}};
+  if (!cuda)
+    root["cpu"] = Json{{"arch", manifest.cpu.arch},
+                       {"name", manifest.cpu.name},
+                       {"features", manifest.cpu.features}};
   if (cuda) {
     Json object{{"arch", manifest.cuda.arch},
                 {"source", manifest.cuda.source}};

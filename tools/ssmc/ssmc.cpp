@@ -11,6 +11,7 @@
 #include "ssm/Frontend/ModelImport.h"
 #include "ssm/Frontend/TestVectorImport.h"
 #include "ssm/SsmOps.h"
+#include "ssm/Target/CPU/CpuEmitter.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
 #include "ssm/Target/CPU/Passes.h"
 #include "ssm/Target/CUDA/Passes.h"
@@ -35,9 +36,11 @@ namespace cl = llvm::cl;
 // MLIR's, which stay usable, e.g. --mlir-print-ir-after-all).
 static cl::OptionCategory ssmcCategory("ssmc options");
 
+// Optional for the parser so that `ssmc --cpu=help` needs none; main
+// requires it otherwise.
 static cl::opt<std::string>
-    inputPath(cl::Positional, cl::Required,
-              cl::desc("<input.mlir | vector.safetensors>"),
+    inputPath(cl::Positional, cl::Optional,
+              cl::desc("<input.mlir | vector.safetensors | checkpoint dir>"),
               cl::cat(ssmcCategory));
 static cl::opt<std::string> outputPath(
     "o", cl::desc("Artifact directory (or output file for --emit=mlir|llvm)"),
@@ -66,9 +69,17 @@ static cl::opt<std::string> costModelTarget(
     cl::desc("Target the cost model estimates for: host, h100, h200 or a "
              "JSON file (default: host for cpu, h200 for cuda)"),
     cl::cat(ssmcCategory), cl::init(""));
+static cl::opt<std::string> cpu(
+    "cpu",
+    cl::desc("Processor the CPU code is for: native (this one, the default), "
+             "x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (portable levels) or a "
+             "processor name (help lists them). The artifact records the "
+             "features the code uses; the runtime refuses it on a processor "
+             "without them"),
+    cl::value_desc("name"), cl::cat(ssmcCategory), cl::init("native"));
 static cl::opt<int64_t>
     vectorWidth("vector-width",
-                cl::desc("f32 lanes per vector (0: the host's)"),
+                cl::desc("f32 lanes per vector (0: the --cpu's widest)"),
                 cl::cat(ssmcCategory), cl::init(0));
 static cl::opt<bool>
     explain("explain",
@@ -112,6 +123,20 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "ssmc: compile sequence mixers (ssm.mix)\n");
 
+  if (cpu == "help") {
+    llvm::outs() << "CPUs ssmc --cpu accepts: native";
+    for (const std::string &name : ssm::knownCpuNames())
+      llvm::outs() << ", " << name;
+    llvm::outs() << "\n";
+    return 0;
+  }
+  if (inputPath.empty()) {
+    llvm::errs()
+        << "ssmc: no input (an .mlir module, a reference vector "
+           ".safetensors or a checkpoint directory); see ssmc --help\n";
+    return 2;
+  }
+
   DialectRegistry registry;
   ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
@@ -126,6 +151,7 @@ int main(int argc, char **argv) {
   options.costModelTarget = costModelTarget;
   options.algorithm = algorithm;
   options.chunkSize = chunkSize;
+  options.cpu = cpu;
   options.vectorWidth = vectorWidth;
   options.explain = explain;
   options.cudaEmulation = cudaEmulation;

@@ -33,7 +33,13 @@ struct CompileOptions {
   std::string algorithm = "auto";
   /// Chunk size for chunked; 0 lets the cost model choose.
   int64_t chunkSize = 0;
-  /// f32 lanes per vector; 0 detects the host's.
+  /// The processor CPU code is compiled for: "native" (the host's, with
+  /// exactly its features) or a name LLVM knows, e.g. "x86-64-v3" for an
+  /// artifact that runs on every processor of that level. The manifest
+  /// records the features the code may use; the runtime refuses the artifact
+  /// on a processor without them.
+  std::string cpu = "native";
+  /// f32 lanes per vector; 0 takes the CPU's widest.
   int64_t vectorWidth = 0;
   /// Remark every op's candidates and estimates.
   bool explain = false;
@@ -54,7 +60,7 @@ struct CompileOptions {
 enum class CompileResult {
   Success,
   /// The input or the options are wrong: malformed or unsupported input, an
-  /// algorithm illegal for an op, an unknown target.
+  /// algorithm illegal for an op, an unknown target or CPU.
   BadInput,
   /// The compiler failed on valid input.
   Failure,

@@ -63,13 +63,24 @@ struct CudaArtifact {
   std::vector<CudaFunctionPlan> plans = {};
 };
 
-/// The manifest.json text of an artifact holding `functions` (a CPU artifact
-/// unless `cuda` is given), written by the runtime's formatManifest: the
-/// schema has one definition, ssm/manifest.h.
+/// What a CPU artifact adds to its manifest: the processor its library was
+/// compiled for, which the runtime checks before loading it.
+struct CpuArtifact {
+  /// LLVM's architecture name ("x86_64").
+  std::string arch;
+  /// The CPU name (ssmc --cpu, "native" resolved).
+  std::string cpu;
+  /// The ISA features the code may use (ssm/cpu_features.h names).
+  std::vector<std::string> features;
+};
+
+/// The manifest.json text of an artifact holding `functions`: a CPU artifact
+/// when `cpu` is given, a CUDA one when `cuda` is (exactly one of them),
+/// written by the runtime's formatManifest: the schema has one definition,
+/// ssm/manifest.h.
 std::string buildManifest(llvm::ArrayRef<FunctionSignature> functions,
-                                llvm::StringRef libraryFile,
-                                llvm::StringRef source,
-                                const CudaArtifact *cuda = nullptr);
+                          llvm::StringRef libraryFile, llvm::StringRef source,
+                          const CpuArtifact *cpu, const CudaArtifact *cuda);
 
 } // namespace mlir::ssm
 

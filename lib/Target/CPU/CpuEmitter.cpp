@@ -7,6 +7,7 @@
 
 #include "ssm/Target/CPU/CpuEmitter.h"
 
+#include "ssm/cpu_features.h"
 #include "ssm/cpu_library_abi.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -19,6 +20,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -38,34 +40,128 @@ using llvm::createStringError;
 static constexpr const char *kQuerySymbol = SSM_CPU_LIBRARY_QUERY_SYMBOL;
 static constexpr unsigned kAbiVersion = SSM_CPU_LIBRARY_ABI_VERSION;
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-ssm::createHostTargetMachine() {
+namespace {
+/// The LLVM target of the process's triple (the host's architecture).
+llvm::Expected<const llvm::Target *> lookupHostTarget(llvm::Triple &triple) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getProcessTriple());
+  triple = llvm::Triple(llvm::sys::getProcessTriple());
   std::string error;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return createStringError("no LLVM target for " + triple.str() + ": " +
                              error);
+  return target;
+}
+
+/// The processor table of the host's LLVM target (names and features).
+llvm::Expected<std::unique_ptr<llvm::MCSubtargetInfo>> hostSubtargetInfo() {
+  llvm::Triple triple;
+  llvm::Expected<const llvm::Target *> target = lookupHostTarget(triple);
+  if (!target)
+    return target.takeError();
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      (*target)->createMCSubtargetInfo(triple, "", ""));
+  if (!info)
+    return createStringError("no subtarget information for " + triple.str());
+  return info;
+}
+} // namespace
+
+std::vector<std::string> mlir::ssm::knownCpuNames() {
+  std::vector<std::string> names;
+  llvm::Expected<std::unique_ptr<llvm::MCSubtargetInfo>> info =
+      hostSubtargetInfo();
+  if (!info) {
+    llvm::consumeError(info.takeError());
+    return names;
+  }
+  for (const llvm::SubtargetSubTypeKV &processor :
+       (*info)->getAllProcessorDescriptions())
+    names.push_back(processor.Key);
+  return names;
+}
+
+llvm::Error mlir::ssm::checkCpuName(llvm::StringRef cpu) {
+  if (cpu == "native")
+    return llvm::Error::success();
+  llvm::Expected<std::unique_ptr<llvm::MCSubtargetInfo>> info =
+      hostSubtargetInfo();
+  if (!info)
+    return info.takeError();
+  if (!cpu.empty() && (*info)->isCPUStringValid(cpu))
+    return llvm::Error::success();
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string message = "unknown CPU '" + cpu.str() + "' for " +
+                        triple.getArchName().str() + "; expected native";
+  if (triple.getArch() == llvm::Triple::x86_64)
+    message += ", a portable x86-64 level (x86-64, x86-64-v2, x86-64-v3, "
+               "x86-64-v4)";
+  return createStringError(message +
+                           " or a processor LLVM knows (e.g. skylake-avx512, "
+                           "znver4; --cpu=help lists them)");
+}
+
+llvm::Expected<mlir::ssm::CpuTarget>
+mlir::ssm::createCpuTarget(llvm::StringRef cpu) {
+  if (llvm::Error error = checkCpuName(cpu))
+    return std::move(error);
+  llvm::Triple triple;
+  llvm::Expected<const llvm::Target *> target = lookupHostTarget(triple);
+  if (!target)
+    return target.takeError();
+  CpuTarget result;
+  result.arch = llvm::Triple::getArchTypeName(triple.getArch()).str();
   llvm::SubtargetFeatures features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature.first(), feature.second);
+  if (cpu == "native") {
+    // The host's CPU and every feature it has, or lacks, explicitly: a
+    // virtual machine may hide some of its model's features.
+    result.name = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(feature.first(), feature.second);
+  } else {
+    result.name = cpu.str();
+  }
   llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options,
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine)
+  result.machine.reset((*target)->createTargetMachine(
+      triple, result.name, features.getString(), options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!result.machine)
     return createStringError("cannot create a target machine for " +
-                             triple.str());
-  return machine;
+                             triple.str() + " (CPU '" + result.name + "')");
+
+  // What the code may use, with the features the CPU's own imply: the
+  // manifest's `cpu.features`, which the runtime checks before loading.
+  const llvm::MCSubtargetInfo *info = result.machine->getMCSubtargetInfo();
+  llvm::StringMap<unsigned> bits;
+  for (const llvm::SubtargetFeatureKV &feature :
+       info->getAllProcessorFeatures())
+    bits[feature.Key] = feature.Value;
+  if (result.arch == ::ssm::runtime::kCpuArchX86_64)
+    for (std::string_view name : ::ssm::runtime::kX86CpuFeatures) {
+      auto it = bits.find(llvm::StringRef(name.data(), name.size()));
+      if (it != bits.end() && info->getFeatureBits().test(it->second))
+        result.features.emplace_back(name);
+    }
+  return result;
+}
+
+int64_t mlir::ssm::CpuTarget::vectorWidth() const {
+  auto has = [&](llvm::StringRef name) {
+    return llvm::is_contained(features, name);
+  };
+  if (has("avx512f"))
+    return 16;
+  if (has("avx"))
+    return 8;
+  return 4;
 }
 
 /// Adds `void ssm_entry_<name>(void *const *descriptors)`: it loads each
 /// memref descriptor's fields and calls the lowered function, whose
 /// signature spells them out one by one.
 static llvm::Expected<llvm::Function *>
-addEntryWrapper(llvm::Module &module, const ssm::CpuEntryPoint &entry) {
+addEntryWrapper(llvm::Module &module, const mlir::ssm::CpuEntryPoint &entry) {
   llvm::Function *callee = module.getFunction(entry.name);
   if (!callee)
     return createStringError("lowered module has no function '" + entry.name +
@@ -110,9 +206,10 @@ addEntryWrapper(llvm::Module &module, const ssm::CpuEntryPoint &entry) {
 }
 
 /// Adds the entry table and `ssm_cpu_library_query`.
-static void addLibraryTable(llvm::Module &module,
-                            llvm::ArrayRef<ssm::CpuEntryPoint> entryPoints,
-                            llvm::ArrayRef<llvm::Function *> wrappers) {
+static void
+addLibraryTable(llvm::Module &module,
+                llvm::ArrayRef<mlir::ssm::CpuEntryPoint> entryPoints,
+                llvm::ArrayRef<llvm::Function *> wrappers) {
   llvm::LLVMContext &context = module.getContext();
   llvm::Type *ptrType = llvm::PointerType::getUnqual(context);
   llvm::Type *i32 = llvm::Type::getInt32Ty(context);
@@ -175,9 +272,9 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
-ssm::translateToCpuLibrary(ModuleOp module, llvm::LLVMContext &context,
-                           llvm::ArrayRef<CpuEntryPoint> entryPoints,
-                           llvm::TargetMachine &targetMachine) {
+mlir::ssm::translateToCpuLibrary(ModuleOp module, llvm::LLVMContext &context,
+                                 llvm::ArrayRef<CpuEntryPoint> entryPoints,
+                                 llvm::TargetMachine &targetMachine) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -214,9 +311,9 @@ ssm::translateToCpuLibrary(ModuleOp module, llvm::LLVMContext &context,
   return llvmModule;
 }
 
-llvm::Error ssm::emitObjectFile(llvm::Module &module,
-                                llvm::TargetMachine &targetMachine,
-                                llvm::StringRef path) {
+llvm::Error mlir::ssm::emitObjectFile(llvm::Module &module,
+                                      llvm::TargetMachine &targetMachine,
+                                      llvm::StringRef path) {
   std::error_code error;
   llvm::ToolOutputFile output(path, error, llvm::sys::fs::OF_None);
   if (error)
@@ -231,8 +328,8 @@ llvm::Error ssm::emitObjectFile(llvm::Module &module,
   return llvm::Error::success();
 }
 
-llvm::Error ssm::linkSharedLibrary(llvm::StringRef objectPath,
-                                   llvm::StringRef libraryPath) {
+llvm::Error mlir::ssm::linkSharedLibrary(llvm::StringRef objectPath,
+                                         llvm::StringRef libraryPath) {
   llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("cc");
   if (!linker)
     linker = llvm::sys::findProgramByName("c++");

@@ -17,8 +17,10 @@
 namespace ssm::runtime {
 
 /// The manifest format version ssmc writes and the only one this runtime
-/// reads.
-constexpr int64_t kManifestVersion = 1;
+/// reads. Version 2 added `cpu` (the processor a CPU artifact needs); version
+/// 1 artifacts, which were compiled for their host's full feature set without
+/// saying so, are refused with a message asking to recompile them.
+constexpr int64_t kManifestVersion = 2;
 /// The manifest's `format`.
 constexpr const char *kManifestFormat = "ssmc-artifact";
 
@@ -107,6 +109,20 @@ struct CudaManifest {
   std::string emulationLibrary;
 };
 
+/// What a CPU artifact needs of the processor: checked before its library
+/// is opened, so that code built for another processor is refused with a
+/// message instead of dying on an illegal instruction.
+struct CpuRequirement {
+  /// LLVM's architecture name ("x86_64").
+  std::string arch;
+  /// The CPU it was compiled for (ssmc --cpu; "native" resolved to the
+  /// host's name, e.g. "znver4"); informational, for messages.
+  std::string name;
+  /// The ISA features the code may use, by LLVM's names (cpu_features.h),
+  /// in the writer's order; unique.
+  std::vector<std::string> features;
+};
+
 struct Manifest {
   /// "cpu" or "cuda".
   std::string target;
@@ -116,6 +132,9 @@ struct Manifest {
   /// "" when absent.
   std::string source;
   std::vector<FunctionSpec> functions;
+  /// For target "cpu" (required there, absent for "cuda", whose emulation
+  /// library is built for the baseline x86-64).
+  CpuRequirement cpu;
   /// For target "cuda".
   CudaManifest cuda;
 };
@@ -124,8 +143,12 @@ struct Manifest {
 /// manifest's path) and names the offending field by its path, e.g.
 /// "functions[0].inputs[1].shape[2]". Codes: DATA_LOSS for malformed text,
 /// missing, unknown or ill-typed fields and inconsistent references;
-/// INCOMPATIBLE for a `version` or `abi_version` other than 1; UNIMPLEMENTED
-/// for a `target` other than "cpu" and "cuda".
+/// INCOMPATIBLE for a `version` other than kManifestVersion or an
+/// `abi_version` other than 1; UNIMPLEMENTED for a `target` other than "cpu"
+/// and "cuda". `cpu` is only checked for its form here (an object with
+/// non-empty `arch` and `name` strings and `features`, an array of unique
+/// non-empty strings); whether this processor has them, and whether the
+/// runtime knows their names, is checked when the library is loaded.
 ssm_status_t parseManifest(std::string_view text, const std::string &origin,
                            Manifest &out);
 

@@ -138,7 +138,10 @@ void ssm_module_options_initialize(ssm_module_options_t *options);
  * code file is missing, DATA_LOSS for a malformed manifest, INCOMPATIBLE for
  * a manifest `version`, `abi_version` or library ABI this runtime does not
  * know, a library that does not match its manifest, an artifact of another
- * target than the device asked for, or a GPU of another architecture,
+ * target than the device asked for, a GPU of another architecture, or a
+ * CPU artifact whose manifest `cpu` names features this processor lacks
+ * (checked with CPUID before the library is opened; the message names the
+ * missing features) or another architecture,
  * UNIMPLEMENTED for an unknown target or device type, UNAVAILABLE when no
  * CUDA driver or device is present, DEVICE_ERROR when the driver fails,
  * IO_ERROR when the OS refuses to read or load a file. */

@@ -21,11 +21,13 @@ namespace {
 // rank-0 output, and two equal_dims groups.
 const char *const kValidManifest = R"json({
   "format": "ssmc-artifact",
-  "version": 1,
+  "version": 2,
   "target": "cpu",
   "library": "model_cpu.so",
   "abi_version": 1,
   "source": "mixer.mlir",
+  "cpu": {"arch": "x86_64", "name": "x86-64-v3",
+          "features": ["sse", "sse2", "avx", "avx2", "fma"]},
   "functions": [
     {
       "name": "ssd",
@@ -202,6 +204,10 @@ TEST(ManifestTest, ParsesTheValidManifest) {
   EXPECT_EQ(manifest.library, "model_cpu.so");
   EXPECT_EQ(manifest.abiVersion, 1u);
   EXPECT_EQ(manifest.source, "mixer.mlir");
+  EXPECT_EQ(manifest.cpu.arch, "x86_64");
+  EXPECT_EQ(manifest.cpu.name, "x86-64-v3");
+  EXPECT_EQ(manifest.cpu.features,
+            (std::vector<std::string>{"sse", "sse2", "avx", "avx2", "fma"}));
   ASSERT_EQ(manifest.functions.size(), 2u);
 
   const FunctionSpec &ssd = manifest.functions[0];
@@ -257,7 +263,8 @@ TEST(ManifestTest, ParsesWhatSsmcWrites) {
       R"("outputs": [{"dims_from": [{"dim": 0, "input": 0}, {"dim": 1, )"
       R"("input": 0}, null, null], "dtype": "f32", "name": "result0", "shape")"
       R"(: [-1, -1, 2, 16]}]}], "library": "model_cpu.so", "source": )"
-      R"("linear.mlir", "target": "cpu", "version": 1})";
+      R"("linear.mlir", "target": "cpu", "version": 2, "cpu": {"arch": )"
+      R"("x86_64", "name": "x86-64", "features": ["sse", "sse2"]}})";
   Manifest manifest;
   ssm_status_t status = parseManifest(text, "m.json", manifest);
   ASSERT_EQ(status, nullptr) << ssm_status_message(status);
@@ -312,6 +319,7 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
   EXPECT_EQ(read.source, written.source);
   EXPECT_EQ(read.cuda.arch, "sm_90a");
   EXPECT_EQ(read.cuda.emulationLibrary, "model_cuda_emulated.so");
+  EXPECT_EQ(text.find("\"cpu\""), std::string::npos) << text;
   ASSERT_EQ(read.functions.size(), 1u);
   const FunctionSpec &f = read.functions[0];
   ASSERT_EQ(f.inputs.size(), 2u);
@@ -348,17 +356,34 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
   EXPECT_EQ(l.arguments[3].kind, KernelArgument::Kind::Dim);
   EXPECT_EQ(l.arguments[3].dim.input, 1u);
 
-  // And a CPU manifest: no cuda part, no buffers or launches.
+  // And a CPU manifest: the processor it needs, no cuda part, no buffers or
+  // launches.
   written.target = "cpu";
   written.library = "model_cpu.so";
+  written.cpu = {
+      "x86_64", "x86-64-v4", {"sse2", "avx2", "avx512f", "avx512bw"}};
   written.functions[0].buffers.clear();
   written.functions[0].launches.clear();
   text = formatManifest(written);
   EXPECT_EQ(text.find("\"cuda\""), std::string::npos) << text;
   EXPECT_EQ(text.find("launches"), std::string::npos) << text;
+  read = Manifest();
   status = parseManifest(text, "m.json", read);
   ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
   EXPECT_EQ(read.target, "cpu");
+  EXPECT_EQ(read.cpu.arch, "x86_64");
+  EXPECT_EQ(read.cpu.name, "x86-64-v4");
+  EXPECT_EQ(read.cpu.features, written.cpu.features);
+  // No features (an architecture whose features are not recorded) is a
+  // requirement too: an empty array, not a missing field.
+  written.cpu = {"aarch64", "neoverse-v2", {}};
+  text = formatManifest(written);
+  EXPECT_NE(text.find("\"features\": []"), std::string::npos) << text;
+  read = Manifest();
+  status = parseManifest(text, "m.json", read);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
+  EXPECT_EQ(read.cpu.arch, "aarch64");
+  EXPECT_TRUE(read.cpu.features.empty());
 }
 
 TEST(ManifestTest, OptionalAndInformationalFields) {
@@ -394,6 +419,10 @@ TEST(ManifestTest, EachRequiredFieldMissing) {
       {"library", "library", "the manifest"},
       {"abi_version", "abi_version", "the manifest"},
       {"functions", "functions", "the manifest"},
+      {"cpu", "cpu", "the manifest"},
+      {"cpu.arch", "arch", "cpu has"},
+      {"cpu.name", "name", "cpu has"},
+      {"cpu.features", "features", "cpu has"},
       {"functions.0.name", "name", "functions[0] has"},
       {"functions.0.inputs", "inputs", "functions[0] has"},
       {"functions.0.outputs", "outputs", "functions[0] has"},
@@ -428,6 +457,7 @@ TEST(ManifestTest, UnknownFieldsAreErrorsNamingTheField) {
     const char *where;
   } cases[] = {
       {"surprise", "the manifest has unknown field 'surprise'"},
+      {"cpu.surprise", "cpu has unknown field 'surprise'"},
       {"functions.1.surprise", "functions[1] has unknown field 'surprise'"},
       {"functions.0.inputs.0.surprise",
        "functions[0] ('ssd').inputs[0] has unknown field 'surprise'"},
@@ -463,6 +493,16 @@ TEST(ManifestTest, WrongTypes) {
       {"library", "null", "library is a null, expected a string"},
       {"library", "\"\"", "library is empty"},
       {"functions", "{}", "functions is an object, expected an array"},
+      {"cpu", "[]", "cpu is an array, expected an object"},
+      {"cpu.arch", "64", "cpu.arch is 64, expected a string"},
+      {"cpu.arch", "\"\"", "cpu.arch is empty"},
+      {"cpu.name", "null", "cpu.name is a null, expected a string"},
+      {"cpu.features", "\"avx2\"",
+       "cpu.features is \"avx2\", expected an array"},
+      {"cpu.features.1", "2", "cpu.features[1] is 2, expected a string"},
+      {"cpu.features.1", "\"\"", "cpu.features[1] is empty"},
+      {"cpu.features.2", "\"sse\"",
+       "cpu.features[2] is \"sse\", listed before"},
       {"functions.0", "[]", "functions[0] is an array, expected an object"},
       {"functions.0.name", "3", "functions[0].name is 3, expected a string"},
       {"functions.0.inputs", "{}", ".inputs is an object, expected an array"},
@@ -510,9 +550,18 @@ TEST(ManifestTest, NotJsonOrNotAManifest) {
 }
 
 TEST(ManifestTest, VersionMismatchIsIncompatible) {
-  EXPECT_MANIFEST_ERROR(edited("version", std::string("2")),
+  EXPECT_MANIFEST_ERROR(edited("version", std::string("3")),
                         SSM_STATUS_INCOMPATIBLE,
-                        "version is 2; this runtime reads manifest version 1");
+                        "version is 3; this runtime reads manifest version 2");
+  // Version 1 did not record the processor: those artifacts are refused, with
+  // what to do about them.
+  std::string old = edited("version", std::string("1"));
+  old = dump(edit(parseJson(old), {"cpu"}, 0, std::nullopt));
+  EXPECT_MANIFEST_ERROR(old, SSM_STATUS_INCOMPATIBLE,
+                        "version is 1; this runtime reads manifest version 2 "
+                        "(a version 1 artifact does not say which CPU "
+                        "features its code needs; recompile it with this "
+                        "ssmc)");
   EXPECT_MANIFEST_ERROR(edited("version", std::string("0")),
                         SSM_STATUS_INCOMPATIBLE, "version is 0");
   EXPECT_MANIFEST_ERROR(
@@ -522,9 +571,32 @@ TEST(ManifestTest, VersionMismatchIsIncompatible) {
                         SSM_STATUS_INCOMPATIBLE, "abi_version is -1");
   // A newer version may change everything else: it is not reported as an
   // unknown field.
-  std::string future = edited("version", std::string("2"));
+  std::string future = edited("version", std::string("3"));
   future = dump(edit(parseJson(future), {"layout"}, 0, Value::makeNull()));
-  EXPECT_MANIFEST_ERROR(future, SSM_STATUS_INCOMPATIBLE, "version is 2");
+  EXPECT_MANIFEST_ERROR(future, SSM_STATUS_INCOMPATIBLE, "version is 3");
+}
+
+TEST(ManifestTest, CpuBelongsToCpuArtifacts) {
+  // Feature names and the architecture are checked against this processor
+  // when the library is loaded (CpuFeaturesTest), not by the parser.
+  Manifest manifest;
+  ssm_status_t status = parseManifest(
+      edited("cpu.features", std::string("[\"avx1024\"]")), "m.json", manifest);
+  EXPECT_EQ(status, nullptr) << ssm_status_message(status);
+  ssm_status_free(status);
+  EXPECT_EQ(manifest.cpu.features, std::vector<std::string>{"avx1024"});
+  EXPECT_EQ(parseFailure(edited("cpu.features", std::string("[]"))).code,
+            SSM_STATUS_OK);
+
+  std::string cuda = edited("target", std::string("\"cuda\""));
+  cuda = dump(edit(parseJson(cuda), {"cuda"}, 0,
+                   parseJson(R"({"arch": "sm_90a", "source": "k.cu"})")));
+  EXPECT_MANIFEST_ERROR(cuda, SSM_STATUS_DATA_LOSS,
+                        "has a field 'cpu' but its target is \"cuda\"");
+  EXPECT_MANIFEST_ERROR(edited("cpu", std::nullopt), SSM_STATUS_DATA_LOSS,
+                        "the manifest has no field 'cpu' (the processor "
+                        "features its code needs), which a \"cpu\" artifact "
+                        "must have");
 }
 
 TEST(ManifestTest, OtherTargetsAreUnimplemented) {

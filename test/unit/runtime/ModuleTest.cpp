@@ -3,6 +3,7 @@
 // and artifacts that are broken in each way the loader must survive.
 #include "TestUtil.h"
 
+#include "ssm/cpu_features.h"
 #include "ssm/runtime.h"
 #include "ssm/runtime.hpp"
 
@@ -23,11 +24,12 @@ namespace {
 // Describes the entry points of fake_library.c.
 const char *const kManifest = R"json({
   "format": "ssmc-artifact",
-  "version": 1,
+  "version": 2,
   "target": "cpu",
   "library": "model_cpu.so",
   "abi_version": 1,
   "source": "fake.mlir",
+  "cpu": {"arch": "x86_64", "name": "x86-64", "features": ["sse", "sse2"]},
   "functions": [
     {"name": "scale",
      "inputs": [{"name": "x", "dtype": "f32", "shape": [-1, 4]}],
@@ -635,9 +637,54 @@ TEST(ModuleLoadTest, ManifestErrorsSurface) {
   EXPECT_LOAD_ERROR(corrupt.path(), SSM_STATUS_DATA_LOSS,
                     "manifest.json: the manifest is not valid JSON");
   std::string future = kManifest;
-  future.replace(future.find("\"version\": 1"), 12, "\"version\": 2");
+  future.replace(future.find("\"version\": 2"), 12, "\"version\": 3");
   Artifact newer(SSM_FAKE_LIBRARY_GOOD, future);
-  EXPECT_LOAD_ERROR(newer.path(), SSM_STATUS_INCOMPATIBLE, "version is 2");
+  EXPECT_LOAD_ERROR(newer.path(), SSM_STATUS_INCOMPATIBLE, "version is 3");
+  std::string old = kManifest;
+  old.replace(old.find("\"version\": 2"), 12, "\"version\": 1");
+  Artifact older(SSM_FAKE_LIBRARY_GOOD, old);
+  EXPECT_LOAD_ERROR(older.path(), SSM_STATUS_INCOMPATIBLE, "version is 1",
+                    "recompile it with this ssmc");
+}
+
+// `kManifest` with `cpu.features` replaced by `features` (JSON).
+std::string withCpuFeatures(const std::string &features) {
+  std::string manifest = kManifest;
+  const std::string old = "\"features\": [\"sse\", \"sse2\"]";
+  manifest.replace(manifest.find(old), old.size(), "\"features\": " + features);
+  return manifest;
+}
+
+TEST(ModuleLoadTest, ProcessorsWithoutTheFeaturesAreRefusedBeforeLoading) {
+  // Every feature of the list: no processor has them all (XOP and AVX-512
+  // never met). The library is not ELF: had it been opened, the error would
+  // say so.
+  std::string all = "[";
+  for (std::string_view feature : ssm::runtime::kX86CpuFeatures)
+    all += (all.size() > 1 ? ", \"" : "\"") + std::string(feature) + "\"";
+  all += "]";
+  Artifact needy(nullptr, withCpuFeatures(all));
+  needy.dir.write("model_cpu.so", "not a library, and never opened\n");
+  std::string start = needy.path() + ": the artifact needs ";
+  EXPECT_LOAD_ERROR(needy.path(), SSM_STATUS_INCOMPATIBLE, start.c_str(),
+                    "(compiled for CPU 'x86-64')",
+                    "Recompile it with ssmc --cpu=native");
+  Artifact unknown(SSM_FAKE_LIBRARY_GOOD,
+                   withCpuFeatures("[\"sse2\", \"avx1024\"]"));
+  EXPECT_LOAD_ERROR(unknown.path(), SSM_STATUS_INCOMPATIBLE,
+                    "the artifact needs CPU feature avx1024, which this "
+                    "runtime does not know how to check");
+  std::string sparc = kManifest;
+  sparc.replace(sparc.find("\"x86_64\""), 8, "\"sparc64\"");
+  Artifact other(SSM_FAKE_LIBRARY_GOOD, sparc);
+  EXPECT_LOAD_ERROR(other.path(), SSM_STATUS_INCOMPATIBLE,
+                    "the artifact was compiled for sparc64 (CPU 'x86-64'); "
+                    "this processor is x86_64");
+  // What the processor has is enough.
+  Artifact plain(SSM_FAKE_LIBRARY_GOOD, withCpuFeatures("[]"));
+  ModuleHandle handle;
+  handle.module = loadOrFail(plain.path());
+  EXPECT_NE(handle.module, nullptr);
 }
 
 TEST(ModuleLoadTest, LibrariesOfAnotherAbi) {

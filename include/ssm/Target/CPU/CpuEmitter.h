@@ -12,14 +12,15 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
 class Module;
-class TargetMachine;
 } // namespace llvm
 
 namespace mlir::ssm {
@@ -32,8 +33,34 @@ struct CpuEntryPoint {
   llvm::SmallVector<unsigned> outputRanks;
 };
 
-/// A target machine for the host CPU with all its features, -O3.
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine();
+/// The processor a CPU library is compiled for.
+struct CpuTarget {
+  /// -O3, position-independent.
+  std::unique_ptr<llvm::TargetMachine> machine;
+  /// LLVM's architecture name ("x86_64").
+  std::string arch;
+  /// The CPU ("native" resolved to the host's name, e.g. "znver4").
+  std::string name;
+  /// The features of ssm/cpu_features.h the code may use (those the CPU
+  /// implies included), in that list's order: the manifest's `cpu.features`.
+  std::vector<std::string> features;
+
+  /// f32 lanes of its widest vectors: 16 with AVX-512, 8 with AVX, else 4.
+  int64_t vectorWidth() const;
+};
+
+/// Success when `cpu` is "native" or a processor LLVM knows for the host's
+/// architecture (x86-64, x86-64-v3, skylake-avx512, znver4, ...); otherwise
+/// an error naming it and saying what is expected.
+llvm::Error checkCpuName(llvm::StringRef cpu);
+
+/// The processor names LLVM knows for the host's architecture.
+std::vector<std::string> knownCpuNames();
+
+/// A target machine for `cpu` (see checkCpuName): "native" is the host's CPU
+/// with exactly the features the host has; a name is that processor's
+/// features.
+llvm::Expected<CpuTarget> createCpuTarget(llvm::StringRef cpu);
 
 /// Translates `module` (LLVM + OpenMP dialects) to LLVM IR, adds one
 /// `void(void *const *)` wrapper per entry point, the entry-point table and
