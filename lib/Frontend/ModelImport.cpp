@@ -165,11 +165,9 @@ std::vector<ModelState> mlir::ssm::modelStates(const ModelConfig &config) {
     case Sublayer::Kind::Attention: {
       const Attention &a = s.attention;
       states.push_back({s.prefix + contract::kKeyCache,
-                        {-1, -1, a.numKeyValueHeads, a.headDim},
-                        true});
+                        {-1, -1, a.numKeyValueHeads, a.headDim}});
       states.push_back({s.prefix + contract::kValueCache,
-                        {-1, -1, a.numKeyValueHeads, a.headDim},
-                        true});
+                        {-1, -1, a.numKeyValueHeads, a.headDim}});
       break;
     }
     case Sublayer::Kind::Mlp:
@@ -965,7 +963,8 @@ private:
         split(project(u, p, "k_proj"), a.numKeyValueHeads, a.headDim), a,
         offset);
     Tensor v = split(project(u, p, "v_proj"), a.numKeyValueHeads, a.headDim);
-    // The caches come back as the rows this call adds (ModelState::appended).
+    // The caches come back as the rows this call adds
+    // (contract::isAppendedState).
     nextStates[p + contract::kKeyCache] = k;
     nextStates[p + contract::kValueCache] = v;
     if (entry != Entry::Prefill) {

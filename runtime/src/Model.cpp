@@ -87,6 +87,8 @@ struct ModelEntry {
   const ssm_function_t *function = nullptr;
   std::vector<DLTensor> bound;
   std::vector<std::string> inputNames, outputNames;
+  std::vector<DLDataType> outputTypes;
+  std::vector<int32_t> outputRanks;
   std::vector<bool> isWeight;
 };
 
@@ -137,6 +139,8 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
             ssm_function_output_signature(entry.function, o, &signature))
       return status;
     entry.outputNames.push_back(signature.name);
+    entry.outputTypes.push_back(signature.dtype);
+    entry.outputRanks.push_back(signature.ndim);
     if (o == 0 && (entry.outputNames[0] != contract::kLogits ||
                    signature.ndim != 3 || signature.shape[2] <= 0 ||
                    signature.dtype.code != kDLFloat || signature.dtype.bits != 32))
@@ -296,16 +300,13 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
   std::vector<OwnedTensor> outputs(numOutputs);
   std::vector<DLTensor> views(numOutputs);
   for (size_t o = 0; o < numOutputs; ++o) {
-    ssm_tensor_signature_t signature;
     int64_t shape[16];
-    if (ssm_status_t status =
-            ssm_function_output_signature(entry.function, o, &signature))
-      return status;
     if (ssm_status_t status = ssm_function_resolve_output_shape(
             entry.function, inputs.data(), inputs.size(), o, 16, shape))
       return status;
-    outputs[o] = OwnedTensor(signature.dtype,
-                             std::vector<int64_t>(shape, shape + signature.ndim));
+    outputs[o] = OwnedTensor(
+        entry.outputTypes[o],
+        std::vector<int64_t>(shape, shape + entry.outputRanks[o]));
     views[o] = outputs[o].view();
   }
   if (ssm_status_t status = ssm_function_invoke(

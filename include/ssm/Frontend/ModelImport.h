@@ -48,16 +48,12 @@ struct ModelWeight {
 std::vector<ModelWeight> modelWeights(const ModelConfig &config);
 
 /// One state a model carries from call to call: its name (the mixer's
-/// weight prefix and `conv_state`, `ssm_state`, `key_cache` or
-/// `value_cache`) and its shape, -1 for a size known at the call (the batch;
-/// the cached length).
+/// weight prefix and one of ssm/contract/model.h's state endings, which also
+/// says whether calls return it whole or as rows to append) and its shape,
+/// -1 for a size known at the call (the batch; the cached length).
 struct ModelState {
   std::string name;
   std::vector<int64_t> shape;
-  /// A cache the call appends to: it takes the cache so far ([B, Lc, ...])
-  /// and returns only the rows it adds ([B, L, ...]); the caller appends
-  /// them. Other states come back whole.
-  bool appended = false;
 };
 
 /// The states `config`'s sublayers carry, in the order the entry points take

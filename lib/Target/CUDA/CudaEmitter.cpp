@@ -195,6 +195,9 @@ public:
                                  bool written, Location loc);
   /// The expression of dim `dim` of `value`: a literal or a parameter.
   FailureOr<std::string> sizeOf(Value value, unsigned dim, Location loc);
+  /// The row-major stride of dim `dim` of `value` (the product of the sizes
+  /// after it): "1" for the last.
+  FailureOr<std::string> strideOf(Value value, unsigned dim, Location loc);
   /// The row-major element offset of `indices` in `value`.
   FailureOr<std::string> offsetOf(Value value, ArrayRef<std::string> indices,
                                   Location loc);
@@ -613,6 +616,19 @@ FailureOr<std::string> KernelWriter::sizeOf(Value value, unsigned dim,
   return parameterName;
 }
 
+FailureOr<std::string> KernelWriter::strideOf(Value value, unsigned dim,
+                                              Location loc) {
+  std::string stride = "1";
+  auto type = cast<RankedTensorType>(value.getType());
+  for (unsigned d = dim + 1; d < type.getRank(); ++d) {
+    FailureOr<std::string> size = sizeOf(value, d, loc);
+    if (failed(size))
+      return failure();
+    stride = stride == "1" ? *size : stride + " * " + *size;
+  }
+  return stride;
+}
+
 FailureOr<std::string> KernelWriter::offsetOf(Value value,
                                               ArrayRef<std::string> indices,
                                               Location loc) {
@@ -740,13 +756,9 @@ KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
     FailureOr<std::string> offset = offsetOf(tensor, indices, loc);
     if (failed(offset))
       return failure();
-    std::string stride = "1";
-    for (unsigned d = rowDim + 1; d < type.getRank(); ++d) {
-      FailureOr<std::string> size = sizeOf(tensor, d, loc);
-      if (failed(size))
-        return failure();
-      stride = stride == "1" ? *size : stride + " * " + *size;
-    }
+    FailureOr<std::string> stride = strideOf(tensor, rowDim, loc);
+    if (failed(stride))
+      return failure();
     std::string base;
     if (where->kind == Storage::Kind::Constant) {
       FailureOr<std::string> constant = function.constantName(tensor, loc);
@@ -761,12 +773,12 @@ KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
     }
     std::string name = fmt::format("r{}", nextValue++);
     out.line("{} {}[{}];", cType, name, width);
-    if (stride == "1" && where->kind != Storage::Kind::Constant)
+    if (*stride == "1" && where->kind != Storage::Kind::Constant)
       out.line("ssm::device::loadRow<{}>({}, {}, {});", width, base, *offset,
                name);
     else
       out.line("ssm::device::loadStrided<{}>({}, {}, {}, {});", width, base,
-               *offset, stride, name);
+               *offset, *stride, name);
     return RowValue{name, true};
   }
 
@@ -888,19 +900,15 @@ KernelWriter::splitRead(const FusedRead &fused, ArrayRef<std::string> indices,
       return RowValue{field, false};
     }
     fields.push_back(fmt::format("{} {}[{}];", *storage, field, width));
-    std::string stride = "1";
-    for (unsigned d = *rowDim + 1; d < type.getRank(); ++d) {
-      FailureOr<std::string> size = sizeOf(tensor, d, loc);
-      if (failed(size))
-        return failure();
-      stride = stride == "1" ? *size : stride + " * " + *size;
-    }
-    if (stride == "1" && where->kind != Storage::Kind::Constant)
+    FailureOr<std::string> stride = strideOf(tensor, *rowDim, loc);
+    if (failed(stride))
+      return failure();
+    if (*stride == "1" && where->kind != Storage::Kind::Constant)
       out.line("ssm::device::loadRowRaw<{}>({}, {}, raw.{});", width, base,
                *offset, field);
     else
       out.line("ssm::device::loadStridedRaw<{}>({}, {}, {}, raw.{});", width,
-               base, *offset, stride, field);
+               base, *offset, *stride, field);
     return RowValue{field, true};
   }
 
@@ -989,15 +997,25 @@ FailureOr<std::string> KernelWriter::storeRow(Value target,
   FailureOr<std::string> offset = offsetOf(target, indices, loc);
   if (failed(offset))
     return failure();
-  std::string stride = "1";
-  for (unsigned d = rowDim + 1; d < type.getRank(); ++d) {
-    FailureOr<std::string> size = sizeOf(target, d, loc);
-    if (failed(size))
-      return failure();
-    stride = stride == "1" ? *size : stride + " * " + *size;
-  }
+  FailureOr<std::string> stride = strideOf(target, rowDim, loc);
+  if (failed(stride))
+    return failure();
   return fmt::format("ssm::device::storeRow<{}>({}, {}, {}, {});", width,
-                     *base, *offset, stride, values);
+                     *base, *offset, *stride, values);
+}
+
+/// The names of y's consumer's loops: the kernel's b, t, h, p where the
+/// consumer reads y through them.
+static std::vector<std::string> consumerLoops(const FusedWrite &write) {
+  const char *yIndices[4] = {"b", "t", "h", "p"};
+  linalg::GenericOp consumer = write.consumer;
+  AffineMap yMap = consumer.getMatchingIndexingMap(
+      &consumer->getOpOperand(write.resultOperand));
+  std::vector<std::string> loops(consumer.getNumLoops());
+  for (auto [r, result] : llvm::enumerate(yMap.getResults()))
+    if (auto dim = dyn_cast<AffineDimExpr>(result))
+      loops[dim.getPosition()] = yIndices[r];
+  return loops;
 }
 
 static std::string cmpfExpression(arith::CmpFPredicate predicate,
@@ -1476,13 +1494,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     int leaf = 0;
     if (root.write) {
       linalg::GenericOp consumer = root.write->consumer;
-      const char *yIndices[4] = {"b", "t", "h", "p"};
-      AffineMap yMap = consumer.getMatchingIndexingMap(
-          &consumer->getOpOperand(root.write->resultOperand));
-      std::vector<std::string> loops(consumer.getNumLoops());
-      for (auto [r, result] : llvm::enumerate(yMap.getResults()))
-        if (auto dim = dyn_cast<AffineDimExpr>(result))
-          loops[dim.getPosition()] = yIndices[r];
+      std::vector<std::string> loops = consumerLoops(*root.write);
       std::vector<std::string> directInputs, splitInputs;
       for (OpOperand *input : consumer.getDpsInputOperands()) {
         unsigned index = input->getOperandNumber();
@@ -1587,13 +1599,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     std::string statement;
     if (root.write) {
       linalg::GenericOp consumer = root.write->consumer;
-      const char *yIndices[4] = {"b", "t", "h", "p"};
-      AffineMap yMap = consumer.getMatchingIndexingMap(
-          &consumer->getOpOperand(root.write->resultOperand));
-      std::vector<std::string> loops(consumer.getNumLoops());
-      for (auto [r, result] : llvm::enumerate(yMap.getResults()))
-        if (auto dim = dyn_cast<AffineDimExpr>(result))
-          loops[dim.getPosition()] = yIndices[r];
+      std::vector<std::string> loops = consumerLoops(*root.write);
       unsigned rowLoop = llvm::find(loops, "p") - loops.begin();
       std::vector<KernelWriter::RowValue> inputs;
       std::vector<Type> elements;
