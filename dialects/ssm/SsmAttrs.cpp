@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/SsmDialect.h"
+#include "ssm/device/geometry.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -87,7 +88,8 @@ bool MaskAttr::keeps(int64_t i, int64_t j) const {
 //===----------------------------------------------------------------------===//
 
 // Syntax: `<kind` then, comma-separated in this order, `chunk_size = Q`,
-// `kernel = K`, `vector_width = W`, `warp_row_tiles = T`, then `>`.
+// `kernel = K`, `vector_width = W`, `warp_row_tiles = T`,
+// `blocks_per_sm = S`, then `>`.
 Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
   StringRef keyword;
   SMLoc loc = parser.getCurrentLocation();
@@ -100,7 +102,7 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
         << "', expected 'quadratic', 'recurrent' or 'chunked'";
     return {};
   }
-  int64_t chunkSize = 0, vectorWidth = 0, warpRowTiles = 0;
+  int64_t chunkSize = 0, vectorWidth = 0, warpRowTiles = 0, blocksPerSM = 0;
   std::optional<KernelKind> kernel;
   while (succeeded(parser.parseOptionalComma())) {
     StringRef key;
@@ -125,11 +127,13 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
     int64_t *value = key == "chunk_size"       ? &chunkSize
                      : key == "vector_width"   ? &vectorWidth
                      : key == "warp_row_tiles" ? &warpRowTiles
+                     : key == "blocks_per_sm"  ? &blocksPerSM
                                                : nullptr;
     if (!value) {
       parser.emitError(keyLoc)
           << "unknown algorithm parameter '" << key
-          << "', expected chunk_size, kernel, vector_width or warp_row_tiles";
+          << "', expected chunk_size, kernel, vector_width, warp_row_tiles "
+             "or blocks_per_sm";
       return {};
     }
     if (parser.parseInteger(*value))
@@ -137,9 +141,9 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
   }
   if (parser.parseGreater())
     return {};
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), *kind, chunkSize, kernel, vectorWidth,
-                    warpRowTiles);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    *kind, chunkSize, kernel, vectorWidth, warpRowTiles,
+                    blocksPerSM);
 }
 
 void AlgorithmAttr::print(AsmPrinter &printer) const {
@@ -152,13 +156,16 @@ void AlgorithmAttr::print(AsmPrinter &printer) const {
     printer << ", vector_width = " << getVectorWidth();
   if (getWarpRowTiles())
     printer << ", warp_row_tiles = " << getWarpRowTiles();
+  if (getBlocksPerSM())
+    printer << ", blocks_per_sm = " << getBlocksPerSM();
   printer << '>';
 }
 
 AlgorithmAttr AlgorithmAttr::withKernel(KernelKind kernel, int64_t vectorWidth,
-                                        int64_t warpRowTiles) const {
+                                        int64_t warpRowTiles,
+                                        int64_t blocksPerSM) const {
   return get(getContext(), getKind(), getChunkSize(), kernel, vectorWidth,
-             warpRowTiles);
+             warpRowTiles, blocksPerSM);
 }
 
 /// The algorithm a kernel runs; loops run any.
@@ -183,7 +190,7 @@ LogicalResult
 AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       AlgorithmKind kind, int64_t chunkSize,
                       std::optional<KernelKind> kernel, int64_t vectorWidth,
-                      int64_t warpRowTiles) {
+                      int64_t warpRowTiles, int64_t blocksPerSM) {
   if (kind == AlgorithmKind::Chunked && chunkSize <= 0)
     return emitError() << "algorithm 'chunked' expects a positive chunk_size, "
                           "got "
@@ -214,5 +221,12 @@ AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "warp_row_tiles goes with kernel 'quadratic_mma' "
                           "only, as 1 or 2, got "
                        << warpRowTiles;
+  bool chunkedMma = kernel == KernelKind::ChunkedMma;
+  if (chunkedMma != (blocksPerSM != 0) ||
+      (chunkedMma &&
+       !::ssm::device::geometry::chunkedMmaTakesBlocksPerSM(blocksPerSM)))
+    return emitError() << "blocks_per_sm goes with kernel 'chunked_mma' only, "
+                          "as 2 or 3, got "
+                       << blocksPerSM;
   return success();
 }

@@ -113,13 +113,15 @@ def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
     algorithm and its chunk size, then the lowering configuration, i.e. the
     kernel (`loops` on CPUs; a CUDA kernel template) and its tiles
     (`vector_width`: f32 lanes of the CPU loops; `warp_row_tiles`: 16-row
-    query tiles per warp of `quadratic_mma`). A plan without a kernel names
-    the algorithm only; no lowering takes it.
+    query tiles per warp of `quadratic_mma`; `blocks_per_sm`: the blocks of
+    `chunked_mma` an SM runs at once, 2 or 3, which sets its buffers and
+    registers). A plan without a kernel names the algorithm only; no
+    lowering takes it.
 
     ```mlir
     #ssm.algorithm<quadratic>
     #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>
-    #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+    #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
     #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
     ```
   }];
@@ -127,17 +129,19 @@ def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
                         DefaultValuedParameter<"int64_t", "0">:$chunkSize,
                         OptionalParameter<"std::optional<KernelKind>">:$kernel,
                         DefaultValuedParameter<"int64_t", "0">:$vectorWidth,
-                        DefaultValuedParameter<"int64_t", "0">:$warpRowTiles);
+                        DefaultValuedParameter<"int64_t", "0">:$warpRowTiles,
+                        DefaultValuedParameter<"int64_t", "0">:$blocksPerSM);
   let builders = [
     AttrBuilder<(ins "AlgorithmKind":$kind,
                      CArg<"int64_t", "0">:$chunkSize), [{
-      return $_get($_ctxt, kind, chunkSize, std::nullopt, 0, 0);
+      return $_get($_ctxt, kind, chunkSize, std::nullopt, 0, 0, 0);
     }]>
   ];
   let extraClassDeclaration = [{
     /// The same algorithm and chunk with a lowering configuration.
     AlgorithmAttr withKernel(KernelKind kernel, int64_t vectorWidth = 0,
-                             int64_t warpRowTiles = 0) const;
+                             int64_t warpRowTiles = 0,
+                             int64_t blocksPerSM = 0) const;
   }];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;

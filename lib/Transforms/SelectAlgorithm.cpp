@@ -170,6 +170,8 @@ struct SsmSelectAlgorithmPass
       return signalPassFailure();
     }
     request.vectorWidth = vectorWidth;
+    request.multiprocessors =
+        description->kind == cost::TargetKind::Gpu ? description->cores : 0;
     std::optional<AlgorithmKind> forced;
     if (!force.empty()) {
       forced = symbolizeAlgorithmKind(force);

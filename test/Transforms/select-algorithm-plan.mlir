@@ -8,7 +8,7 @@
 // thread up to 32 state elements; on the CPU, its loops at the vector width.
 
 // CUDA-LABEL: func @ssd_bf16
-// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
 // CUDA:       algorithm<chunked, chunk_size = 32, kernel = chunked_simt>
 // CPU-LABEL:  func @ssd_bf16
 // CPU:        algorithm<chunked, chunk_size = 64, kernel = loops, vector_width = 8>
@@ -22,6 +22,34 @@ func.func @ssd_bf16(%C: tensor<1x256x1x128xbf16>, %B: tensor<1x256x1x128xbf16>, 
       : (tensor<1x256x1x128xbf16>, tensor<1x256x1x128xbf16>, tensor<1x256x8x64xbf16>, tensor<1x256x8xbf16>, tensor<8xbf16>)
       -> tensor<1x256x8x64xbf16>
   return %y, %z : tensor<1x256x8x64xbf16>, tensor<1x256x8x64xbf16>
+}
+
+// The tensor-core chunked kernel runs a block per (64 values, head,
+// sequence). Two an SM suit most grids; three (one C/B buffer) only a grid
+// that two an SM would leave on a second, mostly idle wave: 4·80 = 320
+// blocks on the h200's 132 SMs (> 264, ≤ 396); 8·80 = 640 keep two, and so
+// does a dynamic batch.
+// CUDA-LABEL: func @ssd_wave
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 3>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
+func.func @ssd_wave(%C: tensor<4x128x1x128xbf16>, %B: tensor<4x128x1x128xbf16>, %x: tensor<4x128x80x64xbf16>,
+                    %dt: tensor<4x128x80xbf16>, %A: tensor<80xbf16>,
+                    %C8: tensor<8x128x1x128xbf16>, %B8: tensor<8x128x1x128xbf16>, %x8: tensor<8x128x80x64xbf16>,
+                    %dt8: tensor<8x128x80xbf16>,
+                    %Cd: tensor<?x128x1x128xbf16>, %Bd: tensor<?x128x1x128xbf16>, %xd: tensor<?x128x80x64xbf16>,
+                    %dtd: tensor<?x128x80xbf16>)
+    -> (tensor<4x128x80x64xbf16>, tensor<8x128x80x64xbf16>, tensor<?x128x80x64xbf16>) {
+  %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<4x128x1x128xbf16>, tensor<4x128x1x128xbf16>, tensor<4x128x80x64xbf16>, tensor<4x128x80xbf16>, tensor<80xbf16>)
+      -> tensor<4x128x80x64xbf16>
+  %y8 = ssm.mix linear causal %C8, %B8, %x8 decay(%dt8, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<8x128x1x128xbf16>, tensor<8x128x1x128xbf16>, tensor<8x128x80x64xbf16>, tensor<8x128x80xbf16>, tensor<80xbf16>)
+      -> tensor<8x128x80x64xbf16>
+  %yd = ssm.mix linear causal %Cd, %Bd, %xd decay(%dtd, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<?x128x1x128xbf16>, tensor<?x128x1x128xbf16>, tensor<?x128x80x64xbf16>, tensor<?x128x80xbf16>, tensor<80xbf16>)
+      -> tensor<?x128x80x64xbf16>
+  return %y, %y8, %yd : tensor<4x128x80x64xbf16>, tensor<8x128x80x64xbf16>, tensor<?x128x80x64xbf16>
 }
 
 // The same head sizes in f32 take the SIMT kernel.

@@ -23,6 +23,8 @@ namespace mlir::ssm {
 struct PlanRequest {
   /// CPU: f32 lanes per vector; 0 for the host's.
   int64_t vectorWidth = 0;
+  /// GPU: the target's SMs (0: unknown), which grids are sized against.
+  int64_t multiprocessors = 0;
 };
 
 /// Completes `algorithm` (the cost model's or the user's choice for `op`)

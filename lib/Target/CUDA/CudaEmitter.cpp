@@ -1810,8 +1810,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     launch.grid[1] = *batchExtent;
     break;
   case KernelKind::ChunkedMma:
-    templateCall =
-        fmt::format("ssm::device::chunkedMma<{}, {}>", opsName, mmaType);
+    templateCall = fmt::format("ssm::device::chunkedMma<{}, {}, {}>", opsName,
+                               mmaType, mapping->blocksPerSM);
     launch.grid[0] = constant(p / geometry::kChunkedMmaValueTile);
     launch.grid[1] = constant(heads);
     launch.grid[2] = *batchExtent;
@@ -1869,12 +1869,13 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
       types.push_back(parameter.type);
     emulatorEntries.push_back({name, types});
   };
-  printKernel(kernelName, templateCall,
-              fmt::format("ssm.mix at {}: {}", locationOf(loc),
-                          mapping->describe()),
-              mapping->kernel == KernelKind::ChunkedMma
-                  ? geometry::kChunkedMmaBlocksPerSM
-                  : 0);
+  printKernel(
+      kernelName, templateCall,
+      fmt::format("ssm.mix at {}: {}", locationOf(loc), mapping->describe()),
+      mapping->kernel == KernelKind::ChunkedMma &&
+              geometry::chunkedMmaBuffers(mapping->blocksPerSM) == 1
+          ? mapping->blocksPerSM
+          : 0);
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   if (mapping->stateScan) {

@@ -50,8 +50,9 @@ std::string CudaMixMapping::describe() const {
   case KernelKind::ChunkedSimt:
     return llvm::formatv("chunked (chunk {0}), SIMT", chunkSize);
   case KernelKind::ChunkedMma:
-    return llvm::formatv("chunked (chunk {0}), tensor cores (mma.sync {1})",
-                         chunkSize, mmaType);
+    return llvm::formatv("chunked (chunk {0}), tensor cores (mma.sync {1}, "
+                         "{2} blocks an SM)",
+                         chunkSize, mmaType, blocksPerSM);
   case KernelKind::QuadraticSimt:
     return std::string("quadratic, SIMT") +
            (stateScan ? "; final state by a scan" : "");
@@ -117,10 +118,11 @@ static std::string whyKernelCannotRun(MixOp op, KernelKind kernel,
 }
 
 FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
-                                                   AlgorithmAttr algorithm) {
+                                                   AlgorithmAttr algorithm,
+                                                   int64_t multiprocessors) {
   const int64_t n = op.getStateSize();
   KernelKind kernel = KernelKind::QuadraticSimt;
-  int64_t warpRowTiles = 0;
+  int64_t warpRowTiles = 0, blocksPerSM = 0;
   switch (algorithm.getKind()) {
   case AlgorithmKind::Recurrent:
     kernel = n <= geometry::kRowPerThreadMaxState ? KernelKind::RowPerThread
@@ -132,6 +134,15 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
                      .empty()
                  ? KernelKind::ChunkedMma
                  : KernelKind::ChunkedSimt;
+    if (kernel == KernelKind::ChunkedMma) {
+      // A block per (value tile, head, sequence); a dynamic batch counts
+      // as one sequence, which keeps the default.
+      int64_t batch = op.getY().getType().getDimSize(0);
+      int64_t blocks = op.getValueHeadDim() / geometry::kChunkedMmaValueTile *
+                       op.getNumHeads() *
+                       (ShapedType::isDynamic(batch) ? 1 : batch);
+      blocksPerSM = geometry::chunkedMmaBlocksPerSM(blocks, multiprocessors);
+    }
     break;
   case AlgorithmKind::Quadratic:
     kernel = whyKernelCannotRun(op, KernelKind::QuadraticMma, 0).empty()
@@ -143,16 +154,17 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
       warpRowTiles = op.hasDecay() ? 1 : 2;
     break;
   }
-  return algorithm.withKernel(kernel, /*vectorWidth=*/0, warpRowTiles);
+  return algorithm.withKernel(kernel, /*vectorWidth=*/0, warpRowTiles,
+                              blocksPerSM);
 }
 
 void mlir::ssm::registerCudaKernelPlanner() {
   static std::once_flag once;
   std::call_once(once, [] {
-    registerKernelPlanner(
-        "cuda", [](MixOp op, AlgorithmAttr algorithm, const PlanRequest &) {
-          return planCudaKernel(op, algorithm);
-        });
+    registerKernelPlanner("cuda", [](MixOp op, AlgorithmAttr algorithm,
+                                     const PlanRequest &request) {
+      return planCudaKernel(op, algorithm, request.multiprocessors);
+    });
   });
 }
 
@@ -197,7 +209,9 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
     break;
   case KernelKind::ChunkedMma:
     mapping.mmaType = sixteenBitType(op);
-    mapping.sharedBytes = geometry::chunkedMmaSharedBytes(n);
+    mapping.blocksPerSM = plan.getBlocksPerSM();
+    mapping.sharedBytes =
+        geometry::chunkedMmaSharedBytes(n, mapping.blocksPerSM);
     break;
   case KernelKind::ChunkedSimt:
     mapping.sharedBytes =

@@ -453,6 +453,33 @@ func.func @warp_row_tiles_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf3
 
 // -----
 
+func.func @blocks_per_sm_four(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{blocks_per_sm goes with kernel 'chunked_mma' only, as 2 or 3, got 4}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_mma_without_blocks_per_sm(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{blocks_per_sm goes with kernel 'chunked_mma' only, as 2 or 3, got 0}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @blocks_per_sm_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{blocks_per_sm goes with kernel 'chunked_mma' only, as 2 or 3, got 2}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_simt, blocks_per_sm = 2>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
 func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
   // expected-error @below {{unknown kernel 'wgmma', expected loops, row_per_thread, row_sliced, chunked_simt, chunked_mma, quadratic_simt or quadratic_mma}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = wgmma>
@@ -463,7 +490,7 @@ func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: 
 // -----
 
 func.func @unknown_plan_parameter(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
-  // expected-error @below {{unknown algorithm parameter 'tile', expected chunk_size, kernel, vector_width or warp_row_tiles}}
+  // expected-error @below {{unknown algorithm parameter 'tile', expected chunk_size, kernel, vector_width, warp_row_tiles or blocks_per_sm}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, tile = 4>
       : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
   return

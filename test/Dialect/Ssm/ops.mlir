@@ -132,7 +132,7 @@ func.func @queries_against_a_cache(%q: tensor<2x1x8x64xbf16>, %kCache: tensor<2x
 
 // The attributes print in their own syntax inside other ops' dictionaries.
 // CHECK-LABEL: func @attributes
-// CHECK: test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]
-func.func @attributes() attributes {test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]} {
+// CHECK: test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 3>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]
+func.func @attributes() attributes {test.attrs = [#ssm.mask<causal>, #ssm.mask<full>, #ssm.mask<window = 4>, #ssm.algorithm<quadratic>, #ssm.algorithm<chunked, chunk_size = 128>, #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 3>, #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>, #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>, #ssm.score<softmax>]} {
   return
 }

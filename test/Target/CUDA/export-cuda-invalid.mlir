@@ -21,7 +21,7 @@ func.func @cpu_plan(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: te
 
 func.func @mma_in_f32(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32> {
   // expected-error @below {{kernel 'chunked_mma' needs q, k and v all bf16 or all f16}}
-  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma>
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
       : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
   return %y : tensor<1x8x1x64xf32>
 }
@@ -30,7 +30,7 @@ func.func @mma_in_f32(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: te
 
 func.func @mma_chunk(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16> {
   // expected-error @below {{kernel 'chunked_mma' takes chunk_size 64, got 32}}
-  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 32, kernel = chunked_mma>
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 32, kernel = chunked_mma, blocks_per_sm = 2>
       : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16>
   return %y : tensor<1x8x1x64xbf16>
 }

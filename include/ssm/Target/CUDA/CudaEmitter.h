@@ -78,6 +78,8 @@ struct CudaMixMapping {
   std::string mmaType;
   /// quadraticMma: 16-row tiles of queries per warp.
   int64_t mTiles = 1;
+  /// chunkedMma: blocks an SM (the plan's blocks_per_sm).
+  int64_t blocksPerSM = 0;
   int64_t sharedBytes = 0;
   /// A quadratic op that returns its final state also runs the scan that
   /// produces it (a second launch).
@@ -88,8 +90,10 @@ struct CudaMixMapping {
 
 /// The CUDA backend's lowering configuration of `algorithm` for `op`: tensor
 /// cores where the operands are 16-bit and the head dims fit the tiles, the
-/// SIMT forms otherwise (ssm-select-algorithm's planner for "cuda").
-FailureOr<AlgorithmAttr> planCudaKernel(MixOp op, AlgorithmAttr algorithm);
+/// SIMT forms otherwise (ssm-select-algorithm's planner for "cuda"), sized
+/// against `multiprocessors` SMs where known (0: not).
+FailureOr<AlgorithmAttr> planCudaKernel(MixOp op, AlgorithmAttr algorithm,
+                                        int64_t multiprocessors);
 
 /// Registers planCudaKernel as backend "cuda" for ssm-select-algorithm (once).
 void registerCudaKernelPlanner();

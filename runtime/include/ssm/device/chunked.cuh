@@ -118,14 +118,13 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
   }
 }
 
-
-/// Grid: (P / 64, H, B). Block: 128 threads. Shared:
-/// geometry::chunkedMmaSharedBytes. The next chunk's C and B are copied
-/// (cp.async) into the second of geometry::kChunkedMmaBuffers = 2 buffers
+/// Grid: (P / 64, H, B). Block: 128 threads, kBlocksPerSM of them an SM (the
+/// plan's blocks_per_sm). Shared: geometry::chunkedMmaSharedBytes. The next
+/// chunk's C and B are copied (cp.async) into the second of two buffers
 /// while this one is computed (with one buffer, once its products are done),
 /// when they are read from memory as they are; operands with fused glue are
 /// read row by row (batched) at the start of their chunk.
-template <class Ops, class T>
+template <class Ops, class T, int kBlocksPerSM>
 SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int Q = 64, kPTile = 64;
   constexpr int N = Ops::kStateSize;
@@ -139,7 +138,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   const int p0 = blockIdx.x * kPTile;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
-  constexpr int kBuffers = geometry::kChunkedMmaBuffers;
+  constexpr int kBuffers = geometry::chunkedMmaBuffers(kBlocksPerSM);
   T *sC = sharedMemory<T>();       // [kBuffers][Q][ldN]
   T *sB = sC + kBuffers * Q * ldN; // [kBuffers][Q][ldN]
   T *sX = sB + kBuffers * Q * ldN;

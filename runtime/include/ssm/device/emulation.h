@@ -274,6 +274,20 @@ template <class T> inline T __shfl_up_sync(unsigned, T v, unsigned d, int = 32) 
   return ssmEmuShuffle(v, 3, static_cast<int>(d));
 }
 
+inline int __any_sync(unsigned, int predicate) {
+  uint64_t in[8] = {}, out[8];
+  in[0] = predicate != 0;
+  ::ssm_emu::warpCollective(in, out,
+                            [](uint64_t(&ins)[32][8], uint64_t(&outs)[32][8]) {
+                              uint64_t any = 0;
+                              for (int lane = 0; lane < 32; ++lane)
+                                any |= ins[lane][0];
+                              for (int lane = 0; lane < 32; ++lane)
+                                outs[lane][0] = any;
+                            });
+  return static_cast<int>(out[0]);
+}
+
 // CUDA's vector types that the kernels use.
 struct alignas(16) float4 {
   float x, y, z, w;

@@ -5,6 +5,14 @@
 #ifndef SSM_DEVICE_GEOMETRY_H
 #define SSM_DEVICE_GEOMETRY_H
 
+// What the kernels evaluate on the device too (nvcc calls a plain constexpr
+// function host-only).
+#if defined(__CUDACC__)
+#define SSM_GEOMETRY_DEVICE __host__ __device__
+#else
+#define SSM_GEOMETRY_DEVICE
+#endif
+
 namespace ssm {
 namespace device {
 namespace geometry {
@@ -45,17 +53,31 @@ constexpr bool chunkedMmaTakes(long long stateSize, long long valueDim) {
   return stateSize % 16 == 0 && stateSize <= 128 &&
          valueDim % kChunkedMmaValueTile == 0;
 }
-/// Two buffers of the C and B chunks (the next chunk's copy lands while this
-/// one is computed) and no minimum of blocks per SM: on the H200, one buffer
-/// with three blocks an SM (168 registers, spilling) ran 1.2-2x slower than
-/// two buffers with two blocks, except where two blocks an SM leave a
-/// partial wave.
-constexpr int kChunkedMmaBuffers = 2;
-constexpr int kChunkedMmaBlocksPerSM = 0; // 0: none asked
+/// Blocks an SM the plan may ask for. Two: two buffers of the C and B chunks
+/// (the next chunk's copy lands while this one is computed). Three: one
+/// buffer, 168 registers a thread (some spilled); on the H200 each block ran
+/// about 1.9x slower, which pays only where the grid has more blocks than
+/// two an SM and at most three (SSD B4 L16384: 320 blocks, 3.36 -> 3.13 ms),
+/// i.e. where two an SM would end on a second, mostly idle wave.
+constexpr bool chunkedMmaTakesBlocksPerSM(long long blocks) {
+  return blocks == 2 || blocks == 3;
+}
+SSM_GEOMETRY_DEVICE constexpr int chunkedMmaBuffers(int blocksPerSM) {
+  return blocksPerSM == 3 ? 1 : 2;
+}
+/// The blocks an SM that suit a grid of `blocks` on `multiprocessors` SMs
+/// (0: unknown, two).
+constexpr int chunkedMmaBlocksPerSM(long long blocks,
+                                    long long multiprocessors) {
+  return multiprocessors > 0 && blocks > 2 * multiprocessors &&
+                 blocks <= 3 * multiprocessors
+             ? 3
+             : 2;
+}
 /// The C and B buffers, X and w∘X, the 16-bit state copy (rows padded by 8
 /// elements so that ldmatrix rows fall in distinct banks), cum (f32).
-constexpr int chunkedMmaSharedBytes(int stateSize) {
-  return 2 * (kChunkedMmaBuffers * 2 * 64 * (stateSize + 8) +
+constexpr int chunkedMmaSharedBytes(int stateSize, int blocksPerSM) {
+  return 2 * (chunkedMmaBuffers(blocksPerSM) * 2 * 64 * (stateSize + 8) +
               2 * 64 * (kChunkedMmaValueTile + 8) +
               kChunkedMmaValueTile * (stateSize + 8)) +
          4 * 64;
@@ -88,6 +110,43 @@ constexpr int quadraticMmaSharedBytes(int stateSize, int valueDim,
   return 2 * (quadraticMmaRows(mTiles) * (stateSize + 8) +
               2 * 64 * (stateSize + 8) + 2 * 64 * (valueDim + 8)) +
          4 * (2 * 64 + quadraticMmaRows(mTiles) + 4);
+}
+
+/// quadraticMma visits heads in groups whose keys and values (length rows
+/// of `rowBytes` each) take at most this much, so that the query blocks of
+/// a group, running together, read them from L2. They walk the keys from
+/// the diagonal down together, so the keys in use at once are a part of the
+/// group's: on the H200 (50 MB of L2) groups of up to 64 MB ran fastest
+/// (hd128 L8192: all 16 heads 1.72 ms, 6 heads 1.77, one 1.83).
+constexpr long long kAttentionL2Bytes = 64ll << 20;
+SSM_GEOMETRY_DEVICE constexpr int
+attentionHeadGroup(long long length, long long rowBytes, int heads) {
+  const long long fit =
+      kAttentionL2Bytes / (length * rowBytes > 0 ? length * rowBytes : 1);
+  return fit < 1 ? 1 : (fit > heads ? heads : static_cast<int>(fit));
+}
+
+/// What block `linear` = x + blocks·y of a sequence's (blocks, heads) grid
+/// computes. Blocks start in the order of their linear index, so it is
+/// re-read: groups of `group` heads (attentionHeadGroup) one after another,
+/// within a group the query blocks, heads fastest; `longestFirst` (causal
+/// and window masks) numbers query blocks from the last, which read the
+/// most keys, so that the grid does not end on a few long blocks (head by
+/// head, a seventh of an L2048 or L8192 causal attention ran on part of the
+/// SMs).
+struct AttentionBlock {
+  unsigned head, queryBlock;
+};
+SSM_GEOMETRY_DEVICE constexpr AttentionBlock
+attentionBlockAt(unsigned linear, unsigned blocks, unsigned heads,
+                 unsigned group, bool longestFirst) {
+  const unsigned perGroup = group * blocks;
+  const unsigned g = linear / perGroup, within = linear % perGroup;
+  const unsigned inGroup =
+      heads - g * group < group ? heads - g * group : group;
+  const unsigned rank = within / inGroup;
+  return {g * group + within % inGroup,
+          longestFirst ? blocks - 1 - rank : rank};
 }
 
 /// What a block may use on sm_90 (227 KB with the opt-in attribute).

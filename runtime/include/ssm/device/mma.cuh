@@ -183,15 +183,46 @@ SSM_DEVICE void copyTileAsync(T *tile, int ld, const T *data, int64_t b,
                               int64_t head, int64_t width, int64_t c0) {
   constexpr int kPerRow = kCols * static_cast<int>(sizeof(T)) / 16;
   constexpr int kElements = 16 / static_cast<int>(sizeof(T));
+  constexpr int kSegments = kRows * kPerRow;
+  // A trip count known at compile time, so that the loop unrolls; the copy
+  // is issued for every tile of the kernels' main loops.
+  constexpr int kPasses = (kSegments + kThreads - 1) / kThreads;
+  const T *rows = data + (b * length * heads + head) * width + c0;
+  const int64_t rowStride = heads * width;
+  if constexpr (kThreads % kPerRow == 0 && kSegments % kThreads == 0) {
+    // Each thread keeps its column and steps down kStep rows a pass: one
+    // pointer increment, and no test where the tile lies inside the
+    // sequence.
+    constexpr int kStep = kThreads / kPerRow;
+    const int i = static_cast<int>(threadIdx.x) / kPerRow;
+    const int c = (static_cast<int>(threadIdx.x) % kPerRow) * kElements;
+    T *destination = tile + i * ld + c;
+    const T *source = rows + (t0 + i) * rowStride + c;
+    if (t0 + kRows <= length) {
 #pragma unroll
-  for (int segment = threadIdx.x; segment < kRows * kPerRow;
-       segment += kThreads) {
-    const int i = segment / kPerRow, c = (segment % kPerRow) * kElements;
-    const int64_t t = t0 + i;
-    const bool valid = t < length;
-    const T *source =
-        data + ((b * length + (valid ? t : 0)) * heads + head) * width + c0 + c;
-    copyAsync16(tile + i * ld + c, source, valid);
+      for (int pass = 0; pass < kPasses; ++pass)
+        copyAsync16(destination + pass * kStep * ld,
+                    source + pass * kStep * rowStride, true);
+    } else {
+#pragma unroll
+      for (int pass = 0; pass < kPasses; ++pass) {
+        const bool valid = t0 + i + pass * kStep < length;
+        copyAsync16(destination + pass * kStep * ld,
+                    valid ? source + pass * kStep * rowStride : rows, valid);
+      }
+    }
+  } else {
+#pragma unroll
+    for (int pass = 0; pass < kPasses; ++pass) {
+      const int segment = static_cast<int>(threadIdx.x) + pass * kThreads;
+      if (kSegments % kThreads != 0 && segment >= kSegments)
+        break;
+      const int i = segment / kPerRow, c = (segment % kPerRow) * kElements;
+      const int64_t t = t0 + i;
+      const bool valid = t < length;
+      copyAsync16(tile + i * ld + c, rows + (valid ? t : 0) * rowStride + c,
+                  valid);
+    }
   }
 }
 

@@ -255,6 +255,21 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
   }
 }
 
+/// A compile-time flag passed to a generic lambda.
+template <bool kValue> struct BoolTag { static constexpr bool value = kValue; };
+
+/// Whether no query of [q0, q1] keeps any key of [j0, j1] (causal or window
+/// masks; a full mask keeps them all): a warp skips such a tile.
+template <class Ops>
+SSM_DEVICE bool tileOutsideMask(int64_t q0, int64_t q1, int64_t j0,
+                                int64_t j1) {
+  if constexpr (Ops::kMask == Mask::Full)
+    return false;
+  else if constexpr (Ops::kMask == Mask::Causal)
+    return j0 > q1;
+  else
+    return j0 > q1 || q0 - j1 >= Ops::kWindow;
+}
 
 /// Grid: (ceil(L / (64·kMTiles)), H, B). Block: 128 threads. Each warp owns
 /// kMTiles·16 query rows, so that every K and V fragment read from shared
@@ -262,6 +277,12 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
 /// The next key tile's K and V are copied (cp.async) while this one is
 /// computed, when they are read from memory as they are. kMTiles > 1 only
 /// without a decay (whose offsets assume the query block in one key tile).
+///
+/// Blocks run longest first (geometry::attentionBlockAt). A warp skips the
+/// key tiles its rows mask wholly (above the diagonal). Softmax keeps the
+/// running max of the raw scores (the scale folds into the exponent's FMA
+/// for a positive scale), rescales O only when some row's max moved, and
+/// sums each thread's weights apart, across its quad once at the end.
 template <class Ops, class T, int kMTiles>
 SSM_DEVICE void quadraticMma(const Ops &ops) {
   constexpr int N = Ops::kStateSize, P = Ops::kValueDim;
@@ -272,12 +293,21 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
   static_assert(kMTiles == 1 || Ops::kDecay == Decay::None,
                 "decay offsets need the query block inside one key tile");
   constexpr bool kSoftmax = Ops::kScore == Score::Softmax;
+  // The max of raw scores is the max of scaled ones only for a scale > 0.
+  constexpr bool kFoldScale = Ops::kScale > 0.0;
   constexpr int ldN = N + 8, ldP = P + 8;
   constexpr int kKeyTiles = kKeys / 8, kValueTiles = P / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  // Blocks start in the order of their linear index: longest first, in
+  // head groups that share L2 (geometry::attentionBlockAt).
+  const geometry::AttentionBlock block = geometry::attentionBlockAt(
+      blockIdx.x + gridDim.x * blockIdx.y, gridDim.x, gridDim.y,
+      geometry::attentionHeadGroup(
+          ops.length, (N + P) * static_cast<int64_t>(sizeof(T)), Ops::kHeads),
+      Ops::kMask != Mask::Full);
   const int64_t b = blockIdx.z;
-  const int h = blockIdx.y;
-  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kRows;
+  const int h = static_cast<int>(block.head);
+  const int64_t i0 = static_cast<int64_t>(block.queryBlock) * kRows;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
   const int64_t length = ops.length;
@@ -290,10 +320,11 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
   float *startOffset = queryCum + kRows; // Σ_{r=0..i0} after tile 0
 
   if constexpr (Ops::kPlainQ) {
+    // Waited for with the first key tile's copies (copyAsyncWait<1> in the
+    // loop, or the last wait), so that the two latencies overlap.
     copyTileAsync<kRows, N, 128>(sQ, ldN, ops.qData, b, i0, length,
                                  Ops::kQueryHeads, queryHead, N, 0);
     copyAsyncCommit();
-    copyAsyncWait<0>();
   } else {
     loadTileRows<kRows, N, 128>(sQ, ldN, i0, length,
                                 [&](int64_t t, int c, float (&values)[8]) {
@@ -322,6 +353,8 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
   auto rowOf = [&](int m, int i) {
     return warpRow0 + 16 * m + (lane >> 2) + ((i >> 1) << 3);
   };
+  const int64_t warpQuery0 = i0 + warpRow0;
+  const int64_t warpQuery1 = warpQuery0 + 16 * kMTiles - 1;
   float out[kMTiles][kValueTiles][4];
 #pragma unroll
   for (int m = 0; m < kMTiles; ++m)
@@ -330,6 +363,8 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
 #pragma unroll
       for (int i = 0; i < 4; ++i)
         out[m][j][i] = 0.0f;
+  // rowMax is in the units the exponent takes (raw scores when the scale is
+  // folded); rowSum is this thread's part of the row's sum.
   float rowMax[kMTiles][2], rowSum[kMTiles][2];
 #pragma unroll
   for (int m = 0; m < kMTiles; ++m)
@@ -389,120 +424,181 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
       copyAsyncWait<1>();
       __syncthreads();
 
-      // S = Q Kᵀ: each K fragment serves the warp's kMTiles row tiles.
-      float s[kMTiles][kKeyTiles][4];
-#pragma unroll
-      for (int m = 0; m < kMTiles; ++m)
-#pragma unroll
-        for (int j = 0; j < kKeyTiles; ++j)
-#pragma unroll
-          for (int i = 0; i < 4; ++i)
-            s[m][j][i] = 0.0f;
-#pragma unroll
-      for (int ks = 0; ks < N / 16; ++ks) {
-        uint32_t a[kMTiles][4];
+      // A warp whose rows all mask this tile (or lie past the end) has
+      // nothing to add from it; the barriers stay outside.
+      const bool warpSkips =
+          warpQuery0 >= length ||
+          tileOutsideMask<Ops>(warpQuery0, warpQuery1, j0, j0 + kKeys - 1);
+      // A tile's products, softmax and O update; kMasked adds the
+      // per-element mask test. Two copies, so that the compiler cannot fold
+      // the test into the tiles that lie wholly inside the mask (most: only
+      // the diagonal ones, a window's edge and the sequence's end need it).
+      auto addTile = [&](auto maskedTag) {
+        constexpr bool kMasked = decltype(maskedTag)::value;
+        // S = Q Kᵀ: each K fragment serves the warp's kMTiles row tiles.
+        float s[kMTiles][kKeyTiles][4];
 #pragma unroll
         for (int m = 0; m < kMTiles; ++m)
-          loadA(a[m], sQ, ldN, warpRow0 + 16 * m, 16 * ks, lane);
 #pragma unroll
-        for (int j = 0; j < kKeyTiles; j += 2) {
-          uint32_t b0[2], b1[2];
-          loadBPairNMajor(b0, b1, tileK, ldN, 16 * ks, 8 * j, lane);
+          for (int j = 0; j < kKeyTiles; ++j)
 #pragma unroll
-          for (int m = 0; m < kMTiles; ++m) {
-            mma16816<T>(s[m][j], a[m], b0);
-            mma16816<T>(s[m][j + 1], a[m], b1);
+            for (int i = 0; i < 4; ++i)
+              s[m][j][i] = 0.0f;
+#pragma unroll
+        for (int ks = 0; ks < N / 16; ++ks) {
+          uint32_t a[kMTiles][4];
+#pragma unroll
+          for (int m = 0; m < kMTiles; ++m)
+            loadA(a[m], sQ, ldN, warpRow0 + 16 * m, 16 * ks, lane);
+#pragma unroll
+          for (int j = 0; j < kKeyTiles; j += 2) {
+            uint32_t b0[2], b1[2];
+            loadBPairNMajor(b0, b1, tileK, ldN, 16 * ks, 8 * j, lane);
+#pragma unroll
+            for (int m = 0; m < kMTiles; ++m) {
+              mma16816<T>(s[m][j], a[m], b0);
+              mma16816<T>(s[m][j + 1], a[m], b1);
+            }
           }
         }
-      }
 
-      // Most tiles lie wholly inside the mask: only the diagonal ones, a
-      // window's edge and the sequence's end need the per-element test.
-      const bool wholeTile = tileInsideMask<Ops>(i0, kRows, j0, kKeys, length);
+        // The per-element test, on offsets from the tile's corner (32-bit).
+        const int queriesLeft = static_cast<int>(
+            length - warpQuery0 < kRows ? length - warpQuery0 : kRows);
+        const int keysLeft =
+            static_cast<int>(length - j0 < kKeys ? length - j0 : kKeys);
+        // Key j0 + c against query warpQuery0 + r: kept iff c ≤ r + diagonal
+        // (causal) and r + diagonal - c < window.
+        // Clamped so that r + diagonal - col cannot overflow; a tile that
+        // far from the diagonal is decided by its other bounds.
+        constexpr int64_t kFar = int64_t(1) << 30;
+        const int64_t diagonal64 = warpQuery0 - j0;
+        const int diagonal = static_cast<int>(
+            diagonal64 > kFar ? kFar
+                              : (diagonal64 < -kFar ? -kFar : diagonal64));
+        float correction[kMTiles][2]; // softmax: O's factor per row half
 #pragma unroll
-      for (int m = 0; m < kMTiles; ++m) {
-        float tileMax[2] = {-INFINITY, -INFINITY};
+        for (int m = 0; m < kMTiles; ++m) {
+          // Maxima and sums in four partial chains a row half, so that the
+          // max and add latencies overlap instead of running 32 deep.
+          float tileMax[2][4];
 #pragma unroll
-        for (int j = 0; j < kKeyTiles; ++j)
+          for (int half = 0; half < 2; ++half)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            const int row = rowOf(m, i);
-            const int col = 8 * j + accumulatorColumn(lane, i);
-            bool valid = true;
-            if (!wholeTile) {
-              const int64_t query = i0 + row, key = j0 + col;
-              valid = key < length && query < length && keeps<Ops>(query, key);
-            }
-            float value = s[m][j][i];
-            if constexpr (kSoftmax) {
-              value = valid ? value * scale2 : -INFINITY;
-              tileMax[i >> 1] = max(tileMax[i >> 1], value);
-            } else {
-              if constexpr (Ops::kDecay == Decay::Scalar)
-                value *= fastExp2(queryCum[row] + offsets[col]);
-              value = valid ? value : 0.0f;
-            }
-            s[m][j][i] = value;
-          }
-        if constexpr (kSoftmax) {
-          float correction[2];
-#pragma unroll
-          for (int half = 0; half < 2; ++half) {
-            float rowTileMax = tileMax[half];
-            rowTileMax = max(rowTileMax,
-                             __shfl_xor_sync(0xffffffffu, rowTileMax, 1));
-            rowTileMax = max(rowTileMax,
-                             __shfl_xor_sync(0xffffffffu, rowTileMax, 2));
-            const float newMax = max(rowMax[m][half], rowTileMax);
-            // A row with no kept key so far keeps weight 0 and no NaN.
-            const float base = newMax == -INFINITY ? 0.0f : newMax;
-            correction[half] = fastExp2(rowMax[m][half] - base);
-            rowMax[m][half] = newMax;
-            tileMax[half] = base;
-          }
-          float sum[2] = {0.0f, 0.0f};
+            for (int c = 0; c < 4; ++c)
+              tileMax[half][c] = -INFINITY;
 #pragma unroll
           for (int j = 0; j < kKeyTiles; ++j)
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-              const float weight = fastExp2(s[m][j][i] - tileMax[i >> 1]);
-              s[m][j][i] = weight;
-              sum[i >> 1] += weight;
+              const int row = rowOf(m, i);
+              const int col = 8 * j + accumulatorColumn(lane, i);
+              bool valid = true;
+              if constexpr (kMasked) {
+                const int r = row - warpRow0;
+                valid = col < keysLeft && r < queriesLeft;
+                if constexpr (Ops::kMask != Mask::Full)
+                  valid = valid && col <= r + diagonal;
+                if constexpr (Ops::kMask == Mask::Window)
+                  valid = valid && r + diagonal - col < Ops::kWindow;
+              }
+              float value = s[m][j][i];
+              if constexpr (kSoftmax) {
+                value =
+                    valid ? (kFoldScale ? value : value * scale2) : -INFINITY;
+                float &partial = tileMax[i >> 1][(j & 1) * 2 + (i & 1)];
+                partial = max(partial, value);
+              } else {
+                if constexpr (Ops::kDecay == Decay::Scalar)
+                  value *= fastExp2(queryCum[row] + offsets[col]);
+                value = valid ? value : 0.0f;
+              }
+              s[m][j][i] = value;
             }
+          if constexpr (kSoftmax) {
+            float shift[2];
 #pragma unroll
-          for (int half = 0; half < 2; ++half) {
-            float total = sum[half];
-            total += __shfl_xor_sync(0xffffffffu, total, 1);
-            total += __shfl_xor_sync(0xffffffffu, total, 2);
-            rowSum[m][half] = rowSum[m][half] * correction[half] + total;
-          }
+            for (int half = 0; half < 2; ++half) {
+              float rowTileMax = max(max(tileMax[half][0], tileMax[half][1]),
+                                     max(tileMax[half][2], tileMax[half][3]));
+              rowTileMax =
+                  max(rowTileMax, __shfl_xor_sync(0xffffffffu, rowTileMax, 1));
+              rowTileMax =
+                  max(rowTileMax, __shfl_xor_sync(0xffffffffu, rowTileMax, 2));
+              const float newMax = max(rowMax[m][half], rowTileMax);
+              // A row with no kept key so far keeps weight 0 and no NaN.
+              const float base = newMax == -INFINITY ? 0.0f : newMax;
+              correction[m][half] =
+                  kFoldScale ? fastExp2((rowMax[m][half] - base) * scale2)
+                             : fastExp2(rowMax[m][half] - base);
+              shift[half] = kFoldScale ? -base * scale2 : -base;
+              rowMax[m][half] = newMax;
+            }
+            float sum[2][4] = {};
 #pragma unroll
-          for (int j = 0; j < kValueTiles; ++j) {
-            out[m][j][0] *= correction[0];
-            out[m][j][1] *= correction[0];
-            out[m][j][2] *= correction[1];
-            out[m][j][3] *= correction[1];
+            for (int j = 0; j < kKeyTiles; ++j)
+#pragma unroll
+              for (int i = 0; i < 4; ++i) {
+                const float weight =
+                    kFoldScale
+                        ? fastExp2(fmaf(s[m][j][i], scale2, shift[i >> 1]))
+                        : fastExp2(s[m][j][i] + shift[i >> 1]);
+                s[m][j][i] = weight;
+                sum[i >> 1][(j & 1) * 2 + (i & 1)] += weight;
+              }
+#pragma unroll
+            for (int half = 0; half < 2; ++half)
+              rowSum[m][half] = rowSum[m][half] * correction[m][half] +
+                                ((sum[half][0] + sum[half][1]) +
+                                 (sum[half][2] + sum[half][3]));
           }
         }
-      }
+        if constexpr (kSoftmax) {
+          // Rows whose max did not move keep their O: after the first tiles
+          // most do, and the warp skips the multiplies (one test for all its
+          // rows, after the exponentials, which stay in one basic block).
+          bool moved = false;
+#pragma unroll
+          for (int m = 0; m < kMTiles; ++m)
+            moved =
+                moved || correction[m][0] != 1.0f || correction[m][1] != 1.0f;
+          if (__any_sync(0xffffffffu, moved)) {
+#pragma unroll
+            for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+              for (int j = 0; j < kValueTiles; ++j) {
+                out[m][j][0] *= correction[m][0];
+                out[m][j][1] *= correction[m][0];
+                out[m][j][2] *= correction[m][1];
+                out[m][j][3] *= correction[m][1];
+              }
+          }
+        }
 
-      // O += P V: each V fragment serves the warp's kMTiles row tiles.
+        // O += P V: each V fragment serves the warp's kMTiles row tiles.
 #pragma unroll
-      for (int ks = 0; ks < kKeys / 16; ++ks) {
-        uint32_t a[kMTiles][4];
+        for (int ks = 0; ks < kKeys / 16; ++ks) {
+          uint32_t a[kMTiles][4];
 #pragma unroll
-        for (int m = 0; m < kMTiles; ++m)
-          accumulatorsToA<T>(a[m], s[m][2 * ks], s[m][2 * ks + 1]);
+          for (int m = 0; m < kMTiles; ++m)
+            accumulatorsToA<T>(a[m], s[m][2 * ks], s[m][2 * ks + 1]);
 #pragma unroll
-        for (int j = 0; j < kValueTiles; j += 2) {
-          uint32_t b0[2], b1[2];
-          loadBPairKMajor(b0, b1, tileV, ldP, 16 * ks, 8 * j, lane);
+          for (int j = 0; j < kValueTiles; j += 2) {
+            uint32_t b0[2], b1[2];
+            loadBPairKMajor(b0, b1, tileV, ldP, 16 * ks, 8 * j, lane);
 #pragma unroll
-          for (int m = 0; m < kMTiles; ++m) {
-            mma16816<T>(out[m][j], a[m], b0);
-            mma16816<T>(out[m][j + 1], a[m], b1);
+            for (int m = 0; m < kMTiles; ++m) {
+              mma16816<T>(out[m][j], a[m], b0);
+              mma16816<T>(out[m][j + 1], a[m], b1);
+            }
           }
         }
+      };
+      if (!warpSkips) {
+        if (tileInsideMask<Ops>(warpQuery0, 16 * kMTiles, j0, kKeys, length))
+          addTile(BoolTag<false>{});
+        else
+          addTile(BoolTag<true>{});
       }
       __syncthreads(); // this tile's buffers are free for the one after next
     }
@@ -512,6 +608,17 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
     if (threadIdx.x == 0)
       startOffset[0] = carry;
     __syncthreads();
+  }
+  if constexpr (kSoftmax) {
+#pragma unroll
+    for (int m = 0; m < kMTiles; ++m)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        float total = rowSum[m][half];
+        total += __shfl_xor_sync(0xffffffffu, total, 1);
+        total += __shfl_xor_sync(0xffffffffu, total, 2);
+        rowSum[m][half] = total;
+      }
   }
 #pragma unroll
   for (int m = 0; m < kMTiles; ++m)
