@@ -126,6 +126,14 @@ void DynamicSizes::collect(func::FuncOp func) {
           uniteWithDimOf(expand.getResult(), d, value);
       return;
     }
+    // A cast keeps every size (it only makes some static or dynamic).
+    if (auto cast = dyn_cast<tensor::CastOp>(op)) {
+      if (isa<RankedTensorType>(cast.getSource().getType()) &&
+          isa<RankedTensorType>(cast.getType()))
+        for (unsigned d = 0; d < rankOf(cast.getResult()); ++d)
+          unite(cast.getSource(), d, cast.getResult(), d);
+      return;
+    }
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
       // A slice keeps the sizes it is given; a dim of the source given in
       // full (offset 0, size tensor.dim) keeps the source's.

@@ -235,8 +235,10 @@ struct Operand {
 };
 
 /// The entry points: the whole prompt from empty states, a chunk of it from
-/// given states, one token from given states.
-enum class Entry { Prefill, PrefillChunk, Decode };
+/// given states, one token from given states, and the whole prompt with the
+/// last position's logits only (what generation reads; the LM head over
+/// every position is a third of a small model's prefill).
+enum class Entry { Prefill, PrefillChunk, Decode, PrefillLast };
 
 /// A state's type: -1 sizes dynamic.
 std::string stateType(const std::vector<int64_t> &shape) {
@@ -250,6 +252,11 @@ class ModelWriter {
 public:
   ModelWriter(const ModelConfig &config, Entry entry)
       : config(config), entry(entry) {}
+
+  /// Whether the entry starts from empty states (takes none).
+  bool fromEmpty() const {
+    return entry == Entry::Prefill || entry == Entry::PrefillLast;
+  }
 
   std::string write() {
     std::vector<ModelWeight> weights = modelWeights(config);
@@ -265,7 +272,7 @@ public:
                    " {ssm.name = \"" + weight.name + "\"}";
     }
     std::vector<ModelState> states = modelStates(config);
-    if (entry != Entry::Prefill) {
+    if (!fromEmpty()) {
       for (const ModelState &state : states) {
         Tensor t{"%state" + std::to_string(stateValues.size()),
                  stateType(state.shape), state.shape};
@@ -300,18 +307,39 @@ public:
       }
       h = residual(h, out, config.residualMultiplier);
     }
+    if (entry == Entry::PrefillLast) {
+      // Position L - 1 of every sequence; what follows runs on one position.
+      Tensor last{fresh("last"), h.type, h.shape};
+      line("%position = arith.subi %L, %c1 : index");
+      line(last.name + " = tensor.extract_slice " + h.name +
+           "[0, %position, 0] [%B, %c1, " + std::to_string(h.shape.back()) +
+           "] [1, 1, 1] : " + h.type + " to " + h.type);
+      h = last;
+      length = "%c1";
+    }
     Tensor normed = rmsNorm(h, weight(config.finalNorm));
     Tensor logits = linear(normed, weight(config.lmHead), nullptr);
     if (config.logitsScaling != 1.0)
       logits = scale(logits, 1.0 / config.logitsScaling);
+    if (entry == Entry::PrefillLast) {
+      // The one position, static in the result so that its shape follows
+      // from the inputs'.
+      Tensor one{fresh("logits"),
+                 "tensor<?x1x" + std::to_string(config.vocabSize) + "xf32>",
+                 logits.shape};
+      line(one.name + " = tensor.cast " + logits.name + " : " + logits.type +
+           " to " + one.type);
+      logits = one;
+    }
 
     static const char *const kWhat[] = {
         "The forward pass from empty states",
         "The forward pass from the states of an earlier call",
-        "One token per sequence from the states of an earlier call"};
-    static const char *const kNames[] = {contract::kPrefillFunction,
-                                         contract::kPrefillChunkFunction,
-                                         contract::kDecodeFunction};
+        "One token per sequence from the states of an earlier call",
+        "The forward pass from empty states, logits of the last position"};
+    static const char *const kNames[] = {
+        contract::kPrefillFunction, contract::kPrefillChunkFunction,
+        contract::kDecodeFunction, contract::kPrefillLastFunction};
     std::string text = std::string("// ") + kWhat[static_cast<int>(entry)] +
                        " of a " + config.modelType +
                        " checkpoint (ssmc's model importer).\n";
@@ -339,6 +367,9 @@ private:
   std::map<std::string, Tensor> stateValues, nextStates;
   std::ostringstream body;
   unsigned counter = 0;
+  /// The positions an activation has: the call's length, one after
+  /// prefill_last keeps the last.
+  std::string length = "%L";
 
   std::string fresh(const char *stem) {
     return "%" + std::string(stem) + std::to_string(counter++);
@@ -350,7 +381,7 @@ private:
   /// tensor.empty for a [B, L, trailing...] activation.
   Tensor empty(const std::vector<int64_t> &trailing) {
     Tensor t{fresh("empty"), activation(trailing), trailing};
-    line(t.name + " = tensor.empty(%B, %L) : " + t.type);
+    line(t.name + " = tensor.empty(%B, " + length + ") : " + t.type);
     return t;
   }
 
@@ -550,7 +581,7 @@ private:
                 product = fresh("matmul");
     line(rows + " = tensor.collapse_shape " + x.name + " [[0, 1], [2]] : " +
          x.type + " into " + rowsType);
-    line(count + " = arith.muli %B, %L : index");
+    line(count + " = arith.muli %B, " + length + " : index");
     line(init + " = tensor.empty(" + count + ") : " + outType);
     line(zeroed + " = linalg.fill ins(%zero : f32) outs(" + init + " : " +
          outType + ") -> " + outType);
@@ -560,7 +591,8 @@ private:
          zeroed + " : " + outType + ") -> " + outType);
     Tensor y{fresh("projected"), activation({n}), {n}};
     line(y.name + " = tensor.expand_shape " + product +
-         " [[0, 1], [2]] output_shape [%B, %L, " + std::to_string(n) +
+         " [[0, 1], [2]] output_shape [%B, " + length + ", " +
+         std::to_string(n) +
          "] : " + outType + " into " + y.type);
     if (!bias)
       return y;
@@ -588,7 +620,8 @@ private:
   /// Channels [offset, offset + size) of the last dim.
   Tensor slice(const Tensor &x, int64_t offset, int64_t size) {
     std::vector<int64_t> shape = x.shape;
-    std::string offsetText = "0, 0", sizeText = "%B, %L", strides = "1, 1";
+    std::string offsetText = "0, 0", sizeText = "%B, " + length,
+                strides = "1, 1";
     for (size_t i = 0; i + 1 < shape.size(); ++i) {
       offsetText += ", 0";
       sizeText += ", " + std::to_string(shape[i]);
@@ -609,7 +642,8 @@ private:
   Tensor split(const Tensor &x, int64_t a, int64_t b) {
     Tensor r{fresh("heads"), activation({a, b}), {a, b}};
     line(r.name + " = tensor.expand_shape " + x.name +
-         " [[0], [1], [2, 3]] output_shape [%B, %L, " + std::to_string(a) +
+         " [[0], [1], [2, 3]] output_shape [%B, " + length + ", " +
+         std::to_string(a) +
          ", " + std::to_string(b) + "] : " + x.type + " into " + r.type);
     return r;
   }
@@ -666,7 +700,7 @@ private:
     line(taps.name + " = tensor.collapse_shape " + w.name +
          " [[0, 1], [2]] : " + w.type + " into " + taps.type);
     Tensor padded{fresh("padded"), x.type, x.shape};
-    if (entry == Entry::Prefill) {
+    if (fromEmpty()) {
       line(padded.name + " = tensor.pad " + x.name + " low[0, " +
            std::to_string(k - 1) + ", 0] high[0, 0, 0] {");
       line("^bb0(%pi: index, %pj: index, %pk: index):");
@@ -789,7 +823,7 @@ private:
     std::string text = y.name + ", " + next.name + " = ssm.mix linear causal " +
                        queries.name + ", " + keys.name + ", " + values.name +
                        " decay(" + dt.name + ", " + a.name + ")";
-    if (entry != Entry::Prefill) {
+    if (!fromEmpty()) {
       text += " initial_state(" + stateValues.at(name).name + ")";
       operands += ", " + next.type;
     }
@@ -952,7 +986,7 @@ private:
     const std::string &p = s.prefix;
     // Positions go on after the cached keys.
     std::string offset = "%c0";
-    if (entry != Entry::Prefill) {
+    if (!fromEmpty()) {
       const Tensor &cache = stateValues.at(p + contract::kKeyCache);
       offset = fresh("cached");
       line(offset + " = tensor.dim " + cache.name + ", %c1 : " + cache.type);
@@ -967,7 +1001,7 @@ private:
     // (contract::isAppendedState).
     nextStates[p + contract::kKeyCache] = k;
     nextStates[p + contract::kValueCache] = v;
-    if (entry != Entry::Prefill) {
+    if (!fromEmpty()) {
       k = concatTime(stateValues.at(p + contract::kKeyCache), -1, k);
       v = concatTime(stateValues.at(p + contract::kValueCache), -1, v);
     }
@@ -1015,7 +1049,8 @@ private:
 
 std::string mlir::ssm::modelSource(const ModelConfig &config) {
   std::string text;
-  for (Entry entry : {Entry::Prefill, Entry::PrefillChunk, Entry::Decode})
+  for (Entry entry : {Entry::Prefill, Entry::PrefillChunk, Entry::Decode,
+                      Entry::PrefillLast})
     text += ModelWriter(config, entry).write() + "\n";
   return text;
 }

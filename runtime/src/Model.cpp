@@ -5,6 +5,7 @@
 #include "Status.h"
 #include "ssm/contract/model.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -60,24 +61,66 @@ std::string dtypeText(DLDataType dtype) {
   return name ? name : "?";
 }
 
-/// `first` then `second` along dim 1 of [B, L, ...] tensors.
-OwnedTensor concatenate(OwnedTensor &first, const DLTensor &second) {
-  std::vector<int64_t> shape = first.shape;
-  int64_t a = shape[1], b = second.shape[1], batch = shape[0];
-  size_t row = (first.dtype.bits + 7u) / 8u;
+bool sameLayout(const OwnedTensor &tensor, DLDataType dtype,
+                const std::vector<int64_t> &shape) {
+  return tensor.data && tensor.dtype.code == dtype.code &&
+         tensor.dtype.bits == dtype.bits && tensor.shape == shape;
+}
+
+/// Bytes of one position (dim 1) of a [B, L, ...] tensor.
+size_t rowBytes(DLDataType dtype, const std::vector<int64_t> &shape) {
+  size_t row = (dtype.bits + 7u) / 8u;
   for (size_t d = 2; d < shape.size(); ++d)
     row *= static_cast<size_t>(shape[d]);
-  shape[1] = a + b;
-  OwnedTensor joined(first.dtype, shape);
-  for (int64_t i = 0; i < batch; ++i) {
-    uint8_t *out = joined.data.get() + i * (a + b) * row;
-    std::memcpy(out, first.data.get() + i * a * row, a * row);
-    std::memcpy(out + a * row,
-                static_cast<const uint8_t *>(second.data) + i * b * row,
-                b * row);
-  }
-  return joined;
+  return row;
 }
+
+/// A state between calls. Whole states (Mamba's conv and SSM states) are the
+/// tensor; an attention cache grows along dim 1 by the rows each call adds,
+/// in a buffer with room for more (`tensor` has the capacity, `shape` the
+/// rows in use), so that a decode step copies its own rows only.
+struct SessionState {
+  OwnedTensor tensor;
+  std::vector<int64_t> shape;
+
+  DLTensor view() {
+    DLTensor t = tensor.view();
+    t.shape = shape.data();
+    return t;
+  }
+
+  /// Appends `rows` ([B, n, ...], compact) along dim 1. With one sequence
+  /// the rows in use are a compact prefix of the buffer, which grows by
+  /// doubling; with several, each sequence's rows must stay together, so
+  /// the buffer is re-laid at the new length.
+  void append(const DLTensor &rows) {
+    const int64_t used = shape[1], added = rows.shape[1], batch = shape[0];
+    const size_t row = rowBytes(tensor.dtype, shape);
+    const auto *source = static_cast<const uint8_t *>(rows.data);
+    if (batch == 1) {
+      if (tensor.shape[1] < used + added) {
+        std::vector<int64_t> grown = shape;
+        grown[1] = std::max(2 * tensor.shape[1], used + added);
+        OwnedTensor bigger(tensor.dtype, grown);
+        std::memcpy(bigger.data.get(), tensor.data.get(), used * row);
+        tensor = std::move(bigger);
+      }
+      std::memcpy(tensor.data.get() + used * row, source, added * row);
+    } else {
+      std::vector<int64_t> joinedShape = shape;
+      joinedShape[1] = used + added;
+      OwnedTensor joined(tensor.dtype, joinedShape);
+      for (int64_t i = 0; i < batch; ++i) {
+        uint8_t *out = joined.data.get() + i * (used + added) * row;
+        std::memcpy(out, tensor.data.get() + i * tensor.shape[1] * row,
+                    used * row);
+        std::memcpy(out + used * row, source + i * added * row, added * row);
+      }
+      tensor = std::move(joined);
+    }
+    shape[1] = used + added;
+  }
+};
 
 } // namespace
 
@@ -97,7 +140,7 @@ struct ssm_model_s {
   ssm_module_t *module = nullptr;
   ssm_safetensors_t *file = nullptr;
   std::vector<std::unique_ptr<OwnedTensor>> copies;
-  ModelEntry prefill, chunk, decode;
+  ModelEntry prefill, chunk, decode, prefillLast;
   std::set<std::string> stateNames;
   int64_t vocab = 0;
 
@@ -109,7 +152,11 @@ struct ssm_model_s {
 
 struct ssm_session_s {
   ssm_model_t *model = nullptr;
-  std::map<std::string, OwnedTensor> states;
+  std::map<std::string, SessionState> states;
+  /// Buffers of the last call's outputs that its successor may write again
+  /// (the logits; whole states the call before replaced): a decode step
+  /// then allocates, and faults in, no fresh memory.
+  std::map<std::string, OwnedTensor> spare;
   int64_t batch = 0, length = 0;
   ~ssm_session_s() { ssm_model_release(model); }
 };
@@ -230,7 +277,12 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
                                       contract::kDecodeFunction, model->decode,
                                       used))
     return status;
-  for (const ModelEntry *entry : {&model->chunk, &model->decode})
+  if (ssm_status_t status = bindEntry(*model, directory, weightsPath,
+                                      contract::kPrefillLastFunction,
+                                      model->prefillLast, used))
+    return status;
+  for (const ModelEntry *entry :
+       {&model->chunk, &model->decode, &model->prefillLast})
     for (size_t o = 1; o < entry->outputNames.size(); ++o)
       if (!model->stateNames.count(entry->outputNames[o]))
         return invalid(directory + ": function '" +
@@ -247,8 +299,13 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
   return nullptr;
 }
 
+/// One call: the ids [batch, length] from the session's states (prefill
+/// when it has none), the logits of every position into logitsOut, or with
+/// `lastOnly` those of the last position ([batch, 1, vocab]; a fresh
+/// session's prompt then runs prefill_last).
 ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
-                     int64_t length, float *logitsOut, size_t capacity) {
+                     int64_t length, float *logitsOut, size_t capacity,
+                     bool lastOnly = false) {
   ssm_model_t &model = *session.model;
   if (batch < 1 || length < 1)
     return invalid("ssm_session_forward: an empty prompt (batch " +
@@ -266,14 +323,19 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
                      std::to_string(i % length) +
                      "] is outside the vocabulary [0, " +
                      std::to_string(model.vocab) + ")");
-  size_t logitsCount = static_cast<size_t>(batch * length * model.vocab);
+  const bool fresh = session.states.empty();
+  // Only prefill has a last-position form; decode's one position is it.
+  const bool lastEntry = lastOnly && fresh && length > 1;
+  const int64_t positions = lastEntry ? 1 : length;
+  size_t logitsCount = static_cast<size_t>(batch * positions * model.vocab);
   if (logitsOut && capacity < logitsCount)
     return invalid("ssm_session_forward: out_logits has room for " +
                    std::to_string(capacity) + " floats, the logits are " +
                    std::to_string(logitsCount));
-  const ModelEntry &entry = session.states.empty() ? model.prefill
-                            : length == 1          ? model.decode
-                                                   : model.chunk;
+  const ModelEntry &entry = lastEntry     ? model.prefillLast
+                            : fresh         ? model.prefill
+                            : length == 1   ? model.decode
+                                            : model.chunk;
   std::vector<DLTensor> inputs = entry.bound;
   int64_t idsShape[2] = {batch, length};
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -304,9 +366,15 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
     if (ssm_status_t status = ssm_function_resolve_output_shape(
             entry.function, inputs.data(), inputs.size(), o, 16, shape))
       return status;
-    outputs[o] = OwnedTensor(
-        entry.outputTypes[o],
-        std::vector<int64_t>(shape, shape + entry.outputRanks[o]));
+    std::vector<int64_t> dims(shape, shape + entry.outputRanks[o]);
+    // A spare buffer is none of this call's inputs: the states it holds
+    // were replaced a call ago.
+    auto spare = session.spare.find(entry.outputNames[o]);
+    if (spare != session.spare.end() &&
+        sameLayout(spare->second, entry.outputTypes[o], dims))
+      outputs[o] = std::move(spare->second);
+    else
+      outputs[o] = OwnedTensor(entry.outputTypes[o], std::move(dims));
     views[o] = outputs[o].view();
   }
   if (ssm_status_t status = ssm_function_invoke(
@@ -315,19 +383,32 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
     return status;
   if (logitsOut)
     std::memcpy(logitsOut, outputs[0].data.get(), logitsCount * sizeof(float));
-  std::map<std::string, OwnedTensor> next;
+  std::map<std::string, SessionState> next;
+  std::map<std::string, OwnedTensor> spare;
+  spare.emplace(entry.outputNames[0], std::move(outputs[0]));
   for (size_t o = 1; o < numOutputs; ++o) {
     const std::string &name = entry.outputNames[o];
     auto previous = session.states.find(name);
-    if (contract::isAppendedState(name) && previous != session.states.end())
-      next.emplace(name, concatenate(previous->second, views[o]));
-    else
-      next.emplace(name, std::move(outputs[o]));
+    if (previous == session.states.end()) {
+      SessionState state;
+      state.shape = outputs[o].shape;
+      state.tensor = std::move(outputs[o]);
+      next.emplace(name, std::move(state));
+    } else if (contract::isAppendedState(name)) {
+      previous->second.append(views[o]);
+      next.emplace(name, std::move(previous->second));
+      spare.emplace(name, std::move(outputs[o]));
+    } else {
+      spare.emplace(name, std::move(previous->second.tensor));
+      previous->second.shape = outputs[o].shape;
+      previous->second.tensor = std::move(outputs[o]);
+      next.emplace(name, std::move(previous->second));
+    }
   }
   session.states = std::move(next);
+  session.spare = std::move(spare);
   session.batch = batch;
   session.length += length;
-  // The logits stay in outputs[0] for the caller's argmax (generate).
   return nullptr;
 }
 
@@ -395,6 +476,7 @@ void ssm_session_reset(ssm_session_t *session) {
   if (!session)
     return;
   session->states.clear();
+  session->spare.clear();
   session->batch = 0;
   session->length = 0;
 }
@@ -439,15 +521,18 @@ ssm_status_t ssm_session_generate(ssm_session_t *session, const int64_t *prompt,
     std::vector<int64_t> step(prompt, prompt + batch * length);
     int64_t stepLength = length;
     for (int64_t t = 0; t < max_new_tokens; ++t) {
-      logits.resize(static_cast<size_t>(batch * stepLength * vocab));
-      if (ssm_status_t status = forward(*session, step.data(), batch,
-                                        stepLength, logits.data(),
-                                        logits.size()))
+      // Greedy steps read the last position's logits: a fresh session's
+      // prompt computes only those; a continued one's chunk computes all.
+      int64_t positions = session->states.empty() ? 1 : stepLength;
+      logits.resize(static_cast<size_t>(batch * positions * vocab));
+      if (ssm_status_t status =
+              forward(*session, step.data(), batch, stepLength, logits.data(),
+                      logits.size(), /*lastOnly=*/true))
         return status;
       step.resize(static_cast<size_t>(batch));
       for (int64_t b = 0; b < batch; ++b) {
         const float *last =
-            logits.data() + (b * stepLength + stepLength - 1) * vocab;
+            logits.data() + (b * positions + positions - 1) * vocab;
         int64_t best = 0;
         for (int64_t v = 1; v < vocab; ++v)
           if (last[v] > last[best])

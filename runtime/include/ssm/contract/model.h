@@ -7,6 +7,7 @@
 //   prefill(input_ids [B, L] i64, weights...) -> (logits [B, L, V], states...)
 //   prefill_chunk(input_ids, weights..., states...) -> (logits, states...)
 //   decode(input_ids [B, 1], weights..., states...) -> (logits, states...)
+//   prefill_last(input_ids [B, L], weights...) -> (logits [B, 1, V], states...)
 //
 // Weights are inputs named as in the checkpoint's model.safetensors. The
 // states come back under the names they are taken by (prefill returns them,
@@ -26,6 +27,8 @@ namespace ssm::contract {
 inline constexpr const char *kPrefillFunction = "prefill";
 inline constexpr const char *kPrefillChunkFunction = "prefill_chunk";
 inline constexpr const char *kDecodeFunction = "decode";
+/// prefill with the last position's logits only (for generation).
+inline constexpr const char *kPrefillLastFunction = "prefill_last";
 inline constexpr const char *kInputIds = "input_ids";
 inline constexpr const char *kLogits = "logits";
 
