@@ -437,12 +437,11 @@ def hf_generate(checkpoint, prompt, new_tokens):
         return out
 
     model.forward = recording_forward
-    # nemotron_h's generate keeps only the last position's logits (its
-    # config's num_logits_to_keep 1, which its prepare_inputs_for_generation
-    # passes on); ask for all, the work of ssmc's prefill and of a plain
-    # forward. mamba and mamba2 compute all of them anyway.
-    if getattr(model.config, "num_logits_to_keep", None) is not None:
-        model.config.num_logits_to_keep = 0
+    # Each side generates as its users run it: ssmc's generate takes the
+    # prompt through prefill_last (the LM head on the last position only),
+    # nemotron_h's transformers generate keeps the last position's logits
+    # too (its config's num_logits_to_keep 1); transformers' mamba and
+    # mamba2 compute them for every position (recorded below).
     stamp = Stamp()
     ids = torch.tensor([prompt])
     with torch.inference_mode():
@@ -838,13 +837,11 @@ def reading(args, results, bandwidth, bw):
             f"{matmul / 1e9:.0f} GFLOP of matmuls ({100 * head / matmul:.0f} %)")
     if parts:
         out.append(
-            "**Prefill.** The hottest region of every prefill is the LM head "
-            "(its loops run over the vocabulary in the LLVM IR, checked by "
-            "hand for all three): the prefill entry point computes the "
-            f"logits of all {args.prompt_length} positions, as transformers' "
-            "plain forward does, though generation needs the last. " +
-            "; ".join(parts) + ". A prefill that kept only the last "
-            "position's logits would drop most of that region.")
+            "**Prefill.** ssmc's generate runs `prefill_last`, whose LM head "
+            "covers the last position only; over all "
+            f"{args.prompt_length} positions (`prefill`, a plain forward) it "
+            "would be the share of the matmuls given here. " +
+            "; ".join(parts) + ".")
     sys_share = ", ".join(
         f"{n} {100 * r['ssmc']['sys_s'] / max(r['ssmc']['user_s'] + r['ssmc']['sys_s'], 1e-9):.0f} %"
         for n, r in results.items() if r.get("ssmc"))
@@ -856,14 +853,14 @@ def reading(args, results, bandwidth, bw):
     out.append(
         "**The kernel's share.** System time is this share of ssm-run's CPU "
         f"time: {sys_share}" + (f" (perf's kernel samples: {kernel})" if kernel else "") +
-        ": page faults and the zeroing of fresh pages (`clear_page_erms`) "
-        "for buffers allocated anew on every call — a call-graph profile of "
-        "nemotronh-hybrid's prefill puts them under the artifact entry "
-        "point's memset/memcpy and the prefill body; the logits alone are "
-        f"{args.prompt_length} × {vocab} × 4 B ≈ {logits_gb:.2f} GB per "
-        "prefill. Reusing "
-        "buffers across calls (or a last-position-only head) would remove "
-        "most of it.")
+        ": page faults and the zeroing of fresh pages (`clear_page_erms`). "
+        "A session writes each decode step's states and logits into the "
+        "buffers of the step before last and grows its attention caches in "
+        "place; what faults is the generated code's own scratch (each "
+        "call's intermediate activations, allocated by the compiled "
+        "function) and the prompt's first pass (all logits of a plain "
+        f"forward would be {args.prompt_length} × {vocab} × 4 B ≈ "
+        f"{logits_gb:.2f} GB; `prefill_last` returns one position's).")
     dec = []
     for name, (sp, sd, hp, hd, share) in rows.items():
         r = results[name]
