@@ -132,8 +132,9 @@ attentionHeadGroup(long long length, long long rowBytes, int heads) {
 /// within a group the query blocks, heads fastest; `longestFirst` (causal
 /// and window masks) numbers query blocks from the last, which read the
 /// most keys, so that the grid does not end on a few long blocks (head by
-/// head, a seventh of an L2048 or L8192 causal attention ran on part of the
-/// SMs).
+/// head, a list-scheduling model of L2048 and L8192 causal attention put the
+/// end 15 % past the work's share per SM; measured, longest first in head
+/// groups ran 5-6 % faster on the H200).
 struct AttentionBlock {
   unsigned head, queryBlock;
 };
