@@ -299,6 +299,14 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
   return nullptr;
 }
 
+/// The positions whose logits a call of `length` ids returns: with
+/// `lastOnly`, a fresh session's prompt runs prefill_last and returns the
+/// last one; every position otherwise (decode's one is the last).
+int64_t logitPositions(const ssm_session_t &session, int64_t length,
+                       bool lastOnly) {
+  return lastOnly && session.states.empty() && length > 1 ? 1 : length;
+}
+
 /// One call: the ids [batch, length] from the session's states (prefill
 /// when it has none), the logits of every position into logitsOut, or with
 /// `lastOnly` those of the last position ([batch, 1, vocab]; a fresh
@@ -324,9 +332,8 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
                      "] is outside the vocabulary [0, " +
                      std::to_string(model.vocab) + ")");
   const bool fresh = session.states.empty();
-  // Only prefill has a last-position form; decode's one position is it.
-  const bool lastEntry = lastOnly && fresh && length > 1;
-  const int64_t positions = lastEntry ? 1 : length;
+  const int64_t positions = logitPositions(session, length, lastOnly);
+  const bool lastEntry = positions < length;
   size_t logitsCount = static_cast<size_t>(batch * positions * model.vocab);
   if (logitsOut && capacity < logitsCount)
     return invalid("ssm_session_forward: out_logits has room for " +
@@ -521,9 +528,9 @@ ssm_status_t ssm_session_generate(ssm_session_t *session, const int64_t *prompt,
     std::vector<int64_t> step(prompt, prompt + batch * length);
     int64_t stepLength = length;
     for (int64_t t = 0; t < max_new_tokens; ++t) {
-      // Greedy steps read the last position's logits: a fresh session's
-      // prompt computes only those; a continued one's chunk computes all.
-      int64_t positions = session->states.empty() ? 1 : stepLength;
+      // Greedy steps read the last position's logits.
+      int64_t positions =
+          logitPositions(*session, stepLength, /*lastOnly=*/true);
       logits.resize(static_cast<size_t>(batch * positions * vocab));
       if (ssm_status_t status =
               forward(*session, step.data(), batch, stepLength, logits.data(),

@@ -2,6 +2,7 @@
 // CPUID, and the refusals (missing features named, unknown names, another
 // architecture) that keep code for another processor from being loaded.
 #include "CpuFeatures.h"
+#include "TestUtil.h"
 
 #include "ssm/cpu_features.h"
 
@@ -12,19 +13,10 @@
 #include <string>
 
 using namespace ssm::runtime;
+using ssm::test::consume;
+using ssm::test::Failure;
 
 namespace {
-
-struct Failure {
-  ssm_status_code_t code = SSM_STATUS_OK;
-  std::string message;
-};
-
-Failure consume(ssm_status_t status) {
-  Failure failure{ssm_status_code(status), ssm_status_message(status)};
-  ssm_status_free(status);
-  return failure;
-}
 
 bool contains(const std::string &text, const std::string &part) {
   return text.find(part) != std::string::npos;

@@ -2,8 +2,9 @@
 // manifest can be missing, unknown, ill-typed, inconsistent or of another
 // version.
 #include "ssm/manifest.h"
-#include "ssm/cpu_library_abi.h"
 #include "Json.h"
+#include "TestUtil.h"
+#include "ssm/cpu_library_abi.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,8 @@
 
 using namespace ssm::runtime;
 using json::Value;
+using ssm::test::consume;
+using ssm::test::Failure;
 
 namespace {
 
@@ -168,18 +171,10 @@ std::string edited(const std::string &path,
   return dump(edit(parseJson(kValidManifest), parts, 0, replacement));
 }
 
-struct Failure {
-  ssm_status_code_t code = SSM_STATUS_OK;
-  std::string message;
-};
-
 // Parses `text` and returns the error (code OK when it parsed).
 Failure parseFailure(const std::string &text) {
   Manifest manifest;
-  ssm_status_t status = parseManifest(text, "dir/manifest.json", manifest);
-  Failure failure{ssm_status_code(status), ssm_status_message(status)};
-  ssm_status_free(status);
-  return failure;
+  return consume(parseManifest(text, "dir/manifest.json", manifest));
 }
 
 #define EXPECT_MANIFEST_ERROR(text, expectedCode, ...)                         \

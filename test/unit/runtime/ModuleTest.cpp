@@ -16,6 +16,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using ssm::test::consume;
+using ssm::test::Failure;
 using ssm::test::readFile;
 using ssm::test::TempDir;
 
@@ -51,18 +53,6 @@ const char *const kManifest = R"json({
      "equal_dims": []}
   ]
 })json";
-
-struct Failure {
-  ssm_status_code_t code = SSM_STATUS_OK;
-  std::string message;
-};
-
-// Takes over `status` and returns its code and message.
-Failure consume(ssm_status_t status) {
-  Failure failure{ssm_status_code(status), ssm_status_message(status)};
-  ssm_status_free(status);
-  return failure;
-}
 
 #define EXPECT_STATUS(statusExpr, expectedCode, ...)                           \
   do {                                                                         \

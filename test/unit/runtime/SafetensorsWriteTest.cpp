@@ -14,21 +14,12 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using ssm::test::consume;
+using ssm::test::Failure;
 using ssm::test::readFile;
 using ssm::test::TempDir;
 
 namespace {
-
-struct Failure {
-  ssm_status_code_t code = SSM_STATUS_OK;
-  std::string message;
-};
-
-Failure consume(ssm_status_t status) {
-  Failure failure{ssm_status_code(status), ssm_status_message(status)};
-  ssm_status_free(status);
-  return failure;
-}
 
 template <typename T>
 DLTensor tensorOf(std::vector<T> &data, std::vector<int64_t> &shape,

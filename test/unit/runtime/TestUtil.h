@@ -1,7 +1,9 @@
-// Helpers shared by the runtime unit tests: a scratch directory and safetensors
-// byte builders.
+// Helpers shared by the runtime unit tests: a scratch directory, safetensors
+// byte builders, a status taken apart.
 #ifndef SSM_TEST_UNIT_RUNTIME_TESTUTIL_H
 #define SSM_TEST_UNIT_RUNTIME_TESTUTIL_H
+
+#include "ssm/runtime.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +14,19 @@
 #include <string>
 
 namespace ssm::test {
+
+/// A status's code and message (code OK for NULL).
+struct Failure {
+  ssm_status_code_t code = SSM_STATUS_OK;
+  std::string message;
+};
+
+/// Takes over `status` and returns its code and message.
+inline Failure consume(ssm_status_t status) {
+  Failure failure{ssm_status_code(status), ssm_status_message(status)};
+  ssm_status_free(status);
+  return failure;
+}
 
 /// The shared reference vectors (see CMake's SSM_TESTDATA_DIR).
 inline std::filesystem::path testdataDir() { return SSM_TESTDATA_DIR; }

@@ -20,6 +20,8 @@
 #include "ssm/device/mix.cuh"
 #include "ssm/device/mma.cuh"
 
+#include <type_traits>
+
 namespace ssm {
 namespace device {
 
@@ -254,9 +256,6 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
     }
   }
 }
-
-/// A compile-time flag passed to a generic lambda.
-template <bool kValue> struct BoolTag { static constexpr bool value = kValue; };
 
 /// Whether no query of [q0, q1] keeps any key of [j0, j1] (causal or window
 /// masks; a full mask keeps them all): a warp skips such a tile.
@@ -596,9 +595,9 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
       };
       if (!warpSkips) {
         if (tileInsideMask<Ops>(warpQuery0, 16 * kMTiles, j0, kKeys, length))
-          addTile(BoolTag<false>{});
+          addTile(std::false_type{});
         else
-          addTile(BoolTag<true>{});
+          addTile(std::true_type{});
       }
       __syncthreads(); // this tile's buffers are free for the one after next
     }
