@@ -11,7 +11,8 @@ out=.device/bench
 rm -rf "$out" && mkdir -p "$out" .device/include/dlpack
 cp /usr/include/dlpack/dlpack.h .device/include/dlpack/
 # The runtime builds there from these headers (no Debian packages there).
-rm -rf .device/include/nlohmann && cp -r /usr/include/nlohmann .device/include/
+rm -rf .device/include/nlohmann .device/include/fmt &&
+  cp -r /usr/include/nlohmann /usr/include/fmt .device/include/
 for shape in bench/gpu/shapes/*.mlir; do
   name=$(basename "$shape" .mlir)
   "$ssmc" "$shape" --target=cuda -o "$out/$name"

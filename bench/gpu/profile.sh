@@ -9,7 +9,8 @@ out=${OUT:-/tmp}
 build=build-device
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSM_BUILD_COMPILER=OFF \
   -DSSM_BUILD_TESTS=OFF -DSSM_DLPACK_INCLUDE_DIR="$(pwd)/.device/include" \
-  -DSSM_JSON_INCLUDE_DIR="$(pwd)/.device/include" >"$out/build.log" 2>&1 &&
+  -DSSM_JSON_INCLUDE_DIR="$(pwd)/.device/include" \
+  -DSSM_FMT_INCLUDE_DIR="$(pwd)/.device/include" >"$out/build.log" 2>&1 &&
   cmake --build $build -j "$(nproc)" >>"$out/build.log" 2>&1 ||
   { tail -30 "$out/build.log"; exit 2; }
 for dir in "$@"; do

@@ -19,7 +19,8 @@ build=build-device
 if [ $ssmc -eq 1 ]; then
   cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSM_BUILD_COMPILER=OFF \
     -DSSM_BUILD_TESTS=OFF -DSSM_DLPACK_INCLUDE_DIR="$(pwd)/.device/include" \
-    -DSSM_JSON_INCLUDE_DIR="$(pwd)/.device/include" >"$out/build.log" 2>&1 &&
+    -DSSM_JSON_INCLUDE_DIR="$(pwd)/.device/include" \
+    -DSSM_FMT_INCLUDE_DIR="$(pwd)/.device/include" >"$out/build.log" 2>&1 &&
     cmake --build $build -j "$(nproc)" >>"$out/build.log" 2>&1 ||
     { tail -30 "$out/build.log"; exit 2; }
   nvidia-smi --query-gpu=name,clocks.sm,clocks.mem --format=csv,noheader

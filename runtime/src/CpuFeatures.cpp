@@ -20,13 +20,6 @@ namespace ssm::runtime {
 
 namespace {
 
-std::string join(const std::vector<std::string> &names) {
-  std::string text;
-  for (const std::string &name : names)
-    text += (text.empty() ? "" : ", ") + name;
-  return text;
-}
-
 #if defined(__x86_64__)
 struct Registers {
   uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
@@ -186,9 +179,9 @@ ssm_status_t checkCpuRequirement(const CpuRequirement &requirement,
   std::string_view host = hostCpuArch();
   if (requirement.arch != host)
     return makeStatus(SSM_STATUS_INCOMPATIBLE,
-                      origin + ": the artifact was compiled for " +
-                          requirement.arch + " (CPU '" + requirement.name +
-                          "'); this processor is " + std::string(host));
+                      "{}: the artifact was compiled for {} (CPU '{}'); this "
+                      "processor is {}",
+                      origin, requirement.arch, requirement.name, host);
   std::vector<std::string> unknown, missing;
   const std::vector<std::string> &present = hostCpuFeatures();
   for (const std::string &feature : requirement.features) {
@@ -201,26 +194,25 @@ ssm_status_t checkCpuRequirement(const CpuRequirement &requirement,
   if (!unknown.empty())
     return makeStatus(
         SSM_STATUS_INCOMPATIBLE,
-        origin + ": the artifact needs CPU feature" +
-            (unknown.size() > 1 ? "s " : " ") + join(unknown) +
-            ", which this runtime does not know how to check; is the "
-            "artifact from a newer ssmc than this runtime?");
+        "{}: the artifact needs CPU feature{} {}, which this runtime does not "
+        "know how to check; is the artifact from a newer ssmc than this "
+        "runtime?",
+        origin, unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "));
   if (missing.empty())
     return nullptr;
   std::string suggestion = "--cpu=native for this processor";
 #if defined(__x86_64__)
-  suggestion +=
-      ", or --cpu=" +
-      x86Level(std::set<std::string>(present.begin(), present.end())) +
-      " for every processor of its x86-64 level";
+  suggestion += fmt::format(
+      ", or --cpu={} for every processor of its x86-64 level",
+      x86Level(std::set<std::string>(present.begin(), present.end())));
 #endif
   return makeStatus(SSM_STATUS_INCOMPATIBLE,
-                    origin + ": the artifact needs " + join(missing) +
-                        " (compiled for CPU '" + requirement.name + "'); " +
-                        (missing.size() == 1
-                             ? "this processor lacks it"
-                             : "this processor has none of them") +
-                        ". Recompile it with ssmc " + suggestion);
+                    "{}: the artifact needs {} (compiled for CPU '{}'); {}. "
+                    "Recompile it with ssmc {}",
+                    origin, fmt::join(missing, ", "), requirement.name,
+                    missing.size() == 1 ? "this processor lacks it"
+                                        : "this processor has none of them",
+                    suggestion);
 }
 
 } // namespace ssm::runtime

@@ -21,35 +21,28 @@ namespace ssm::runtime {
 
 namespace {
 
-std::string joinNames(const std::vector<std::string> &names) {
-  std::string result;
-  for (size_t i = 0; i < names.size(); ++i)
-    result += (i ? ", '" : "'") + names[i] + "'";
-  return result.empty() ? "none" : result;
-}
-
 // Matches the library's entry points to the manifest's functions, one to one.
 ssm_status_t bindEntryPoints(const Manifest &manifest,
                              const std::string &libraryPath,
                              const ssm_cpu_library_v1_t &table,
                              std::vector<ssm_cpu_function_t> &entries) {
-  auto incompatible = [&](const std::string &message) {
-    return makeStatus(SSM_STATUS_INCOMPATIBLE, libraryPath + ": " + message);
-  };
   if (table.num_entry_points > 0 && !table.entry_points)
-    return incompatible("the entry point table lists " +
-                        std::to_string(table.num_entry_points) +
-                        " entries but its array is NULL");
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: the entry point table lists {} entries but its "
+                      "array is NULL",
+                      libraryPath, table.num_entry_points);
   std::vector<std::string> libraryNames;
   for (uint32_t i = 0; i < table.num_entry_points; ++i) {
     const ssm_cpu_entry_point_v1_t &entry = table.entry_points[i];
     if (!entry.name || !entry.function)
-      return incompatible("entry point " + std::to_string(i) + " has a NULL " +
-                          (!entry.name ? "name" : "function"));
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: entry point {} has a NULL {}", libraryPath, i,
+                        !entry.name ? "name" : "function");
     if (std::find(libraryNames.begin(), libraryNames.end(), entry.name) !=
         libraryNames.end())
-      return incompatible("entry point '" + std::string(entry.name) +
-                          "' appears twice");
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: entry point '{}' appears twice", libraryPath,
+                        entry.name);
     libraryNames.push_back(entry.name);
   }
 
@@ -62,25 +55,28 @@ ssm_status_t bindEntryPoints(const Manifest &manifest,
       if (libraryNames[i] == spec.name)
         found = i;
     if (found == libraryNames.size())
-      return incompatible("has no entry point for manifest function '" +
-                          spec.name + "' (it has " + joinNames(libraryNames) +
-                          ")");
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: has no entry point for manifest function '{}' "
+                        "(it has {})",
+                        libraryPath, spec.name, formatNames(libraryNames));
     const ssm_cpu_entry_point_v1_t &entry = table.entry_points[found];
     if (entry.num_inputs != spec.inputs.size() ||
         entry.num_outputs != spec.outputs.size())
-      return incompatible("entry point '" + spec.name + "' takes " +
-                          std::to_string(entry.num_inputs) + " inputs and " +
-                          std::to_string(entry.num_outputs) +
-                          " outputs, but the manifest " + "describes " +
-                          std::to_string(spec.inputs.size()) + " and " +
-                          std::to_string(spec.outputs.size()));
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: entry point '{}' takes {} inputs and {} outputs, "
+                        "but the manifest describes {} and {}",
+                        libraryPath, spec.name, entry.num_inputs,
+                        entry.num_outputs, spec.inputs.size(),
+                        spec.outputs.size());
     used[found] = true;
     entries[f] = entry.function;
   }
   for (size_t i = 0; i < libraryNames.size(); ++i)
     if (!used[i])
-      return incompatible("exports entry point '" + libraryNames[i] +
-                          "', which the manifest does not describe");
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: exports entry point '{}', which the manifest "
+                        "does not describe",
+                        libraryPath, libraryNames[i]);
   return nullptr;
 }
 
@@ -181,14 +177,14 @@ ssm_status_t loadCpuCode(const std::string &directory, const Manifest &manifest,
   std::string libraryPath = directory + "/" + manifest.library;
   if (::stat(libraryPath.c_str(), &info) != 0) {
     int error = errno;
-    return makeStatusf(error == ENOENT ? SSM_STATUS_NOT_FOUND
-                                       : SSM_STATUS_IO_ERROR,
-                       "%s: cannot open the library the manifest names: %s",
-                       libraryPath.c_str(), std::strerror(error));
+    return makeStatus(error == ENOENT ? SSM_STATUS_NOT_FOUND
+                                      : SSM_STATUS_IO_ERROR,
+                      "{}: cannot open the library the manifest names: {}",
+                      libraryPath, std::strerror(error));
   }
   if (!S_ISREG(info.st_mode))
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: not a regular file",
-                       libraryPath.c_str());
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: not a regular file",
+                      libraryPath);
   // dlopen's message for a file that is not a library is obscure; say so.
   {
     int fd = ::open(libraryPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -200,9 +196,9 @@ ssm_status_t loadCpuCode(const std::string &directory, const Manifest &manifest,
                                   "\x7f"
                                   "ELF",
                                   4) != 0)
-      return makeStatusf(SSM_STATUS_DATA_LOSS,
-                         "%s: not an ELF shared library (corrupt artifact?)",
-                         libraryPath.c_str());
+      return makeStatus(SSM_STATUS_DATA_LOSS,
+                        "{}: not an ELF shared library (corrupt artifact?)",
+                        libraryPath);
   }
 
   auto code = std::make_unique<CpuCode>();
@@ -210,28 +206,28 @@ ssm_status_t loadCpuCode(const std::string &directory, const Manifest &manifest,
   code->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!code->library) {
     const char *error = ::dlerror();
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot load: %s",
-                       libraryPath.c_str(), error ? error : "unknown error");
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot load: {}", libraryPath,
+                      error ? error : "unknown error");
   }
   ::dlerror();
   void *symbol = ::dlsym(code->library, SSM_CPU_LIBRARY_QUERY_SYMBOL);
   if (!symbol)
-    return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                       "%s: does not export %s; not an ssmc CPU library",
-                       libraryPath.c_str(), SSM_CPU_LIBRARY_QUERY_SYMBOL);
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: does not export {}; not an ssmc CPU library",
+                      libraryPath, SSM_CPU_LIBRARY_QUERY_SYMBOL);
   auto query = reinterpret_cast<ssm_cpu_library_query_fn_t>(symbol);
   const ssm_cpu_library_v1_t *table = query(SSM_CPU_LIBRARY_ABI_VERSION);
   if (!table)
-    return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                       "%s: offers no entry point table of ABI version <= %u "
-                       "(this runtime's); recompile it with a matching ssmc",
-                       libraryPath.c_str(), SSM_CPU_LIBRARY_ABI_VERSION);
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: offers no entry point table of ABI version <= {} "
+                      "(this runtime's); recompile it with a matching ssmc",
+                      libraryPath, SSM_CPU_LIBRARY_ABI_VERSION);
   if (table->abi_version != SSM_CPU_LIBRARY_ABI_VERSION)
-    return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                       "%s: returned an entry point table of ABI version %u; "
-                       "this runtime knows version %u",
-                       libraryPath.c_str(), table->abi_version,
-                       SSM_CPU_LIBRARY_ABI_VERSION);
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: returned an entry point table of ABI version {}; "
+                      "this runtime knows version {}",
+                      libraryPath, table->abi_version,
+                      SSM_CPU_LIBRARY_ABI_VERSION);
   if (ssm_status_t status =
           bindEntryPoints(manifest, libraryPath, *table, code->entries))
     return status;

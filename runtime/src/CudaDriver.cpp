@@ -24,9 +24,9 @@ LoadedDriver loadLibcuda() {
   void *library = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *error = ::dlerror();
-    loaded.failure = makeStatusf(
+    loaded.failure = makeStatus(
         SSM_STATUS_UNAVAILABLE,
-        "the CUDA driver is not installed: cannot load libcuda.so.1 (%s); "
+        "the CUDA driver is not installed: cannot load libcuda.so.1 ({}); "
         "run on a machine with an NVIDIA GPU and driver, or use "
         "--target=cpu",
         error ? error : "unknown error");
@@ -34,12 +34,13 @@ LoadedDriver loadLibcuda() {
   }
   // Never closed: the driver stays loaded for the process.
 #define SSM_CUDA_DRIVER_RESOLVE(name, symbol, type)                            \
-  loaded.api.name = reinterpret_cast<Identity<type>>(::dlsym(library, symbol));          \
+  loaded.api.name =                                                            \
+      reinterpret_cast<Identity<type>>(::dlsym(library, symbol));              \
   if (!loaded.api.name) {                                                      \
-    loaded.failure = makeStatusf(SSM_STATUS_UNAVAILABLE,                       \
-                                 "libcuda.so.1 has no %s; the NVIDIA driver "  \
-                                 "is too old for this runtime",                \
-                                 symbol);                                      \
+    loaded.failure = makeStatus(SSM_STATUS_UNAVAILABLE,                        \
+                                "libcuda.so.1 has no {}; the NVIDIA driver "   \
+                                "is too old for this runtime",                 \
+                                symbol);                                       \
     return loaded;                                                             \
   }
   SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_DRIVER_RESOLVE)
@@ -81,8 +82,7 @@ ssm_status_t driverError(const DriverApi &driver, CUresult result,
     description = "no description";
   ssm_status_code_t code = result == kErrorNoDevice ? SSM_STATUS_UNAVAILABLE
                                                     : SSM_STATUS_DEVICE_ERROR;
-  return makeStatusf(code, "%s: %s (%d): %s", call.c_str(), name, result,
-                     description);
+  return makeStatus(code, "{}: {} ({}): {}", call, name, result, description);
 }
 
 } // namespace ssm::runtime::cuda

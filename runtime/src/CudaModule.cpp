@@ -71,7 +71,7 @@ ssm_status_t CudaCode::allocate(size_t bytes, void **out) {
   CUdeviceptr pointer = 0;
   if (CUresult result = driver->memAlloc(&pointer, bytes ? bytes : 1))
     return driverError(*driver, result,
-                       "cuMemAlloc(" + std::to_string(bytes) + " bytes)");
+                       fmt::format("cuMemAlloc({} bytes)", bytes));
   *out = reinterpret_cast<void *>(static_cast<uintptr_t>(pointer));
   return nullptr;
 }
@@ -132,8 +132,8 @@ std::string CudaCode::whyNotOnDevice(const void *data, size_t) const {
   if (driver->pointerGetAttribute(&ordinal, kPointerAttributeDeviceOrdinal,
                                   pointer) == kSuccess &&
       ordinal != deviceOrdinal)
-    return "data is on CUDA device " + std::to_string(ordinal) +
-           ", the module on device " + std::to_string(deviceOrdinal);
+    return fmt::format("data is on CUDA device {}, the module on device {}",
+                       ordinal, deviceOrdinal);
   return "";
 }
 
@@ -165,10 +165,6 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
   const FunctionSpec &spec = *function.spec;
   if (ssm_status_t status = makeCurrent())
     return status;
-  auto fail = [&](const std::string &message) {
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "function '" + spec.name + "': " + message);
-  };
 
   // Buffers between kernels, stream-ordered.
   std::vector<CUdeviceptr> buffers(spec.buffers.size(), 0);
@@ -186,7 +182,9 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
                                           : inputSize(inputs, *buffer.dimsFrom[d]);
       if (size != 0 && bytes > (uint64_t(1) << 62) / static_cast<uint64_t>(size)) {
         releaseBuffers();
-        return fail("buffer " + std::to_string(b) + " would exceed 2^62 bytes");
+        return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                          "function '{}': buffer {} would exceed 2^62 bytes",
+                          spec.name, b);
       }
       bytes *= static_cast<uint64_t>(size);
     }
@@ -195,9 +193,10 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
                     : driver->memAlloc(&buffers[b], bytes ? bytes : 1);
     if (result != kSuccess) {
       releaseBuffers();
-      return driverError(*driver, result,
-                         "cuMemAllocAsync(" + std::to_string(bytes) +
-                             " bytes for a buffer of '" + spec.name + "')");
+      return driverError(
+          *driver, result,
+          fmt::format("cuMemAllocAsync({} bytes for a buffer of '{}')", bytes,
+                      spec.name));
     }
   }
 
@@ -210,12 +209,14 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
       grid[i] = gridExtent(launch.grid[i], inputs);
       if (grid[i] < 0 || grid[i] > kMaxGrid[i]) {
         releaseBuffers();
-        return fail("the inputs are too large for kernel '" + launch.kernel +
-                    "': its grid would need " +
-                    (grid[i] < 0 ? std::string("more than 2^63")
-                                 : std::to_string(grid[i])) +
-                    " blocks along " + "xyz"[i] + " (at most " +
-                    std::to_string(kMaxGrid[i]) + ")");
+        return makeStatus(
+            SSM_STATUS_INVALID_ARGUMENT,
+            "function '{}': the inputs are too large for kernel '{}': its "
+            "grid would need {} blocks along {} (at most {})",
+            spec.name, launch.kernel,
+            grid[i] < 0 ? std::string("more than 2^63")
+                        : fmt::to_string(grid[i]),
+            "xyz"[i], kMaxGrid[i]);
       }
       empty = empty || grid[i] == 0;
     }
@@ -253,7 +254,7 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
     if (result != kSuccess) {
       releaseBuffers();
       return driverError(*driver, result,
-                         "cuLaunchKernel(" + launch.kernel + ")");
+                         fmt::format("cuLaunchKernel({})", launch.kernel));
     }
   }
   releaseBuffers();
@@ -262,15 +263,17 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
 
 ssm_status_t readBinaryFile(const std::string &path, std::string &out) {
   std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return makeStatusf(errno == ENOENT ? SSM_STATUS_NOT_FOUND
-                                       : SSM_STATUS_IO_ERROR,
-                       "%s: cannot open the kernels the manifest names: %s",
-                       path.c_str(), std::strerror(errno));
+  if (!file) {
+    int error = errno;
+    return makeStatus(error == ENOENT ? SSM_STATUS_NOT_FOUND
+                                      : SSM_STATUS_IO_ERROR,
+                      "{}: cannot open the kernels the manifest names: {}",
+                      path, std::strerror(error));
+  }
   out.assign(std::istreambuf_iterator<char>(file),
              std::istreambuf_iterator<char>());
   if (file.bad())
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot read", path.c_str());
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot read", path);
   return nullptr;
 }
 
@@ -296,9 +299,9 @@ ssm_status_t loadCudaCode(const std::string &directory,
     return makeStatus(SSM_STATUS_UNAVAILABLE,
                       "no CUDA device: the driver sees no GPU");
   if (device.device_id < 0 || device.device_id >= count)
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "CUDA device %d does not exist (the machine has %d)",
-                       device.device_id, count);
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "CUDA device {} does not exist (the machine has {})",
+                      device.device_id, count);
   if (CUresult result = driver->deviceGet(&code->cudaDevice, device.device_id))
     return driverError(*driver, result, "cuDeviceGet");
   int major = 0, minor = 0, sharedOptin = 0, pools = 0;
@@ -318,12 +321,12 @@ ssm_status_t loadCudaCode(const std::string &directory,
   if (!runs) {
     char name[128] = "";
     driver->deviceGetName(name, sizeof(name), code->cudaDevice);
-    return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                       "%s: the kernels are built for %s, but CUDA device %d "
-                       "(%s) has compute capability %d.%d; recompile with "
-                       "ssmc --target=cuda:sm_%d%d",
-                       directory.c_str(), arch.c_str(), device.device_id, name,
-                       major, minor, major, minor);
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: the kernels are built for {}, but CUDA device {} "
+                      "({}) has compute capability {}.{}; recompile with "
+                      "ssmc --target=cuda:sm_{}{}",
+                      directory, arch, device.device_id, name, major, minor,
+                      major, minor);
   }
   if (CUresult result =
           driver->primaryContextRetain(&code->context, code->cudaDevice))
@@ -335,16 +338,16 @@ ssm_status_t loadCudaCode(const std::string &directory,
   std::string path;
   if (driver->isEmulator) {
     if (manifest.cuda.emulationLibrary.empty())
-      return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                         "%s: SSM_CUDA_EMULATOR=1 runs kernels built for the "
-                         "host emulator, and this artifact has none; "
-                         "recompile it with ssmc --cuda-emulation",
-                         directory.c_str());
+      return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                        "{}: SSM_CUDA_EMULATOR=1 runs kernels built for the "
+                        "host emulator, and this artifact has none; "
+                        "recompile it with ssmc --cuda-emulation",
+                        directory);
     path = directory + "/" + manifest.cuda.emulationLibrary;
     struct stat info;
     if (::stat(path.c_str(), &info) != 0)
-      return makeStatusf(SSM_STATUS_NOT_FOUND,
-                         "%s: the emulation library is missing", path.c_str());
+      return makeStatus(SSM_STATUS_NOT_FOUND,
+                        "{}: the emulation library is missing", path);
     image = path; // the emulator's "image" is the library's path
   } else {
     path = directory + "/" + manifest.library;
@@ -352,9 +355,11 @@ ssm_status_t loadCudaCode(const std::string &directory,
       return status;
   }
   if (CUresult result = driver->moduleLoadData(&code->module, image.c_str()))
-    return driverError(*driver, result,
-                       "cuModuleLoadData(" + path +
-                           ") (a corrupt cubin, or one for another GPU?)");
+    return driverError(
+        *driver, result,
+        fmt::format("cuModuleLoadData({}) (a corrupt cubin, or one for "
+                    "another GPU?)",
+                    path));
 
   code->kernels.resize(manifest.functions.size());
   for (size_t f = 0; f < manifest.functions.size(); ++f) {
@@ -362,23 +367,23 @@ ssm_status_t loadCudaCode(const std::string &directory,
       CUfunction kernel = nullptr;
       if (CUresult result = driver->moduleGetFunction(&kernel, code->module,
                                                       launch.kernel.c_str()))
-        return driverError(*driver, result,
-                           "cuModuleGetFunction(" + launch.kernel + ") in " +
-                               path);
+        return driverError(
+            *driver, result,
+            fmt::format("cuModuleGetFunction({}) in {}", launch.kernel, path));
       if (launch.sharedBytes > sharedOptin)
-        return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                           "%s: kernel '%s' needs %lld bytes of shared memory "
-                           "per block, the device has %d",
-                           directory.c_str(), launch.kernel.c_str(),
-                           static_cast<long long>(launch.sharedBytes),
-                           sharedOptin);
+        return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                          "{}: kernel '{}' needs {} bytes of shared memory "
+                          "per block, the device has {}",
+                          directory, launch.kernel, launch.sharedBytes,
+                          sharedOptin);
       // Past 48 KB a kernel must opt in to its dynamic shared memory.
       if (launch.sharedBytes > 48 * 1024)
         if (CUresult result = driver->functionSetAttribute(
                 kernel, kFunctionAttributeMaxDynamicSharedSizeBytes,
                 static_cast<int>(launch.sharedBytes)))
-          return driverError(*driver, result,
-                             "cuFuncSetAttribute(" + launch.kernel + ")");
+          return driverError(
+              *driver, result,
+              fmt::format("cuFuncSetAttribute({})", launch.kernel));
       code->kernels[f].push_back(kernel);
     }
   }

@@ -4,7 +4,6 @@
 #include "Status.h"
 
 #include <algorithm>
-#include <sstream>
 
 namespace ssm::runtime {
 
@@ -13,18 +12,8 @@ namespace {
 std::string describeDtype(DLDataType dtype) {
   if (const char *name = ssm_dtype_name(dtype))
     return name;
-  return "(code " + std::to_string(dtype.code) + ", " +
-         std::to_string(dtype.bits) + " bits, " + std::to_string(dtype.lanes) +
-         " lanes)";
-}
-
-std::string formatShapeText(const int64_t *shape, int ndim) {
-  std::ostringstream out;
-  out << '[';
-  for (int i = 0; i < ndim; ++i)
-    out << (i ? ", " : "") << shape[i];
-  out << ']';
-  return out.str();
+  return fmt::format("(code {}, {} bits, {} lanes)", dtype.code, dtype.bits,
+                     dtype.lanes);
 }
 
 bool sameDtype(DLDataType a, DLDataType b) {
@@ -39,18 +28,23 @@ public:
   std::string tensor(bool isOutput, size_t index) const {
     const TensorSpec &spec =
         isOutput ? function.spec->outputs[index] : function.spec->inputs[index];
-    return std::string(isOutput ? "output " : "input ") +
-           std::to_string(index) + " ('" + spec.name + "')";
+    return fmt::format("{} {} ('{}')", isOutput ? "output" : "input", index,
+                       spec.name);
   }
 
-  ssm_status_t fail(const std::string &message) const {
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "function '" + function.spec->name + "': " + message);
+  template <typename... Args>
+  ssm_status_t fail(fmt::format_string<Args...> format, Args &&...args) const {
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT, "function '{}': {}",
+                      function.spec->name,
+                      fmt::format(format, std::forward<Args>(args)...));
   }
 
+  template <typename... Args>
   ssm_status_t failTensor(bool isOutput, size_t index,
-                          const std::string &message) const {
-    return fail(tensor(isOutput, index) + ": " + message);
+                          fmt::format_string<Args...> format,
+                          Args &&...args) const {
+    return fail("{}: {}", tensor(isOutput, index),
+                fmt::format(format, std::forward<Args>(args)...));
   }
 
 private:
@@ -64,32 +58,31 @@ ssm_status_t checkSignature(const CallContext &context, bool isOutput,
                             const DLTensor &tensor,
                             const std::vector<int64_t> &expected,
                             const std::vector<std::string> &derivedFrom) {
-  auto fail = [&](const std::string &message) {
-    return context.failTensor(isOutput, index, message);
-  };
   const int rank = static_cast<int>(spec.shape.size());
   if (tensor.ndim != rank)
-    return fail("expected rank " + std::to_string(rank) + " (shape " +
-                formatSignatureShape(spec.shape) + "), got rank " +
-                std::to_string(tensor.ndim));
+    return context.failTensor(isOutput, index,
+                              "expected rank {} (shape {}), got rank {}", rank,
+                              formatSignatureShape(spec.shape), tensor.ndim);
   if (rank > 0 && !tensor.shape)
-    return fail("shape is NULL for rank " + std::to_string(rank));
+    return context.failTensor(isOutput, index, "shape is NULL for rank {}",
+                              rank);
   if (!sameDtype(tensor.dtype, spec.dtype))
-    return fail("expected dtype " + spec.dtypeName + ", got " +
-                describeDtype(tensor.dtype));
+    return context.failTensor(isOutput, index, "expected dtype {}, got {}",
+                              spec.dtypeName, describeDtype(tensor.dtype));
   for (int d = 0; d < rank; ++d) {
     int64_t size = tensor.shape[d];
     if (size < 0)
-      return fail("dim " + std::to_string(d) + " is " + std::to_string(size) +
-                  ", expected a size >= 0 (shape " +
-                  formatShapeText(tensor.shape, rank) + ")");
+      return context.failTensor(isOutput, index,
+                                "dim {} is {}, expected a size >= 0 (shape {})",
+                                d, size, formatShape(tensor.shape, rank));
     if (expected[d] >= 0 && size != expected[d]) {
-      std::string where = derivedFrom[d].empty()
-                              ? "shape " + formatSignatureShape(spec.shape)
-                              : derivedFrom[d];
-      return fail("dim " + std::to_string(d) + " is " + std::to_string(size) +
-                  ", expected " + std::to_string(expected[d]) + " (" + where +
-                  "); got shape " + formatShapeText(tensor.shape, rank));
+      std::string where =
+          derivedFrom[d].empty()
+              ? fmt::format("shape {}", formatSignatureShape(spec.shape))
+              : derivedFrom[d];
+      return context.failTensor(
+          isOutput, index, "dim {} is {}, expected {} ({}); got shape {}", d,
+          size, expected[d], where, formatShape(tensor.shape, rank));
     }
   }
   return nullptr;
@@ -126,48 +119,50 @@ const char *deviceTypeName(DLDeviceType type) {
 
 std::string describeDevice(DLDevice device) {
   const char *name = deviceTypeName(device.device_type);
-  std::string text = name ? name : "device type " + std::to_string(device.device_type);
+  std::string text = name ? name
+                          : fmt::format("device type {}",
+                                        static_cast<int>(device.device_type));
   if (device.device_type != kDLCPU)
-    text += " " + std::to_string(device.device_id);
+    text += fmt::format(" {}", device.device_id);
   return text;
 }
 
 ssm_status_t checkMemory(const CallContext &context, bool isOutput,
                          size_t index, const DLTensor &tensor,
                          const DeviceCode &code) {
-  auto fail = [&](const std::string &message) {
-    return context.failTensor(isOutput, index, message);
-  };
   DLDevice expected = code.device();
   if (tensor.device.device_type != expected.device_type ||
       (expected.device_type != kDLCPU &&
        tensor.device.device_id != expected.device_id))
-    return fail("expected a " + describeDevice(expected) +
-                " tensor (the module's device), got " +
-                describeDevice(tensor.device));
+    return context.failTensor(
+        isOutput, index, "expected a {} tensor (the module's device), got {}",
+        describeDevice(expected), describeDevice(tensor.device));
   uint64_t bytes = 0;
   if (!byteSize(tensor, bytes))
-    return fail("shape " + formatShapeText(tensor.shape, tensor.ndim) +
-                " holds more than 2^63 bytes");
+    return context.failTensor(isOutput, index,
+                              "shape {} holds more than 2^63 bytes",
+                              formatShape(tensor.shape, tensor.ndim));
   // Empty tensors are often exported with NULL data; nothing reads it.
   if (!tensor.data && bytes > 0)
-    return fail("data is NULL");
+    return context.failTensor(isOutput, index, "data is NULL");
   uint64_t itemBytes = (tensor.dtype.bits + 7u) / 8u;
   uintptr_t address =
       reinterpret_cast<uintptr_t>(tensor.data) + tensor.byte_offset;
   if (itemBytes > 1 && address % itemBytes != 0)
-    return fail("data + byte_offset is not aligned to " +
-                std::to_string(itemBytes) + " bytes (the element size)");
+    return context.failTensor(
+        isOutput, index,
+        "data + byte_offset is not aligned to {} bytes (the element size)",
+        itemBytes);
   if (tensor.strides) {
     int64_t expected = 1;
     for (int d = tensor.ndim - 1; d >= 0; --d) {
       if (tensor.shape[d] != 1 && tensor.strides[d] != expected)
-        return fail("strides " + formatShapeText(tensor.strides, tensor.ndim) +
-                    " are not compact row-major for shape " +
-                    formatShapeText(tensor.shape, tensor.ndim) + " (dim " +
-                    std::to_string(d) + " needs stride " +
-                    std::to_string(expected) +
-                    "); pass a contiguous copy or NULL strides");
+        return context.failTensor(
+            isOutput, index,
+            "strides {} are not compact row-major for shape {} (dim {} needs "
+            "stride {}); pass a contiguous copy or NULL strides",
+            formatShape(tensor.strides, tensor.ndim),
+            formatShape(tensor.shape, tensor.ndim), d, expected);
       expected *= tensor.shape[d];
     }
   }
@@ -175,7 +170,7 @@ ssm_status_t checkMemory(const CallContext &context, bool isOutput,
     std::string why = code.whyNotOnDevice(
         static_cast<const uint8_t *>(tensor.data) + tensor.byte_offset, bytes);
     if (!why.empty())
-      return fail(why);
+      return context.failTensor(isOutput, index, "{}", why);
   }
   return nullptr;
 }
@@ -183,19 +178,14 @@ ssm_status_t checkMemory(const CallContext &context, bool isOutput,
 ssm_status_t checkCounts(const CallContext &context, const char *what,
                          size_t expected, const void *array, size_t given) {
   if (given != expected)
-    return context.fail("takes " + std::to_string(expected) + " " + what +
-                        (expected == 1 ? "" : "s") + ", got " +
-                        std::to_string(given));
+    return context.fail("takes {} {}{}, got {}", expected, what,
+                        expected == 1 ? "" : "s", given);
   if (given > 0 && !array)
-    return context.fail(std::string(what) + "s is NULL");
+    return context.fail("{}s is NULL", what);
   return nullptr;
 }
 
 } // namespace
-
-std::string formatShape(const int64_t *shape, int ndim) {
-  return formatShapeText(shape, ndim);
-}
 
 uint64_t tensorBytes(const DLTensor &tensor) {
   uint64_t bytes = 0;
@@ -230,11 +220,10 @@ ssm_status_t checkInputs(const ssm_function_s &function, const DLTensor *inputs,
       int64_t other = inputs[member.input].shape[member.dim];
       if (other != size)
         return context.fail(
-            context.tensor(false, member.input) + " dim " +
-            std::to_string(member.dim) + " is " + std::to_string(other) +
-            ", but " + context.tensor(false, first.input) + " dim " +
-            std::to_string(first.dim) + " is " + std::to_string(size) +
-            "; the function needs them equal");
+            "{} dim {} is {}, but {} dim {} is {}; the function needs them "
+            "equal",
+            context.tensor(false, member.input), member.dim, other,
+            context.tensor(false, first.input), first.dim, size);
     }
   }
   return nullptr;
@@ -266,9 +255,10 @@ ssm_status_t checkCall(const ssm_function_s &function, const DLTensor *inputs,
     std::vector<std::string> derivedFrom(tensorSpec.shape.size());
     for (size_t d = 0; d < derivedFrom.size(); ++d)
       if (tensorSpec.dimsFrom[d])
-        derivedFrom[d] = "the size of " +
-                         context.tensor(false, tensorSpec.dimsFrom[d]->input) +
-                         " dim " + std::to_string(tensorSpec.dimsFrom[d]->dim);
+        derivedFrom[d] =
+            fmt::format("the size of {} dim {}",
+                        context.tensor(false, tensorSpec.dimsFrom[d]->input),
+                        tensorSpec.dimsFrom[d]->dim);
     if (ssm_status_t status = checkSignature(context, true, o, tensorSpec,
                                              outputs[o], expected, derivedFrom))
       return status;
@@ -305,9 +295,10 @@ ssm_status_t checkCall(const ssm_function_s &function, const DLTensor *inputs,
         continue;
       if (output.begin < other.end && other.begin < output.end)
         return context.fail(
-            context.tensor(true, output.index) + " overlaps " +
-            context.tensor(other.isOutput, other.index) +
-            "; outputs must not share memory with inputs or other outputs");
+            "{} overlaps {}; outputs must not share memory with inputs or "
+            "other outputs",
+            context.tensor(true, output.index),
+            context.tensor(other.isOutput, other.index));
     }
   }
   return nullptr;

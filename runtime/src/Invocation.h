@@ -28,9 +28,6 @@ ssm_status_t checkCall(const ssm_function_s &function, const DLTensor *inputs,
                        size_t numInputs, const DLTensor *outputs,
                        size_t numOutputs, const DeviceCode &code);
 
-/// "[2, 3]".
-std::string formatShape(const int64_t *shape, int ndim);
-
 /// The bytes of a tensor whose shape was checked.
 uint64_t tensorBytes(const DLTensor &tensor);
 

@@ -8,8 +8,9 @@
 #define JSON_NOEXCEPTION
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <cassert>
-#include <cstdio>
 #include <iterator>
 #include <set>
 
@@ -123,20 +124,18 @@ std::string describe(const Value &value) {
   switch (value.kind()) {
   case Value::Kind::Number: {
     if (auto exact = value.getInt64())
-      return std::to_string(*exact);
+      return fmt::to_string(*exact);
     if (auto exact = value.getUInt64())
-      return std::to_string(*exact);
-    char buffer[32];
-    std::snprintf(buffer, sizeof(buffer), "%.17g", value.getDouble());
-    return buffer;
+      return fmt::to_string(*exact);
+    return fmt::format("{:.17g}", value.getDouble());
   }
   case Value::Kind::String:
-    return "\"" + value.getString() + "\"";
+    return fmt::format("\"{}\"", value.getString());
   case Value::Kind::Array:
   case Value::Kind::Object:
-    return std::string("an ") + kindName(value.kind());
+    return fmt::format("an {}", kindName(value.kind()));
   default:
-    return std::string("a ") + kindName(value.kind());
+    return fmt::format("a {}", kindName(value.kind()));
   }
 }
 
@@ -163,10 +162,8 @@ std::string quote(std::string_view text) {
       break;
     default:
       if (static_cast<unsigned char>(c) < 0x20) {
-        char buffer[8];
-        std::snprintf(buffer, sizeof(buffer), "\\u%04X",
-                      static_cast<unsigned>(static_cast<unsigned char>(c)));
-        result += buffer;
+        fmt::format_to(std::back_inserter(result), "\\u{:04X}",
+                       static_cast<unsigned char>(c));
       } else {
         result += c;
       }
@@ -177,7 +174,7 @@ std::string quote(std::string_view text) {
 }
 
 std::string ParseError::toString() const {
-  return "byte " + std::to_string(offset) + ": " + message;
+  return fmt::format("byte {}: {}", offset, message);
 }
 
 //===----------------------------------------------------------------------===//
@@ -261,7 +258,7 @@ public:
     Frame &frame = stack.back();
     if (!frame.keys.insert(key).second)
       return fail(openingQuoteOfLastString(),
-                  "duplicate key \"" + key + "\" in an object");
+                  fmt::format("duplicate key \"{}\" in an object", key));
     frame.pendingKey = std::move(key);
     return true;
   }
@@ -323,8 +320,7 @@ private:
   bool open(bool isArray) {
     if (stack.size() >= maxDepth)
       return fail(taken > 0 ? taken - 1 : 0,
-                  "nesting deeper than " + std::to_string(maxDepth) +
-                      " levels");
+                  fmt::format("nesting deeper than {} levels", maxDepth));
     stack.emplace_back();
     stack.back().isArray = isArray;
     return true;

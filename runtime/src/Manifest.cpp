@@ -9,10 +9,8 @@
 #define JSON_NOEXCEPTION
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <initializer_list>
 #include <set>
-#include <sstream>
 
 #include "ssm/cpu_library_abi.h"
 
@@ -32,8 +30,8 @@ const DtypeName kManifestDtypes[] = {
     {"i32", {kDLInt, 32, 1}},   {"i64", {kDLInt, 64, 1}},
 };
 
-// Parses one manifest; `fail` builds every error so that all of them start
-// with the manifest's path and the field's path.
+// Parses one manifest; `fail` builds every error: the manifest's path, the
+// field's path, then the message formatted by fmt.
 class ManifestParser {
 public:
   explicit ManifestParser(const std::string &origin) : origin(origin) {}
@@ -43,11 +41,20 @@ public:
 private:
   const std::string &origin;
 
-  ssm_status_t fail(const std::string &path, const std::string &message,
-                    ssm_status_code_t code = SSM_STATUS_DATA_LOSS) const {
-    return makeStatus(code, origin + ": " +
-                                (path.empty() ? "the manifest" : path) + " " +
-                                message);
+  template <typename... Args>
+  ssm_status_t fail(ssm_status_code_t code, const std::string &path,
+                    fmt::format_string<Args...> format, Args &&...args) const {
+    return makeStatus(code, "{}: {} {}", origin,
+                      path.empty() ? "the manifest" : path,
+                      fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  /// DATA_LOSS: what a malformed field is.
+  template <typename... Args>
+  ssm_status_t fail(const std::string &path, fmt::format_string<Args...> format,
+                    Args &&...args) const {
+    return fail(SSM_STATUS_DATA_LOSS, path, format,
+                std::forward<Args>(args)...);
   }
 
   // Rejects fields outside `required` and `optional`, then missing required
@@ -62,25 +69,25 @@ private:
       for (const char *name : optional)
         known = known || member.key == name;
       if (!known)
-        return fail(path, "has unknown field '" + member.key + "'");
+        return fail(path, "has unknown field '{}'", member.key);
     }
     for (const char *name : required)
       if (!object.find(name))
-        return fail(path, std::string("has no field '") + name + "'");
+        return fail(path, "has no field '{}'", name);
     return nullptr;
   }
 
   ssm_status_t expectObject(const json::Value &value,
                             const std::string &path) const {
     if (!value.isObject())
-      return fail(path, "is " + json::describe(value) + ", expected an object");
+      return fail(path, "is {}, expected an object", json::describe(value));
     return nullptr;
   }
 
   ssm_status_t expectArray(const json::Value &value,
                            const std::string &path) const {
     if (!value.isArray())
-      return fail(path, "is " + json::describe(value) + ", expected an array");
+      return fail(path, "is {}, expected an array", json::describe(value));
     return nullptr;
   }
 
@@ -88,7 +95,7 @@ private:
   ssm_status_t getName(const json::Value &value, const std::string &path,
                        std::string &out) const {
     if (!value.isString())
-      return fail(path, "is " + json::describe(value) + ", expected a string");
+      return fail(path, "is {}, expected a string", json::describe(value));
     if (value.getString().empty())
       return fail(path, "is empty");
     if (value.getString().find('\0') != std::string::npos)
@@ -103,8 +110,7 @@ private:
     if (value.isNumber())
       integer = value.getInt64();
     if (!integer)
-      return fail(path,
-                  "is " + json::describe(value) + ", expected an integer");
+      return fail(path, "is {}, expected an integer", json::describe(value));
     out = *integer;
     return nullptr;
   }
@@ -151,15 +157,12 @@ ManifestParser::parseInputDim(const json::Value &value, const std::string &path,
   if (ssm_status_t status = getInteger(*value.find("dim"), path + ".dim", dim))
     return status;
   if (input < 0 || static_cast<uint64_t>(input) >= inputs.size())
-    return fail(path + ".input", "is " + std::to_string(input) +
-                                     ", but the function has " +
-                                     std::to_string(inputs.size()) + " inputs");
+    return fail(path + ".input", "is {}, but the function has {} inputs", input,
+                inputs.size());
   const TensorSpec &tensor = inputs[static_cast<size_t>(input)];
   if (dim < 0 || static_cast<uint64_t>(dim) >= tensor.shape.size())
-    return fail(path + ".dim", "is " + std::to_string(dim) + ", but input " +
-                                   std::to_string(input) + " ('" + tensor.name +
-                                   "') has rank " +
-                                   std::to_string(tensor.shape.size()));
+    return fail(path + ".dim", "is {}, but input {} ('{}') has rank {}", dim,
+                input, tensor.name, tensor.shape.size());
   out.input = static_cast<size_t>(input);
   out.dim = static_cast<size_t>(dim);
   return nullptr;
@@ -183,13 +186,13 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
 
   const json::Value &dtype = *value.find("dtype");
   if (!dtype.isString())
-    return fail(path + ".dtype",
-                "is " + json::describe(dtype) + ", expected a string");
+    return fail(path + ".dtype", "is {}, expected a string",
+                json::describe(dtype));
   std::optional<DLDataType> code = dtypeFromName(dtype.getString());
   if (!code)
-    return fail(path + ".dtype", "is \"" + dtype.getString() +
-                                     "\", expected one of f32, f64, f16, "
-                                     "bf16, i32, i64");
+    return fail(path + ".dtype",
+                "is \"{}\", expected one of f32, f64, f16, bf16, i32, i64",
+                dtype.getString());
   out.dtypeName = dtype.getString();
   out.dtype = *code;
 
@@ -198,13 +201,12 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
     return status;
   bool hasDynamicDim = false;
   for (size_t d = 0; d < shape.getArray().size(); ++d) {
-    std::string dimPath = path + ".shape[" + std::to_string(d) + "]";
+    std::string dimPath = fmt::format("{}.shape[{}]", path, d);
     int64_t size = 0;
     if (ssm_status_t status = getInteger(shape.getArray()[d], dimPath, size))
       return status;
     if (size < -1)
-      return fail(dimPath, "is " + std::to_string(size) +
-                               ", expected a size >= 0 or -1 (dynamic)");
+      return fail(dimPath, "is {}, expected a size >= 0 or -1 (dynamic)", size);
     hasDynamicDim = hasDynamicDim || size == -1;
     out.shape.push_back(size);
   }
@@ -214,9 +216,10 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
     return nullptr;
   if (!dimsFrom) {
     if (hasDynamicDim)
-      return fail(path, "has no field 'dims_from', which an output with "
-                        "dynamic dims (shape " +
-                            formatSignatureShape(out.shape) + ") needs");
+      return fail(path,
+                  "has no field 'dims_from', which an output with dynamic "
+                  "dims (shape {}) needs",
+                  formatSignatureShape(out.shape));
     out.dimsFrom.assign(out.shape.size(), std::nullopt);
     return nullptr;
   }
@@ -224,24 +227,23 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
     return status;
   if (dimsFrom->getArray().size() != out.shape.size())
     return fail(path + ".dims_from",
-                "has " + std::to_string(dimsFrom->getArray().size()) +
-                    " entries, expected one per dim (" +
-                    std::to_string(out.shape.size()) + ")");
+                "has {} entries, expected one per dim ({})",
+                dimsFrom->getArray().size(), out.shape.size());
   for (size_t d = 0; d < out.shape.size(); ++d) {
-    std::string entryPath = path + ".dims_from[" + std::to_string(d) + "]";
+    std::string entryPath = fmt::format("{}.dims_from[{}]", path, d);
     const json::Value &entry = dimsFrom->getArray()[d];
     if (out.shape[d] >= 0) {
       if (!entry.isNull())
-        return fail(entryPath, "is " + json::describe(entry) +
-                                   ", expected null for static dim " +
-                                   std::to_string(d));
+        return fail(entryPath, "is {}, expected null for static dim {}",
+                    json::describe(entry), d);
       out.dimsFrom.push_back(std::nullopt);
       continue;
     }
     if (entry.isNull())
-      return fail(entryPath, "is null, but dim " + std::to_string(d) +
-                                 " is dynamic and needs the input dim it "
-                                 "equals");
+      return fail(entryPath,
+                  "is null, but dim {} is dynamic and needs the input dim it "
+                  "equals",
+                  d);
     InputDim source;
     if (ssm_status_t status = parseInputDim(entry, entryPath, inputs, source))
       return status;
@@ -258,14 +260,14 @@ ssm_status_t ManifestParser::parseTensorList(
   std::set<std::string> names;
   for (size_t i = 0; i < value.getArray().size(); ++i) {
     TensorSpec tensor;
-    std::string tensorPath = path + "[" + std::to_string(i) + "]";
+    std::string tensorPath = fmt::format("{}[{}]", path, i);
     if (ssm_status_t status = parseTensor(value.getArray()[i], tensorPath,
                                           isOutput, inputs, tensor))
       return status;
     // Callers bind tensors by name.
     if (!names.insert(tensor.name).second)
       return fail(tensorPath + ".name",
-                  "is \"" + tensor.name + "\", the name of an earlier entry");
+                  "is \"{}\", the name of an earlier entry", tensor.name);
     out.push_back(std::move(tensor));
   }
   return nullptr;
@@ -276,11 +278,12 @@ ssm_status_t ManifestParser::parseDtype(const json::Value &value,
                                         std::string &name,
                                         DLDataType &dtype) const {
   if (!value.isString())
-    return fail(path, "is " + json::describe(value) + ", expected a string");
+    return fail(path, "is {}, expected a string", json::describe(value));
   std::optional<DLDataType> parsed = dtypeFromName(value.getString());
   if (!parsed)
-    return fail(path, "is \"" + value.getString() +
-                          "\", expected one of f32, f64, f16, bf16, i32, i64");
+    return fail(path,
+                "is \"{}\", expected one of f32, f64, f16, bf16, i32, i64",
+                value.getString());
   name = value.getString();
   dtype = *parsed;
   return nullptr;
@@ -294,7 +297,7 @@ ssm_status_t ManifestParser::parseBuffers(const json::Value &value,
     return status;
   for (size_t b = 0; b < value.getArray().size(); ++b) {
     const json::Value &entry = value.getArray()[b];
-    std::string entryPath = path + "[" + std::to_string(b) + "]";
+    std::string entryPath = fmt::format("{}[{}]", path, b);
     if (ssm_status_t status = expectObject(entry, entryPath))
       return status;
     if (ssm_status_t status =
@@ -311,12 +314,12 @@ ssm_status_t ManifestParser::parseBuffers(const json::Value &value,
     bool dynamic = false;
     for (size_t d = 0; d < shape.getArray().size(); ++d) {
       int64_t size = 0;
-      std::string dimPath = entryPath + ".shape[" + std::to_string(d) + "]";
+      std::string dimPath = fmt::format("{}.shape[{}]", entryPath, d);
       if (ssm_status_t status = getInteger(shape.getArray()[d], dimPath, size))
         return status;
       if (size < -1)
-        return fail(dimPath, "is " + std::to_string(size) +
-                                 ", expected a size >= 0 or -1 (dynamic)");
+        return fail(dimPath, "is {}, expected a size >= 0 or -1 (dynamic)",
+                    size);
       dynamic = dynamic || size < 0;
       buffer.shape.push_back(size);
     }
@@ -329,17 +332,15 @@ ssm_status_t ManifestParser::parseBuffers(const json::Value &value,
         return status;
       if (dimsFrom->getArray().size() != buffer.shape.size())
         return fail(entryPath + ".dims_from",
-                    "has " + std::to_string(dimsFrom->getArray().size()) +
-                        " entries, expected one per dim (" +
-                        std::to_string(buffer.shape.size()) + ")");
+                    "has {} entries, expected one per dim ({})",
+                    dimsFrom->getArray().size(), buffer.shape.size());
       for (size_t d = 0; d < buffer.shape.size(); ++d) {
         const json::Value &source = dimsFrom->getArray()[d];
-        std::string sourcePath =
-            entryPath + ".dims_from[" + std::to_string(d) + "]";
+        std::string sourcePath = fmt::format("{}.dims_from[{}]", entryPath, d);
         if (buffer.shape[d] >= 0) {
           if (!source.isNull())
-            return fail(sourcePath, "is " + json::describe(source) +
-                                        ", expected null for a static dim");
+            return fail(sourcePath, "is {}, expected null for a static dim",
+                        json::describe(source));
           continue;
         }
         InputDim dim;
@@ -372,24 +373,21 @@ ssm_status_t ManifestParser::parseGridExtent(const json::Value &value,
           getInteger(*value.find("divisor"), path + ".divisor", out.divisor))
     return status;
   if (out.divisor < 1)
-    return fail(path + ".divisor", "is " + std::to_string(out.divisor) +
-                                       ", expected at least 1");
+    return fail(path + ".divisor", "is {}, expected at least 1", out.divisor);
   if (const json::Value *limit = value.find("limit")) {
     if (ssm_status_t status = getInteger(*limit, path + ".limit", out.limit))
       return status;
     if (out.limit < 1)
-      return fail(path + ".limit", "is " + std::to_string(out.limit) +
-                                       ", expected at least 1");
+      return fail(path + ".limit", "is {}, expected at least 1", out.limit);
   }
   const json::Value &dims = *value.find("dims");
   if (ssm_status_t status = expectArray(dims, path + ".dims"))
     return status;
   for (size_t d = 0; d < dims.getArray().size(); ++d) {
     InputDim dim;
-    if (ssm_status_t status =
-            parseInputDim(dims.getArray()[d],
-                          path + ".dims[" + std::to_string(d) + "]",
-                          function.inputs, dim))
+    if (ssm_status_t status = parseInputDim(dims.getArray()[d],
+                                            fmt::format("{}.dims[{}]", path, d),
+                                            function.inputs, dim))
       return status;
     out.dims.push_back(dim);
   }
@@ -413,35 +411,33 @@ ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
   if (ssm_status_t status = expectArray(grid, path + ".grid"))
     return status;
   if (grid.getArray().size() != 3)
-    return fail(path + ".grid", "has " + std::to_string(grid.getArray().size()) +
-                                    " extents, expected 3 (x, y, z)");
+    return fail(path + ".grid", "has {} extents, expected 3 (x, y, z)",
+                grid.getArray().size());
   for (size_t i = 0; i < 3; ++i)
     if (ssm_status_t status = parseGridExtent(
-            grid.getArray()[i], path + ".grid[" + std::to_string(i) + "]",
-            function, out.grid[i]))
+            grid.getArray()[i], fmt::format("{}.grid[{}]", path, i), function,
+            out.grid[i]))
       return status;
   const json::Value &block = *value.find("block");
   if (ssm_status_t status = expectArray(block, path + ".block"))
     return status;
   if (block.getArray().size() != 3)
-    return fail(path + ".block", "has " +
-                                     std::to_string(block.getArray().size()) +
-                                     " extents, expected 3 (x, y, z)");
+    return fail(path + ".block", "has {} extents, expected 3 (x, y, z)",
+                block.getArray().size());
   int64_t threads = 1;
   for (size_t i = 0; i < 3; ++i) {
     int64_t extent = 0;
-    std::string extentPath = path + ".block[" + std::to_string(i) + "]";
+    std::string extentPath = fmt::format("{}.block[{}]", path, i);
     if (ssm_status_t status = getInteger(block.getArray()[i], extentPath, extent))
       return status;
     if (extent < 1 || extent > 1024)
-      return fail(extentPath, "is " + std::to_string(extent) +
-                                  ", expected 1 to 1024");
+      return fail(extentPath, "is {}, expected 1 to 1024", extent);
     threads *= extent;
     out.block[i] = static_cast<uint32_t>(extent);
   }
   if (threads > 1024)
-    return fail(path + ".block", "has " + std::to_string(threads) +
-                                     " threads, more than a block's 1024");
+    return fail(path + ".block", "has {} threads, more than a block's 1024",
+                threads);
   if (ssm_status_t status = getInteger(*value.find("shared_bytes"),
                                        path + ".shared_bytes", out.sharedBytes))
     return status;
@@ -452,7 +448,7 @@ ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
     return status;
   for (size_t a = 0; a < arguments.getArray().size(); ++a) {
     const json::Value &entry = arguments.getArray()[a];
-    std::string entryPath = path + ".arguments[" + std::to_string(a) + "]";
+    std::string entryPath = fmt::format("{}.arguments[{}]", path, a);
     if (ssm_status_t status = expectObject(entry, entryPath))
       return status;
     if (entry.getObject().size() != 1)
@@ -479,17 +475,15 @@ ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
       argument.kind = KernelArgument::Kind::Buffer;
       count = function.buffers.size();
     } else {
-      return fail(entryPath, "has unknown field '" + member.key + "'");
+      return fail(entryPath, "has unknown field '{}'", member.key);
     }
     int64_t index = 0;
     std::string indexPath = entryPath + "." + member.key;
     if (ssm_status_t status = getInteger(member.value, indexPath, index))
       return status;
     if (index < 0 || static_cast<size_t>(index) >= count)
-      return fail(indexPath, "is " + std::to_string(index) +
-                                 ", but the function has " +
-                                 std::to_string(count) + " " + member.key +
-                                 "s");
+      return fail(indexPath, "is {}, but the function has {} {}s", index, count,
+                  member.key);
     argument.index = static_cast<size_t>(index);
     out.arguments.push_back(argument);
   }
@@ -506,10 +500,9 @@ ssm_status_t ManifestParser::parseCuda(const json::Value &value,
   if (ssm_status_t status = getName(*value.find("arch"), "cuda.arch", out.arch))
     return status;
   if (out.arch != "sm_90a" && out.arch != "sm_90")
-    return fail("cuda.arch", "is \"" + out.arch +
-                                 "\"; this runtime loads sm_90a and sm_90 "
-                                 "kernels",
-                SSM_STATUS_UNIMPLEMENTED);
+    return fail(SSM_STATUS_UNIMPLEMENTED, "cuda.arch",
+                "is \"{}\"; this runtime loads sm_90a and sm_90 kernels",
+                out.arch);
   if (ssm_status_t status =
           getName(*value.find("source"), "cuda.source", out.source))
     return status;
@@ -519,9 +512,10 @@ ssm_status_t ManifestParser::parseCuda(const json::Value &value,
       return status;
   for (const std::string *file : {&out.source, &out.emulationLibrary})
     if (file->find('/') != std::string::npos || *file == "." || *file == "..")
-      return fail("cuda", "names \"" + *file +
-                              "\", expected a file name inside the artifact "
-                              "directory");
+      return fail("cuda",
+                  "names \"{}\", expected a file name inside the artifact "
+                  "directory",
+                  *file);
   return nullptr;
 }
 
@@ -540,13 +534,13 @@ ssm_status_t ManifestParser::parseCpu(const json::Value &value,
   if (ssm_status_t status = expectArray(features, "cpu.features"))
     return status;
   for (size_t i = 0; i < features.getArray().size(); ++i) {
-    std::string path = "cpu.features[" + std::to_string(i) + "]";
+    std::string path = fmt::format("cpu.features[{}]", i);
     std::string feature;
     if (ssm_status_t status = getName(features.getArray()[i], path, feature))
       return status;
     for (const std::string &earlier : out.features)
       if (earlier == feature)
-        return fail(path, "is \"" + feature + "\", listed before");
+        return fail(path, "is \"{}\", listed before", feature);
     out.features.push_back(std::move(feature));
   }
   return nullptr;
@@ -570,7 +564,7 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
   if (ssm_status_t status =
           getName(*value.find("name"), path + ".name", out.name))
     return status;
-  std::string named = path + " ('" + out.name + "')";
+  std::string named = fmt::format("{} ('{}')", path, out.name);
   if (ssm_status_t status = parseTensorList(
           *value.find("inputs"), named + ".inputs", false, {}, out.inputs))
     return status;
@@ -583,18 +577,18 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
   if (ssm_status_t status = expectArray(equalDims, named + ".equal_dims"))
     return status;
   for (size_t g = 0; g < equalDims.getArray().size(); ++g) {
-    std::string groupPath = named + ".equal_dims[" + std::to_string(g) + "]";
+    std::string groupPath = fmt::format("{}.equal_dims[{}]", named, g);
     const json::Value &group = equalDims.getArray()[g];
     if (ssm_status_t status = expectArray(group, groupPath))
       return status;
     if (group.getArray().size() < 2)
-      return fail(groupPath, "has " + std::to_string(group.getArray().size()) +
-                                 " entries, expected at least 2");
+      return fail(groupPath, "has {} entries, expected at least 2",
+                  group.getArray().size());
     std::vector<InputDim> dims;
     for (size_t i = 0; i < group.getArray().size(); ++i) {
       InputDim dim;
       if (ssm_status_t status = parseInputDim(
-              group.getArray()[i], groupPath + "[" + std::to_string(i) + "]",
+              group.getArray()[i], fmt::format("{}[{}]", groupPath, i),
               out.inputs, dim))
         return status;
       dims.push_back(dim);
@@ -608,8 +602,8 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
       return status;
     for (size_t i = 0; i < algorithms->getArray().size(); ++i) {
       const json::Value &entry = algorithms->getArray()[i];
-      if (ssm_status_t status = expectObject(
-              entry, named + ".algorithms[" + std::to_string(i) + "]"))
+      std::string entryPath = fmt::format("{}.algorithms[{}]", named, i);
+      if (ssm_status_t status = expectObject(entry, entryPath))
         return status;
       AlgorithmNote note;
       if (const json::Value *location = entry.find("location");
@@ -624,8 +618,7 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
       // These reach C callers as C strings.
       if (note.location.find('\0') != std::string::npos ||
           note.algorithm.find('\0') != std::string::npos)
-        return fail(named + ".algorithms[" + std::to_string(i) + "]",
-                    "contains a NUL character");
+        return fail(entryPath, "contains a NUL character");
       out.algorithms.push_back(std::move(note));
     }
   }
@@ -640,8 +633,8 @@ ssm_status_t ManifestParser::parseFunction(const json::Value &value,
     for (size_t l = 0; l < launches.getArray().size(); ++l) {
       Launch launch;
       if (ssm_status_t status = parseLaunch(
-              launches.getArray()[l],
-              named + ".launches[" + std::to_string(l) + "]", out, launch))
+              launches.getArray()[l], fmt::format("{}.launches[{}]", named, l),
+              out, launch))
         return status;
       out.launches.push_back(std::move(launch));
     }
@@ -653,18 +646,18 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   json::ParseError parseError;
   std::optional<json::Value> root = json::parse(text, parseError);
   if (!root)
-    return fail("", "is not valid JSON: " + parseError.toString());
+    return fail("", "is not valid JSON: {}", parseError.toString());
   if (!root->isObject())
-    return fail("", "is " + json::describe(*root) +
-                        ", expected an object (an ssmc artifact manifest)");
+    return fail("", "is {}, expected an object (an ssmc artifact manifest)",
+                json::describe(*root));
 
   // Format and version first: a later version may change everything else.
   const json::Value *format = root->find("format");
   if (!format)
     return fail("", "has no field 'format' (expected \"ssmc-artifact\")");
   if (!format->isString() || format->getString() != kManifestFormat)
-    return fail("format", "is " + json::describe(*format) +
-                              ", expected \"ssmc-artifact\"");
+    return fail("format", "is {}, expected \"ssmc-artifact\"",
+                json::describe(*format));
   const json::Value *version = root->find("version");
   if (!version)
     return fail("", "has no field 'version'");
@@ -672,16 +665,13 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   if (ssm_status_t status = getInteger(*version, "version", versionNumber))
     return status;
   if (versionNumber != kManifestVersion)
-    return fail("version",
-                "is " + std::to_string(versionNumber) +
-                    "; this runtime reads manifest version " +
-                    std::to_string(kManifestVersion) +
-                    (versionNumber == 1
-                         ? " (a version 1 artifact does not say which CPU "
-                           "features its code needs; recompile it with this "
-                           "ssmc)"
-                         : ""),
-                SSM_STATUS_INCOMPATIBLE);
+    return fail(SSM_STATUS_INCOMPATIBLE, "version",
+                "is {}; this runtime reads manifest version {}{}",
+                versionNumber, kManifestVersion,
+                versionNumber == 1
+                    ? " (a version 1 artifact does not say which CPU "
+                      "features its code needs; recompile it with this ssmc)"
+                    : "");
 
   if (ssm_status_t status = checkFields(*root, "",
                                         {"format", "version", "target",
@@ -694,21 +684,18 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
           getInteger(*root->find("abi_version"), "abi_version", abiVersion))
     return status;
   if (abiVersion != SSM_CPU_LIBRARY_ABI_VERSION)
-    return fail("abi_version",
-                "is " + std::to_string(abiVersion) +
-                    "; this runtime loads CPU library ABI version " +
-                    std::to_string(SSM_CPU_LIBRARY_ABI_VERSION),
-                SSM_STATUS_INCOMPATIBLE);
+    return fail(SSM_STATUS_INCOMPATIBLE, "abi_version",
+                "is {}; this runtime loads CPU library ABI version {}",
+                abiVersion, SSM_CPU_LIBRARY_ABI_VERSION);
   out.abiVersion = static_cast<uint32_t>(abiVersion);
 
   if (ssm_status_t status =
           getName(*root->find("target"), "target", out.target))
     return status;
   if (out.target != "cpu" && out.target != "cuda")
-    return fail("target",
-                "is \"" + out.target +
-                    "\"; this runtime loads \"cpu\" and \"cuda\" artifacts",
-                SSM_STATUS_UNIMPLEMENTED);
+    return fail(SSM_STATUS_UNIMPLEMENTED, "target",
+                "is \"{}\"; this runtime loads \"cpu\" and \"cuda\" artifacts",
+                out.target);
   const bool isCuda = out.target == "cuda";
   const json::Value *cuda = root->find("cuda");
   if (isCuda && !cuda)
@@ -734,14 +721,15 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   // The library must lie inside the artifact directory.
   if (out.library.find('/') != std::string::npos || out.library == "." ||
       out.library == "..")
-    return fail("library", "is \"" + out.library +
-                               "\", expected a file name inside the artifact "
-                               "directory");
+    return fail("library",
+                "is \"{}\", expected a file name inside the artifact "
+                "directory",
+                out.library);
 
   if (const json::Value *source = root->find("source")) {
     if (!source->isString())
-      return fail("source",
-                  "is " + json::describe(*source) + ", expected a string");
+      return fail("source", "is {}, expected a string",
+                  json::describe(*source));
     if (source->getString().find('\0') != std::string::npos)
       return fail("source", "contains a NUL character");
     out.source = source->getString();
@@ -755,14 +743,13 @@ ssm_status_t ManifestParser::parse(std::string_view text, Manifest &out) {
   std::set<std::string> names;
   for (size_t i = 0; i < functions.getArray().size(); ++i) {
     FunctionSpec function;
-    std::string path = "functions[" + std::to_string(i) + "]";
+    std::string path = fmt::format("functions[{}]", i);
     if (ssm_status_t status =
             parseFunction(functions.getArray()[i], path, isCuda, function))
       return status;
     if (!names.insert(function.name).second)
-      return fail(path + ".name", "is \"" + function.name +
-                                      "\", the name of an earlier "
-                                      "function");
+      return fail(path + ".name", "is \"{}\", the name of an earlier function",
+                  function.name);
     out.functions.push_back(std::move(function));
   }
   return nullptr;
@@ -930,17 +917,10 @@ std::optional<DLDataType> dtypeFromName(std::string_view name) {
 }
 
 std::string formatSignatureShape(const std::vector<int64_t> &shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out << (i ? ", " : "");
-    if (shape[i] < 0)
-      out << '?';
-    else
-      out << shape[i];
-  }
-  out << ']';
-  return out.str();
+  std::vector<std::string> dims;
+  for (int64_t size : shape)
+    dims.push_back(size < 0 ? "?" : fmt::to_string(size));
+  return fmt::format("[{}]", fmt::join(dims, ", "));
 }
 
 } // namespace ssm::runtime

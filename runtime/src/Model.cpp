@@ -49,13 +49,6 @@ struct OwnedTensor {
   }
 };
 
-std::string shapeText(const int64_t *shape, int32_t ndim) {
-  std::string text = "[";
-  for (int32_t d = 0; d < ndim; ++d)
-    text += (d ? ", " : "") + std::to_string(shape[d]);
-  return text + "]";
-}
-
 std::string dtypeText(DLDataType dtype) {
   const char *name = ssm_dtype_name(dtype);
   return name ? name : "?";
@@ -163,8 +156,10 @@ struct ssm_session_s {
 
 namespace {
 
-ssm_status_t invalid(std::string message) {
-  return makeStatus(SSM_STATUS_INVALID_ARGUMENT, std::move(message));
+template <typename... Args>
+ssm_status_t invalid(fmt::format_string<Args...> format, Args &&...args) {
+  return makeStatus(SSM_STATUS_INVALID_ARGUMENT, format,
+                    std::forward<Args>(args)...);
 }
 
 /// The function `name` of the model's module, its signature's names, and
@@ -176,7 +171,7 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
           ssm_module_lookup_function(model.module, name, &entry.function)) {
     std::string message = ssm_status_message(status);
     ssm_status_free(status);
-    return invalid(directory + " is not a model artifact: " + message);
+    return invalid("{} is not a model artifact: {}", directory, message);
   }
   size_t inputs = ssm_function_input_count(entry.function);
   size_t outputs = ssm_function_output_count(entry.function);
@@ -191,9 +186,9 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
     if (o == 0 && (entry.outputNames[0] != contract::kLogits ||
                    signature.ndim != 3 || signature.shape[2] <= 0 ||
                    signature.dtype.code != kDLFloat || signature.dtype.bits != 32))
-      return invalid(directory + ": function '" + name +
-                     "' does not return f32 logits [batch, length, vocab] "
-                     "first");
+      return invalid("{}: function '{}' does not return f32 logits [batch, "
+                     "length, vocab] first",
+                     directory, name);
     if (o == 0)
       model.vocab = signature.shape[2];
   }
@@ -212,22 +207,22 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
               ssm_safetensors_tensor(model.file, input.c_str(), &view)) {
         ssm_status_free(status);
         return makeStatus(SSM_STATUS_NOT_FOUND,
-                          weightsPath + ": no tensor '" + input +
-                              "', which function '" + name +
-                              "' takes as input " + std::to_string(i) + " (" +
-                              dtypeText(signature.dtype) +
-                              shapeText(signature.shape, signature.ndim) + ")");
+                          "{}: no tensor '{}', which function '{}' takes as "
+                          "input {} ({}{})",
+                          weightsPath, input, name, i,
+                          dtypeText(signature.dtype),
+                          formatShape(signature.shape, signature.ndim));
       }
       bool sameShape = view.ndim == signature.ndim &&
                        std::equal(view.shape, view.shape + view.ndim,
                                   signature.shape);
       if (view.dtype.code != signature.dtype.code ||
           view.dtype.bits != signature.dtype.bits || !sameShape)
-        return invalid(weightsPath + ": tensor '" + input + "' is " +
-                       dtypeText(view.dtype) + shapeText(view.shape, view.ndim) +
-                       ", function '" + name + "' takes " +
-                       dtypeText(signature.dtype) +
-                       shapeText(signature.shape, signature.ndim));
+        return invalid("{}: tensor '{}' is {}{}, function '{}' takes {}{}",
+                       weightsPath, input, dtypeText(view.dtype),
+                       formatShape(view.shape, view.ndim), name,
+                       dtypeText(signature.dtype),
+                       formatShape(signature.shape, signature.ndim));
       size_t element = (view.dtype.bits + 7u) / 8u;
       if (reinterpret_cast<uintptr_t>(view.data) % element != 0) {
         std::vector<int64_t> shape(view.shape, view.shape + view.ndim);
@@ -285,16 +280,16 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
        {&model->chunk, &model->decode, &model->prefillLast})
     for (size_t o = 1; o < entry->outputNames.size(); ++o)
       if (!model->stateNames.count(entry->outputNames[o]))
-        return invalid(directory + ": function '" +
-                       ssm_function_name(entry->function) + "' returns '" +
-                       entry->outputNames[o] +
-                       "', which is not a state prefill returns");
+        return invalid("{}: function '{}' returns '{}', which is not a state "
+                       "prefill returns",
+                       directory, ssm_function_name(entry->function),
+                       entry->outputNames[o]);
   size_t count = ssm_safetensors_tensor_count(model->file);
   for (size_t t = 0; t < count; ++t) {
     const char *tensor = ssm_safetensors_tensor_name(model->file, t);
     if (!used.count(tensor))
-      return invalid(weightsPath + ": tensor '" + tensor +
-                     "' is not a weight of the model in " + directory);
+      return invalid("{}: tensor '{}' is not a weight of the model in {}",
+                     weightsPath, tensor, directory);
   }
   return nullptr;
 }
@@ -316,29 +311,25 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
                      bool lastOnly = false) {
   ssm_model_t &model = *session.model;
   if (batch < 1 || length < 1)
-    return invalid("ssm_session_forward: an empty prompt (batch " +
-                   std::to_string(batch) + ", length " +
-                   std::to_string(length) + ")");
+    return invalid("ssm_session_forward: an empty prompt (batch {}, length {})",
+                   batch, length);
   if (!session.states.empty() && batch != session.batch)
-    return invalid("ssm_session_forward: batch " + std::to_string(batch) +
-                   ", but the session's sequences are " +
-                   std::to_string(session.batch) +
-                   " (ssm_session_reset starts new ones)");
+    return invalid("ssm_session_forward: batch {}, but the session's "
+                   "sequences are {} (ssm_session_reset starts new ones)",
+                   batch, session.batch);
   for (int64_t i = 0; i < batch * length; ++i)
     if (ids[i] < 0 || ids[i] >= model.vocab)
-      return invalid("ssm_session_forward: id " + std::to_string(ids[i]) +
-                     " at [" + std::to_string(i / length) + ", " +
-                     std::to_string(i % length) +
-                     "] is outside the vocabulary [0, " +
-                     std::to_string(model.vocab) + ")");
+      return invalid("ssm_session_forward: id {} at [{}, {}] is outside the "
+                     "vocabulary [0, {})",
+                     ids[i], i / length, i % length, model.vocab);
   const bool fresh = session.states.empty();
   const int64_t positions = logitPositions(session, length, lastOnly);
   const bool lastEntry = positions < length;
   size_t logitsCount = static_cast<size_t>(batch * positions * model.vocab);
   if (logitsOut && capacity < logitsCount)
-    return invalid("ssm_session_forward: out_logits has room for " +
-                   std::to_string(capacity) + " floats, the logits are " +
-                   std::to_string(logitsCount));
+    return invalid("ssm_session_forward: out_logits has room for {} floats, "
+                   "the logits are {}",
+                   capacity, logitsCount);
   const ModelEntry &entry = lastEntry     ? model.prefillLast
                             : fresh         ? model.prefill
                             : length == 1   ? model.decode
@@ -361,8 +352,8 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
     auto state = session.states.find(entry.inputNames[i]);
     if (state == session.states.end())
       return makeStatus(SSM_STATUS_INTERNAL,
-                        "ssm_session_forward: no state '" +
-                            entry.inputNames[i] + "'");
+                        "ssm_session_forward: no state '{}'",
+                        entry.inputNames[i]);
     inputs[i] = state->second.view();
   }
   size_t numOutputs = entry.outputNames.size();
@@ -518,8 +509,8 @@ ssm_status_t ssm_session_generate(ssm_session_t *session, const int64_t *prompt,
   if (!out_ids && max_new_tokens > 0)
     return nullArgument("ssm_session_generate", "out_ids");
   if (max_new_tokens < 0)
-    return invalid("ssm_session_generate: max_new_tokens is " +
-                   std::to_string(max_new_tokens));
+    return invalid("ssm_session_generate: max_new_tokens is {}",
+                   max_new_tokens);
   return guarded("ssm_session_generate", [&]() -> ssm_status_t {
     int64_t vocab = session->model->vocab;
     for (int64_t i = 0; i < batch * max_new_tokens; ++i)

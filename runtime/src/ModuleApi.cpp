@@ -26,22 +26,21 @@ ssm_status_t readTextFile(const std::string &path, const char *what,
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int error = errno;
-    return makeStatusf(
+    return makeStatus(
         error == ENOENT ? SSM_STATUS_NOT_FOUND : SSM_STATUS_IO_ERROR,
-        "%s: cannot open %s: %s", path.c_str(), what, std::strerror(error));
+        "{}: cannot open {}: {}", path, what, std::strerror(error));
   }
   struct stat info;
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     ::close(fd);
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: %s is not a regular file",
-                       path.c_str(), what);
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: {} is not a regular file", path,
+                      what);
   }
   if (info.st_size > kMaxManifestBytes) {
     ::close(fd);
-    return makeStatusf(SSM_STATUS_DATA_LOSS,
-                       "%s: %s is %lld bytes, more than the limit of %lld",
-                       path.c_str(), what, static_cast<long long>(info.st_size),
-                       static_cast<long long>(kMaxManifestBytes));
+    return makeStatus(SSM_STATUS_DATA_LOSS,
+                      "{}: {} is {} bytes, more than the limit of {}", path,
+                      what, info.st_size, kMaxManifestBytes);
   }
   std::string text(static_cast<size_t>(info.st_size), '\0');
   size_t done = 0;
@@ -52,21 +51,14 @@ ssm_status_t readTextFile(const std::string &path, const char *what,
     if (count <= 0) {
       int error = count < 0 ? errno : EIO;
       ::close(fd);
-      return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot read %s: %s",
-                         path.c_str(), what, std::strerror(error));
+      return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot read {}: {}", path,
+                        what, std::strerror(error));
     }
     done += static_cast<size_t>(count);
   }
   ::close(fd);
   out = std::move(text);
   return nullptr;
-}
-
-std::string joinNames(const std::vector<std::string> &names) {
-  std::string result;
-  for (size_t i = 0; i < names.size(); ++i)
-    result += (i ? ", '" : "'") + names[i] + "'";
-  return result.empty() ? "none" : result;
 }
 
 const char *targetOfDevice(DLDeviceType type) {
@@ -88,16 +80,16 @@ ssm_status_t loadModule(const std::string &directory,
   struct stat info;
   if (::stat(directory.c_str(), &info) != 0) {
     int error = errno;
-    return makeStatusf(error == ENOENT ? SSM_STATUS_NOT_FOUND
-                                       : SSM_STATUS_IO_ERROR,
-                       "%s: cannot open the artifact directory: %s",
-                       directory.c_str(), std::strerror(error));
+    return makeStatus(error == ENOENT ? SSM_STATUS_NOT_FOUND
+                                      : SSM_STATUS_IO_ERROR,
+                      "{}: cannot open the artifact directory: {}", directory,
+                      std::strerror(error));
   }
   if (!S_ISDIR(info.st_mode))
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "%s: not a directory; expected an artifact directory "
-                       "(ssmc -o DIR)",
-                       directory.c_str());
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "{}: not a directory; expected an artifact directory "
+                      "(ssmc -o DIR)",
+                      directory);
 
   auto module = std::make_unique<ssm_module_s>();
   module->directory = directory;
@@ -114,17 +106,16 @@ ssm_status_t loadModule(const std::string &directory,
     device = {manifest.target == "cuda" ? kDLCUDA : kDLCPU, 0};
   const char *wanted = targetOfDevice(device.device_type);
   if (!wanted)
-    return makeStatusf(SSM_STATUS_UNIMPLEMENTED,
-                       "%s: this runtime runs artifacts on kDLCPU and kDLCUDA, "
-                       "not device type %d",
-                       directory.c_str(), static_cast<int>(device.device_type));
+    return makeStatus(SSM_STATUS_UNIMPLEMENTED,
+                      "{}: this runtime runs artifacts on kDLCPU and kDLCUDA, "
+                      "not device type {}",
+                      directory, static_cast<int>(device.device_type));
   if (manifest.target != wanted)
-    return makeStatusf(SSM_STATUS_INCOMPATIBLE,
-                       "%s: the artifact was compiled for target '%s', but "
-                       "the %s device was asked for; compile it with ssmc "
-                       "--target=%s",
-                       directory.c_str(), manifest.target.c_str(), wanted,
-                       wanted);
+    return makeStatus(SSM_STATUS_INCOMPATIBLE,
+                      "{}: the artifact was compiled for target '{}', but "
+                      "the {} device was asked for; compile it with ssmc "
+                      "--target={}",
+                      directory, manifest.target, wanted, wanted);
   if (manifest.target == "cuda") {
     if (ssm_status_t status =
             loadCudaCode(directory, manifest, device, options.stream, module->code))
@@ -290,11 +281,10 @@ ssm_status_t ssm_module_function_at(const ssm_module_t *module, size_t index,
   if (!module)
     return nullArgument("ssm_module_function_at", "module");
   if (index >= module->functions.size())
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "%s: function index %zu is out of range (the module "
-                       "has %zu functions)",
-                       module->directory.c_str(), index,
-                       module->functions.size());
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "{}: function index {} is out of range (the module "
+                      "has {} functions)",
+                      module->directory, index, module->functions.size());
   *out_function = &module->functions[index];
   return nullptr;
 }
@@ -319,8 +309,8 @@ ssm_status_t ssm_module_lookup_function(const ssm_module_t *module,
       names.push_back(function.spec->name);
     }
     return makeStatus(SSM_STATUS_NOT_FOUND,
-                      module->directory + ": no function named '" + name +
-                          "' (the artifact has " + joinNames(names) + ")");
+                      "{}: no function named '{}' (the artifact has {})",
+                      module->directory, name, formatNames(names));
   });
 }
 
@@ -346,11 +336,10 @@ static ssm_status_t signatureAt(const char *api, const ssm_function_t *function,
   const std::vector<TensorSpec> &list =
       isOutput ? function->spec->outputs : function->spec->inputs;
   if (index >= list.size())
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "function '%s': %s index %zu is out of range (it has "
-                       "%zu)",
-                       function->spec->name.c_str(),
-                       isOutput ? "output" : "input", index, list.size());
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "function '{}': {} index {} is out of range (it has {})",
+                      function->spec->name, isOutput ? "output" : "input",
+                      index, list.size());
   fillSignature(list[index], out_signature);
   return nullptr;
 }
@@ -382,10 +371,10 @@ ssm_status_t ssm_function_algorithm(const ssm_function_t *function,
     return nullArgument("ssm_function_algorithm", "function");
   const std::vector<AlgorithmNote> &notes = function->spec->algorithms;
   if (index >= notes.size())
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "function '%s': algorithm index %zu is out of range "
-                       "(it has %zu)",
-                       function->spec->name.c_str(), index, notes.size());
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "function '{}': algorithm index {} is out of range (it "
+                      "has {})",
+                      function->spec->name, index, notes.size());
   out_note->location = notes[index].location.c_str();
   out_note->algorithm = notes[index].algorithm.c_str();
   out_note->chunk_size = notes[index].chunkSize;
@@ -400,18 +389,18 @@ ssm_status_t ssm_function_resolve_output_shape(
   return guarded("ssm_function_resolve_output_shape", [&]() -> ssm_status_t {
     const FunctionSpec &spec = *function->spec;
     if (output_index >= spec.outputs.size())
-      return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                         "function '%s': output index %zu is out of range (it "
-                         "has %zu)",
-                         spec.name.c_str(), output_index, spec.outputs.size());
+      return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                        "function '{}': output index {} is out of range (it "
+                        "has {})",
+                        spec.name, output_index, spec.outputs.size());
     size_t rank = spec.outputs[output_index].shape.size();
     if (out_shape_capacity < rank)
-      return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                         "function '%s': output %zu ('%s') has rank %zu, but "
-                         "out_shape has room for %zu",
-                         spec.name.c_str(), output_index,
-                         spec.outputs[output_index].name.c_str(), rank,
-                         out_shape_capacity);
+      return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                        "function '{}': output {} ('{}') has rank {}, but "
+                        "out_shape has room for {}",
+                        spec.name, output_index,
+                        spec.outputs[output_index].name, rank,
+                        out_shape_capacity);
     if (rank > 0 && !out_shape)
       return nullArgument("ssm_function_resolve_output_shape", "out_shape");
     if (ssm_status_t status =

@@ -4,7 +4,6 @@
 #include "Status.h"
 
 #include <atomic>
-#include <new>
 
 using namespace ssm::runtime;
 
@@ -19,26 +18,17 @@ extern "C" {
 ssm_status_t ssm_safetensors_open(const char *path,
                                   ssm_safetensors_t **out_file) {
   if (!out_file)
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "ssm_safetensors_open: out_file is NULL");
+    return nullArgument("ssm_safetensors_open", "out_file");
   *out_file = nullptr;
   if (!path)
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "ssm_safetensors_open: path is NULL");
-  // No exception may cross the C boundary.
-  try {
+    return nullArgument("ssm_safetensors_open", "path");
+  return guarded(path, [&]() -> ssm_status_t {
     auto handle = std::make_unique<ssm_safetensors_s>();
     if (ssm_status_t status = MappedSafetensors::open(path, handle->file))
       return status;
     *out_file = handle.release();
     return nullptr;
-  } catch (const std::bad_alloc &) {
-    return outOfMemoryStatus();
-  } catch (const std::exception &error) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: %s", path, error.what());
-  } catch (...) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: unknown exception", path);
-  }
+  });
 }
 
 void ssm_safetensors_retain(ssm_safetensors_t *file) {
@@ -65,15 +55,13 @@ const char *ssm_safetensors_tensor_name(const ssm_safetensors_t *file,
 ssm_status_t ssm_safetensors_tensor(const ssm_safetensors_t *file,
                                     const char *name, DLTensor *out_tensor) {
   if (!file || !name || !out_tensor)
-    return makeStatusf(SSM_STATUS_INVALID_ARGUMENT,
-                       "ssm_safetensors_tensor: %s is NULL",
-                       !file   ? "file"
-                       : !name ? "name"
-                               : "out_tensor");
+    return nullArgument("ssm_safetensors_tensor", !file   ? "file"
+                                                  : !name ? "name"
+                                                          : "out_tensor");
   const SafetensorsTensor *tensor = file->file->find(name);
   if (!tensor)
-    return makeStatusf(SSM_STATUS_NOT_FOUND, "%s: no tensor named '%s'",
-                       file->file->path().c_str(), name);
+    return makeStatus(SSM_STATUS_NOT_FOUND, "{}: no tensor named '{}'",
+                      file->file->path(), name);
   *out_tensor = file->file->toDLTensor(*tensor);
   return nullptr;
 }

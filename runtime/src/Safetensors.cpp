@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstring>
-#include <sstream>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -38,27 +36,25 @@ ssm_status_t MappedFile::open(const std::string &path,
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int error = errno;
-    return makeStatusf(
-        error == ENOENT ? SSM_STATUS_NOT_FOUND : SSM_STATUS_IO_ERROR,
-        "%s: cannot open: %s", path.c_str(), std::strerror(error));
+    return makeStatus(error == ENOENT ? SSM_STATUS_NOT_FOUND
+                                      : SSM_STATUS_IO_ERROR,
+                      "{}: cannot open: {}", path, std::strerror(error));
   }
   struct stat info;
   if (::fstat(fd, &info) != 0) {
     int error = errno;
     ::close(fd);
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot stat: %s", path.c_str(),
-                       std::strerror(error));
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot stat: {}", path,
+                      std::strerror(error));
   }
   if (!S_ISREG(info.st_mode)) {
     ::close(fd);
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: not a regular file",
-                       path.c_str());
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: not a regular file", path);
   }
   if (static_cast<unsigned long long>(info.st_size) > SIZE_MAX) {
     ::close(fd);
-    return makeStatusf(SSM_STATUS_IO_ERROR,
-                       "%s: file too large to map in this address space",
-                       path.c_str());
+    return makeStatus(SSM_STATUS_IO_ERROR,
+                      "{}: file too large to map in this address space", path);
   }
   auto result = std::make_unique<MappedFile>();
   result->length = static_cast<size_t>(info.st_size);
@@ -69,8 +65,8 @@ ssm_status_t MappedFile::open(const std::string &path,
       int error = errno;
       result->length = 0;
       ::close(fd);
-      return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot map: %s",
-                         path.c_str(), std::strerror(error));
+      return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot map: {}", path,
+                        std::strerror(error));
     }
     result->bytes = static_cast<const uint8_t *>(address);
   }
@@ -125,17 +121,16 @@ bool isKnownUnsupportedDtype(const std::string &name) {
 
 using json::describe;
 
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i)
-    out << (i ? ", " : "") << shape[i];
-  out << ']';
-  return out.str();
+/// DATA_LOSS: `prefix` (the file, perhaps the tensor) and the message.
+template <typename... Args>
+ssm_status_t corrupt(const std::string &prefix,
+                     fmt::format_string<Args...> format, Args &&...args) {
+  return makeStatus(SSM_STATUS_DATA_LOSS, "{}{}", prefix,
+                    fmt::format(format, std::forward<Args>(args)...));
 }
 
 std::string formatRange(uint64_t begin, uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+  return fmt::format("[{}, {}]", begin, end);
 }
 
 // Validates one tensor entry of the header. `prefix` is "<path>: tensor
@@ -143,42 +138,41 @@ std::string formatRange(uint64_t begin, uint64_t end) {
 ssm_status_t parseTensorEntry(const std::string &prefix,
                               const std::string &name, const json::Value &entry,
                               uint64_t dataSize, SafetensorsTensor &out) {
-  auto corrupt = [&](const std::string &message) {
-    return makeStatus(SSM_STATUS_DATA_LOSS, prefix + message);
-  };
   if (!entry.isObject())
-    return corrupt(std::string("entry is ") + describe(entry) +
-                   ", expected an object with dtype, shape and data_offsets");
+    return corrupt(
+        prefix,
+        "entry is {}, expected an object with dtype, shape and data_offsets",
+        describe(entry));
   for (const json::Member &member : entry.getObject())
     if (member.key != "dtype" && member.key != "shape" &&
         member.key != "data_offsets")
-      return corrupt("unexpected key '" + member.key + "'");
+      return corrupt(prefix, "unexpected key '{}'", member.key);
   const json::Value *dtype = entry.find("dtype");
   const json::Value *shape = entry.find("shape");
   const json::Value *offsets = entry.find("data_offsets");
   if (!dtype)
-    return corrupt("missing 'dtype'");
+    return corrupt(prefix, "missing 'dtype'");
   if (!shape)
-    return corrupt("missing 'shape'");
+    return corrupt(prefix, "missing 'shape'");
   if (!offsets)
-    return corrupt("missing 'data_offsets'");
+    return corrupt(prefix, "missing 'data_offsets'");
 
   if (!dtype->isString())
-    return corrupt("dtype is " + describe(*dtype) + ", expected a string");
+    return corrupt(prefix, "dtype is {}, expected a string", describe(*dtype));
   const std::string &dtypeName = dtype->getString();
   const DtypeInfo *dtypeInfo = findDtype(dtypeName);
   if (!dtypeInfo) {
     if (isKnownUnsupportedDtype(dtypeName))
-      return makeStatus(SSM_STATUS_UNIMPLEMENTED,
-                        prefix + "dtype " + dtypeName + " is not supported");
-    return corrupt("unknown dtype \"" + dtypeName + "\"");
+      return makeStatus(SSM_STATUS_UNIMPLEMENTED, "{}dtype {} is not supported",
+                        prefix, dtypeName);
+    return corrupt(prefix, "unknown dtype \"{}\"", dtypeName);
   }
 
   if (!shape->isArray())
-    return corrupt("shape is " + describe(*shape) + ", expected an array");
+    return corrupt(prefix, "shape is {}, expected an array", describe(*shape));
   const json::Array &dims = shape->getArray();
   if (dims.size() > static_cast<size_t>(INT_MAX))
-    return corrupt("shape has too many dimensions");
+    return corrupt(prefix, "shape has too many dimensions");
   std::vector<int64_t> shapeValues;
   shapeValues.reserve(dims.size());
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -186,8 +180,8 @@ ssm_status_t parseTensorEntry(const std::string &prefix,
     if (dims[i].isNumber())
       dim = dims[i].getInt64();
     if (!dim || *dim < 0)
-      return corrupt("shape[" + std::to_string(i) + "] is " +
-                     describe(dims[i]) + ", expected a non-negative integer");
+      return corrupt(prefix, "shape[{}] is {}, expected a non-negative integer",
+                     i, describe(dims[i]));
     shapeValues.push_back(*dim);
   }
   // numel * itemBytes must fit in 64 bits (and numel in int64 for DLPack).
@@ -196,41 +190,43 @@ ssm_status_t parseTensorEntry(const std::string &prefix,
   for (int64_t dim : shapeValues) {
     uint64_t extent = static_cast<uint64_t>(dim);
     if (extent != 0 && numBytes > UINT64_MAX / extent)
-      return corrupt("shape " + formatShape(shapeValues) + " x " + dtypeName +
-                     " overflows 64 bits");
+      return corrupt(prefix, "shape {} x {} overflows 64 bits",
+                     formatShape(shapeValues), dtypeName);
     numBytes *= extent;
     numElements *= extent;
   }
   if (numElements > static_cast<uint64_t>(INT64_MAX))
-    return corrupt("shape " + formatShape(shapeValues) +
-                   " has more than 2^63 elements");
+    return corrupt(prefix, "shape {} has more than 2^63 elements",
+                   formatShape(shapeValues));
 
   if (!offsets->isArray() || offsets->getArray().size() != 2)
-    return corrupt("data_offsets is " + describe(*offsets) +
-                   ", expected an array [begin, end]");
+    return corrupt(prefix, "data_offsets is {}, expected an array [begin, end]",
+                   describe(*offsets));
   std::optional<uint64_t> bounds[2];
   for (int i = 0; i < 2; ++i) {
     const json::Value &bound = offsets->getArray()[i];
     if (bound.isNumber())
       bounds[i] = bound.getUInt64();
     if (!bounds[i])
-      return corrupt(std::string("data_offsets[") + std::to_string(i) +
-                     "] is " + describe(bound) +
-                     ", expected a non-negative integer");
+      return corrupt(prefix,
+                     "data_offsets[{}] is {}, expected a non-negative integer",
+                     i, describe(bound));
   }
   uint64_t begin = *bounds[0], end = *bounds[1];
   if (begin > end)
-    return corrupt("data_offsets " + formatRange(begin, end) +
-                   " begin after they end");
+    return corrupt(prefix, "data_offsets {} begin after they end",
+                   formatRange(begin, end));
   if (end > dataSize)
-    return corrupt("data_offsets " + formatRange(begin, end) +
-                   " run past the end of the data section (" +
-                   std::to_string(dataSize) + " bytes)");
+    return corrupt(prefix,
+                   "data_offsets {} run past the end of the data section ({} "
+                   "bytes)",
+                   formatRange(begin, end), dataSize);
   if (end - begin != numBytes)
-    return corrupt("data_offsets " + formatRange(begin, end) + " hold " +
-                   std::to_string(end - begin) + " bytes but shape " +
-                   formatShape(shapeValues) + " x " + dtypeName + " needs " +
-                   std::to_string(numBytes));
+    return corrupt(prefix,
+                   "data_offsets {} hold {} bytes but shape {} x {} "
+                   "needs {}",
+                   formatRange(begin, end), end - begin,
+                   formatShape(shapeValues), dtypeName, numBytes);
 
   out.name = name;
   out.dtypeName = dtypeName;
@@ -263,27 +259,25 @@ ssm_status_t MappedSafetensors::open(const std::string &path,
   std::unique_ptr<MappedFile> mapping;
   if (ssm_status_t status = MappedFile::open(path, mapping))
     return status;
-  auto corrupt = [&](const std::string &message) {
-    return makeStatus(SSM_STATUS_DATA_LOSS, path + ": " + message);
-  };
+  const std::string prefix = path + ": ";
 
   const uint64_t fileSize = mapping->size();
   if (fileSize == 0)
-    return corrupt("file is empty, expected an 8-byte header length");
+    return corrupt(prefix, "file is empty, expected an 8-byte header length");
   if (fileSize < 8)
-    return corrupt("file is " + std::to_string(fileSize) +
-                   " bytes, too short for the 8-byte header length");
+    return corrupt(prefix,
+                   "file is {} bytes, too short for the 8-byte header length",
+                   fileSize);
   uint64_t headerSize = 0;
   for (int i = 7; i >= 0; --i)
     headerSize = (headerSize << 8) | mapping->data()[i];
   if (headerSize > fileSize - 8)
-    return corrupt("header length " + std::to_string(headerSize) +
-                   " runs past the end of the file (" +
-                   std::to_string(fileSize) + " bytes)");
+    return corrupt(prefix,
+                   "header length {} runs past the end of the file ({} bytes)",
+                   headerSize, fileSize);
   if (headerSize > kMaxHeaderBytes)
-    return corrupt("header length " + std::to_string(headerSize) +
-                   " exceeds the limit of " + std::to_string(kMaxHeaderBytes) +
-                   " bytes");
+    return corrupt(prefix, "header length {} exceeds the limit of {} bytes",
+                   headerSize, kMaxHeaderBytes);
   const uint64_t dataSize = fileSize - 8 - headerSize;
 
   std::string_view headerText(
@@ -292,38 +286,38 @@ ssm_status_t MappedSafetensors::open(const std::string &path,
   json::ParseError parseError;
   std::optional<json::Value> header = json::parse(headerText, parseError);
   if (!header)
-    return corrupt("header is not valid JSON: " + parseError.toString() +
-                   " of the header");
+    return corrupt(prefix, "header is not valid JSON: {} of the header",
+                   parseError.toString());
   if (!header->isObject())
-    return corrupt(std::string("header is ") + describe(*header) +
-                   ", expected an object");
+    return corrupt(prefix, "header is {}, expected an object",
+                   describe(*header));
 
   auto result = std::make_unique<MappedSafetensors>();
   for (const json::Member &member : header->getObject()) {
     // Names and values reach C callers as NUL-terminated strings.
     if (member.key.find('\0') != std::string::npos)
       return makeStatus(SSM_STATUS_UNIMPLEMENTED,
-                        path + ": a header key contains a NUL character");
+                        "{}: a header key contains a NUL character", path);
     if (member.key == "__metadata__") {
       if (!member.value.isObject())
-        return corrupt(std::string("__metadata__ is ") +
-                       describe(member.value) + ", expected an object");
+        return corrupt(prefix, "__metadata__ is {}, expected an object",
+                       describe(member.value));
       for (const json::Member &item : member.value.getObject()) {
         if (!item.value.isString())
-          return corrupt("__metadata__['" + item.key + "'] is " +
-                         describe(item.value) + ", expected a string");
+          return corrupt(prefix, "__metadata__['{}'] is {}, expected a string",
+                         item.key, describe(item.value));
         if (item.key.find('\0') != std::string::npos ||
             item.value.getString().find('\0') != std::string::npos)
           return makeStatus(SSM_STATUS_UNIMPLEMENTED,
-                            path + ": __metadata__ contains a NUL character");
+                            "{}: __metadata__ contains a NUL character", path);
         result->metadataEntries.emplace_back(item.key, item.value.getString());
       }
       continue;
     }
     SafetensorsTensor tensor;
-    if (ssm_status_t status = parseTensorEntry(
-            path + ": tensor '" + member.key + "': ", member.key, member.value,
-            dataSize, tensor))
+    if (ssm_status_t status =
+            parseTensorEntry(fmt::format("{}: tensor '{}': ", path, member.key),
+                             member.key, member.value, dataSize, tensor))
       return status;
     result->entries.push_back(std::move(tensor));
   }
@@ -342,10 +336,12 @@ ssm_status_t MappedSafetensors::open(const std::string &path,
   const SafetensorsTensor *furthest = nullptr;
   for (const SafetensorsTensor *tensor : byOffset) {
     if (furthest && tensor->begin < furthest->end)
-      return corrupt("tensors '" + furthest->name + "' (data_offsets " +
-                     formatRange(furthest->begin, furthest->end) + ") and '" +
-                     tensor->name + "' (data_offsets " +
-                     formatRange(tensor->begin, tensor->end) + ") overlap");
+      return corrupt(prefix,
+                     "tensors '{}' (data_offsets {}) and '{}' (data_offsets "
+                     "{}) overlap",
+                     furthest->name,
+                     formatRange(furthest->begin, furthest->end), tensor->name,
+                     formatRange(tensor->begin, tensor->end));
     if (!furthest || tensor->end > furthest->end)
       furthest = tensor;
   }

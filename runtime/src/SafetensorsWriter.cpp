@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ bool isValidJsonString(const std::string &text) {
   return json::parse(json::quote(text), error).has_value();
 }
 
+/// INVALID_ARGUMENT: `where` (the file, perhaps the tensor), then the message.
+template <typename... Args>
+ssm_status_t invalid(const std::string &where,
+                     fmt::format_string<Args...> format, Args &&...args) {
+  return makeStatus(SSM_STATUS_INVALID_ARGUMENT, "{}: {}", where,
+                    fmt::format(format, std::forward<Args>(args)...));
+}
+
 struct Entry {
   std::string name;
   const char *dtypeName = nullptr;
@@ -36,45 +45,40 @@ struct Entry {
 
 ssm_status_t checkTensor(const std::string &path, size_t index,
                          const char *name, const DLTensor &tensor, Entry &out) {
-  std::string where = path + ": tensor " + std::to_string(index);
+  std::string where = fmt::format("{}: tensor {}", path, index);
   if (!name)
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT, where + ": name is NULL");
-  where += " ('" + std::string(name) + "')";
-  auto invalid = [&](const std::string &message) {
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT, where + ": " + message);
-  };
+    return invalid(where, "name is NULL");
+  where += fmt::format(" ('{}')", name);
   out.name = name;
   if (out.name.empty())
-    return invalid("the name is empty");
+    return invalid(where, "the name is empty");
   if (out.name == "__metadata__")
-    return invalid("the name is reserved for the metadata");
+    return invalid(where, "the name is reserved for the metadata");
   if (!isValidJsonString(out.name))
-    return invalid("the name is not valid UTF-8");
+    return invalid(where, "the name is not valid UTF-8");
   if (tensor.device.device_type != kDLCPU)
-    return invalid("expected a kDLCPU tensor, got device type " +
-                   std::to_string(tensor.device.device_type));
+    return invalid(where, "expected a kDLCPU tensor, got device type {}",
+                   static_cast<int>(tensor.device.device_type));
   uint64_t itemBytes = 0;
   out.dtypeName = safetensorsDtypeName(tensor.dtype, &itemBytes);
   if (!out.dtypeName)
     return makeStatus(SSM_STATUS_UNIMPLEMENTED,
-                      where + ": dtype (code " +
-                          std::to_string(tensor.dtype.code) + ", " +
-                          std::to_string(tensor.dtype.bits) + " bits, " +
-                          std::to_string(tensor.dtype.lanes) +
-                          " lanes) has no safetensors spelling");
+                      "{}: dtype (code {}, {} bits, {} lanes) has no "
+                      "safetensors spelling",
+                      where, tensor.dtype.code, tensor.dtype.bits,
+                      tensor.dtype.lanes);
   if (tensor.ndim < 0)
-    return invalid("ndim is " + std::to_string(tensor.ndim));
+    return invalid(where, "ndim is {}", tensor.ndim);
   if (tensor.ndim > 0 && !tensor.shape)
-    return invalid("shape is NULL");
+    return invalid(where, "shape is NULL");
   uint64_t bytes = itemBytes;
   for (int d = 0; d < tensor.ndim; ++d) {
     int64_t size = tensor.shape[d];
     if (size < 0)
-      return invalid("dim " + std::to_string(d) + " is " +
-                     std::to_string(size));
+      return invalid(where, "dim {} is {}", d, size);
     uint64_t extent = static_cast<uint64_t>(size);
     if (extent != 0 && bytes > static_cast<uint64_t>(INT64_MAX) / extent)
-      return invalid("the shape holds more than 2^63 bytes");
+      return invalid(where, "the shape holds more than 2^63 bytes");
     bytes *= extent;
     out.shape.push_back(size);
   }
@@ -82,15 +86,15 @@ ssm_status_t checkTensor(const std::string &path, size_t index,
     int64_t expected = 1;
     for (int d = tensor.ndim - 1; d >= 0; --d) {
       if (tensor.shape[d] != 1 && tensor.strides[d] != expected)
-        return invalid("strides are not compact row-major (dim " +
-                       std::to_string(d) + " has stride " +
-                       std::to_string(tensor.strides[d]) + ", expected " +
-                       std::to_string(expected) + ")");
+        return invalid(where,
+                       "strides are not compact row-major (dim {} has stride "
+                       "{}, expected {})",
+                       d, tensor.strides[d], expected);
       expected *= tensor.shape[d];
     }
   }
   if (bytes > 0 && !tensor.data)
-    return invalid("data is NULL");
+    return invalid(where, "data is NULL");
   out.data =
       bytes > 0 ? static_cast<const uint8_t *>(tensor.data) + tensor.byte_offset
                 : nullptr;
@@ -120,8 +124,8 @@ ssm_status_t writeFile(const std::string &path, const std::string &header,
   int fd = ::mkstemp(temporary.data());
   if (fd < 0) {
     int error = errno;
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot create: %s",
-                       path.c_str(), std::strerror(error));
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot create: {}", path,
+                      std::strerror(error));
   }
   // mkstemp creates the file private (0600); a data file is readable.
   ::fchmod(fd, 0644);
@@ -144,8 +148,8 @@ ssm_status_t writeFile(const std::string &path, const std::string &header,
   }
   if (!ok) {
     ::unlink(temporary.c_str());
-    return makeStatusf(SSM_STATUS_IO_ERROR, "%s: cannot write: %s",
-                       path.c_str(), std::strerror(error ? error : EIO));
+    return makeStatus(SSM_STATUS_IO_ERROR, "{}: cannot write: {}", path,
+                      std::strerror(error ? error : EIO));
   }
   return nullptr;
 }
@@ -160,20 +164,16 @@ ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
                                    const char *const *metadata_values,
                                    size_t metadata_count) {
   if (!path)
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "ssm_safetensors_write: path is NULL");
-  try {
+    return nullArgument("ssm_safetensors_write", "path");
+  return guarded(path, [&]() -> ssm_status_t {
     std::string file = path;
-    auto invalid = [&](const std::string &message) {
-      return makeStatus(SSM_STATUS_INVALID_ARGUMENT, file + ": " + message);
-    };
     if (count > 0 && (!names || !tensors))
-      return invalid(std::string(!names ? "names" : "tensors") +
-                     " is NULL but count is " + std::to_string(count));
+      return invalid(file, "{} is NULL but count is {}",
+                     !names ? "names" : "tensors", count);
     if (metadata_count > 0 && (!metadata_keys || !metadata_values))
-      return invalid(
-          std::string(!metadata_keys ? "metadata_keys" : "metadata_values") +
-          " is NULL but metadata_count is " + std::to_string(metadata_count));
+      return invalid(file, "{} is NULL but metadata_count is {}",
+                     !metadata_keys ? "metadata_keys" : "metadata_values",
+                     metadata_count);
 
     std::vector<Entry> entries(count);
     std::set<std::string> seen;
@@ -182,21 +182,22 @@ ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
               checkTensor(file, i, names[i], tensors[i], entries[i]))
         return status;
       if (!seen.insert(entries[i].name).second)
-        return invalid("tensor " + std::to_string(i) + " ('" + entries[i].name +
-                       "'): the name is used twice");
+        return invalid(file, "tensor {} ('{}'): the name is used twice", i,
+                       entries[i].name);
     }
     std::vector<std::pair<std::string, std::string>> metadata;
     std::set<std::string> seenKeys;
     for (size_t i = 0; i < metadata_count; ++i) {
-      std::string where = "metadata entry " + std::to_string(i);
       if (!metadata_keys[i] || !metadata_values[i])
-        return invalid(where + ": " + (!metadata_keys[i] ? "key" : "value") +
-                       " is NULL");
+        return invalid(file, "metadata entry {}: {} is NULL", i,
+                       !metadata_keys[i] ? "key" : "value");
       std::string key = metadata_keys[i], value = metadata_values[i];
       if (!isValidJsonString(key) || !isValidJsonString(value))
-        return invalid(where + " ('" + key + "'): not valid UTF-8");
+        return invalid(file, "metadata entry {} ('{}'): not valid UTF-8", i,
+                       key);
       if (!seenKeys.insert(key).second)
-        return invalid(where + ": the key '" + key + "' is used twice");
+        return invalid(file, "metadata entry {}: the key '{}' is used twice", i,
+                       key);
       metadata.emplace_back(std::move(key), std::move(value));
     }
 
@@ -206,25 +207,25 @@ ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
               [](const Entry &a, const Entry &b) { return a.name < b.name; });
     std::sort(metadata.begin(), metadata.end());
     std::string header = "{";
+    auto out = std::back_inserter(header);
     if (!metadata.empty()) {
       header += "\"__metadata__\":{";
       for (size_t i = 0; i < metadata.size(); ++i)
-        header += (i ? "," : "") + json::quote(metadata[i].first) + ":" +
-                  json::quote(metadata[i].second);
+        fmt::format_to(out, "{}{}:{}", i ? "," : "",
+                       json::quote(metadata[i].first),
+                       json::quote(metadata[i].second));
       header += "}";
     }
     uint64_t offset = 0;
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry &entry = entries[i];
       if (entry.bytes > static_cast<uint64_t>(INT64_MAX) - offset)
-        return invalid("the tensors hold more than 2^63 bytes in all");
-      header += (i || !metadata.empty()) ? "," : "";
-      header += json::quote(entry.name) + ":{\"dtype\":\"" + entry.dtypeName +
-                "\",\"shape\":[";
-      for (size_t d = 0; d < entry.shape.size(); ++d)
-        header += (d ? "," : "") + std::to_string(entry.shape[d]);
-      header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
-                std::to_string(offset + entry.bytes) + "]}";
+        return invalid(file, "the tensors hold more than 2^63 bytes in all");
+      fmt::format_to(
+          out, R"({}{}:{{"dtype":"{}","shape":[{}],"data_offsets":[{},{}]}})",
+          (i || !metadata.empty()) ? "," : "", json::quote(entry.name),
+          entry.dtypeName, fmt::join(entry.shape, ","), offset,
+          offset + entry.bytes);
       offset += entry.bytes;
     }
     header += "}";
@@ -232,13 +233,7 @@ ssm_status_t ssm_safetensors_write(const char *path, const char *const *names,
     // starts 8-byte aligned in the file.
     header.append((8 - header.size() % 8) % 8, ' ');
     return writeFile(file, header, entries);
-  } catch (const std::bad_alloc &) {
-    return outOfMemoryStatus();
-  } catch (const std::exception &error) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: %s", path, error.what());
-  } catch (...) {
-    return makeStatusf(SSM_STATUS_INTERNAL, "%s: unknown exception", path);
-  }
+  });
 }
 
 } // extern "C"

@@ -2,10 +2,7 @@
 // helpers.
 #include "Status.h"
 
-#include <cstdarg>
-#include <cstdio>
 #include <new>
-#include <vector>
 
 namespace {
 // Handed out when even the status object cannot be allocated; ssm_status_free
@@ -27,27 +24,32 @@ ssm_status_t makeStatus(ssm_status_code_t code, std::string message) noexcept {
   }
 }
 
-ssm_status_t makeStatusf(ssm_status_code_t code, const char *format,
-                         ...) noexcept {
-  va_list args;
-  va_start(args, format);
-  va_list argsCopy;
-  va_copy(argsCopy, args);
-  int length = std::vsnprintf(nullptr, 0, format, args);
-  va_end(args);
-  std::string message;
+ssm_status_t vmakeStatus(ssm_status_code_t code, fmt::string_view format,
+                         fmt::format_args args) noexcept {
   try {
-    if (length > 0) {
-      std::vector<char> buffer(static_cast<size_t>(length) + 1);
-      std::vsnprintf(buffer.data(), buffer.size(), format, argsCopy);
-      message.assign(buffer.data(), static_cast<size_t>(length));
+    return makeStatus(code, fmt::vformat(format, args));
+  } catch (const fmt::format_error &error) {
+    // C++17 checks a format string against its arguments only here.
+    try {
+      return makeStatus(SSM_STATUS_INTERNAL,
+                        fmt::format("cannot format the message \"{}\": {}",
+                                    format, error.what()));
+    } catch (...) {
+      return &OutOfMemory;
     }
   } catch (...) {
-    va_end(argsCopy);
     return &OutOfMemory;
   }
-  va_end(argsCopy);
-  return makeStatus(code, std::move(message));
+}
+
+std::string formatShape(const int64_t *shape, size_t rank) {
+  return fmt::format("[{}]", fmt::join(shape, shape + rank, ", "));
+}
+
+std::string formatNames(const std::vector<std::string> &names) {
+  if (names.empty())
+    return "none";
+  return fmt::format("'{}'", fmt::join(names, "', '"));
 }
 
 } // namespace ssm::runtime

@@ -111,7 +111,7 @@ struct F32Tensor {
 
 /// Copies the files under `from` to `to`, keeping the tree.
 bool copyTree(const std::string &from, const std::string &to) {
-  std::error_code error;
+  std::error_code error = llvm::sys::fs::create_directories(to);
   for (llvm::sys::fs::recursive_directory_iterator it(from, error), end;
        it != end && !error; it.increment(error)) {
     std::string relative = it->path().substr(from.size());
@@ -246,12 +246,16 @@ int main(int argc, char **argv) {
       }
     }
   }
-  // The runtime builds there with CMake alone: it needs DLPack's header and
-  // nlohmann-json's, which that machine does not have.
+  // The runtime builds there with CMake alone: it needs DLPack's header,
+  // nlohmann-json's and fmt's, which that machine does not have.
   llvm::sys::fs::create_directories(out + "/include/dlpack");
   llvm::sys::fs::copy_file(SSM_DLPACK_HEADER, out + "/include/dlpack/dlpack.h");
   if (!copyTree(SSM_JSON_INCLUDE_DIR "/nlohmann", out + "/include/nlohmann")) {
     std::fprintf(stderr, "cannot copy %s/nlohmann\n", SSM_JSON_INCLUDE_DIR);
+    ++failures;
+  }
+  if (!copyTree(SSM_FMT_INCLUDE_DIR "/fmt", out + "/include/fmt")) {
+    std::fprintf(stderr, "cannot copy %s/fmt\n", SSM_FMT_INCLUDE_DIR);
     ++failures;
   }
   std::printf("wrote %s (%d failures)\n", listPath.c_str(), failures);

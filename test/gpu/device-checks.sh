@@ -17,7 +17,8 @@ build=build-device
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DSSM_BUILD_COMPILER=OFF -DSSM_BUILD_TESTS=OFF \
-  -DSSM_DLPACK_INCLUDE_DIR="$dir/include" -DSSM_JSON_INCLUDE_DIR="$dir/include" >>"$log" 2>&1 &&
+  -DSSM_DLPACK_INCLUDE_DIR="$dir/include" -DSSM_JSON_INCLUDE_DIR="$dir/include" \
+  -DSSM_FMT_INCLUDE_DIR="$dir/include" >>"$log" 2>&1 &&
   cmake --build "$build" -j "$(nproc)" >>"$log" 2>&1 ||
   { tail -40 "$log"; echo "device-checks: the runtime did not build"; exit 2; }
 run=$(pwd)/$build/bin/ssm-run

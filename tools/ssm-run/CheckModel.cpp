@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -33,23 +32,22 @@ std::vector<int64_t> readIds(const InputSource &expected,
                              const std::string &name, int64_t vocab,
                              int64_t &batch) {
   if (!expected.file.has(name))
-    fail(kExitBadInput, expected.path + ": no tensor '" + name + "'");
+    fail(kExitBadInput, "{}: no tensor '{}'", expected.path, name);
   DLTensor view = expected.file.tensor(name);
   if (view.dtype.code != kDLInt || view.dtype.bits != 64 || view.ndim != 2)
-    fail(kExitBadInput, expected.path + ": tensor '" + name +
-                            "' must be I64 [batch, length]");
+    fail(kExitBadInput, "{}: tensor '{}' must be I64 [batch, length]",
+         expected.path, name);
   if (view.shape[1] == 0)
-    fail(kExitBadInput, expected.path + ": tensor '" + name +
-                            "' is an empty prompt");
+    fail(kExitBadInput, "{}: tensor '{}' is an empty prompt", expected.path,
+         name);
   batch = view.shape[0];
   std::vector<int64_t> ids(static_cast<size_t>(view.shape[0] * view.shape[1]));
   std::memcpy(ids.data(), view.data, ids.size() * sizeof(int64_t));
   for (int64_t id : ids)
     if (id < 0 || id >= vocab)
-      fail(kExitBadInput, expected.path + ": tensor '" + name + "' holds id " +
-                              std::to_string(id) +
-                              ", outside the vocabulary [0, " +
-                              std::to_string(vocab) + ")");
+      fail(kExitBadInput,
+           "{}: tensor '{}' holds id {}, outside the vocabulary [0, {})",
+           expected.path, name, id, vocab);
   return ids;
 }
 
@@ -86,8 +84,9 @@ int commandCheckModel(const std::vector<std::string> &args) {
                      {{"weights", true}, {"expected", true}, {"target", true},
                       {"verbose", false}});
   if (arguments.positional.size() != 1)
-    usageError("ssm-run check-model: expected one artifact directory, got " +
-               std::to_string(arguments.positional.size()) + " arguments");
+    usageError("ssm-run check-model: expected one artifact directory, got {} "
+               "arguments",
+               arguments.positional.size());
   if (!arguments.has("weights") || !arguments.has("expected"))
     usageError("ssm-run check-model: --weights=DIR and "
                "--expected=FILE.safetensors are required");
@@ -103,19 +102,19 @@ int commandCheckModel(const std::vector<std::string> &args) {
   std::vector<int64_t> prompt =
       readIds(expected, "generate_input_ids", vocab, promptBatch);
   if (promptBatch != 1)
-    fail(kExitBadInput, expected.path +
-                            ": tensor 'generate_input_ids' must be [1, L]");
+    fail(kExitBadInput, "{}: tensor 'generate_input_ids' must be [1, L]",
+         expected.path);
   if (!expected.file.has("generated_ids"))
-    fail(kExitBadInput, expected.path + ": no tensor 'generated_ids'");
+    fail(kExitBadInput, "{}: no tensor 'generated_ids'", expected.path);
   if (!expected.file.has("logits"))
-    fail(kExitBadInput, expected.path + ": no tensor 'logits'");
+    fail(kExitBadInput, "{}: no tensor 'logits'", expected.path);
   int64_t length = static_cast<int64_t>(inputIds.size()) / batch;
   DLTensor referenceView = expected.file.tensor("logits");
   if (referenceView.dtype.code != kDLFloat || referenceView.dtype.bits != 32 ||
       referenceView.ndim != 3 || referenceView.shape[0] != batch ||
       referenceView.shape[1] != length || referenceView.shape[2] != vocab)
-    fail(kExitBadInput, expected.path + ": tensor 'logits' must be F32 " +
-                            formatShape({batch, length, vocab}));
+    fail(kExitBadInput, "{}: tensor 'logits' must be F32 {}", expected.path,
+         formatShape({batch, length, vocab}));
   std::vector<float> reference(static_cast<size_t>(batch * length * vocab));
   std::memcpy(reference.data(), referenceView.data,
               reference.size() * sizeof(float));
@@ -138,10 +137,10 @@ int commandCheckModel(const std::vector<std::string> &args) {
                          .count();
   double worst = compare(logits, reference).first;
   bool logitsOk = worst <= kLogitTolerance;
-  std::printf("forward %s: max |logit error| %.3e (tolerance %.0e) %s, "
-              "%.2f ms\n",
-              formatShape({batch, length}).c_str(), worst, kLogitTolerance,
-              logitsOk ? "ok" : "MISMATCH", forwardMs);
+  fmt::print("forward {}: max |logit error| {:.3e} (tolerance {:.0e}) {}, "
+             "{:.2f} ms\n",
+             formatShape({batch, length}), worst, kLogitTolerance,
+             logitsOk ? "ok" : "MISMATCH", forwardMs);
 
   // 2. The same logits from the prompt in two chunks, and from the prompt
   // one token short then one decode step.
@@ -153,9 +152,9 @@ int commandCheckModel(const std::vector<std::string> &args) {
     double tolerance = kConsistencyTolerance * std::max(1.0, scale);
     bool ok = error <= tolerance;
     consistent = consistent && ok;
-    std::printf("%s: max |difference| %.3e from the whole prompt's "
-                "(tolerance %.1e) %s\n",
-                what.c_str(), error, tolerance, ok ? "ok" : "MISMATCH");
+    fmt::print("{}: max |difference| {:.3e} from the whole prompt's "
+               "(tolerance {:.1e}) {}\n",
+               what, error, tolerance, ok ? "ok" : "MISMATCH");
   };
   if (length >= 2) {
     for (int64_t split : {length / 2, length - 1}) {
@@ -164,9 +163,9 @@ int commandCheckModel(const std::vector<std::string> &args) {
       std::vector<float> rest =
           run(session, positions(inputIds, batch, length, 1, split, length),
               batch);
-      report("prefill " + std::to_string(split) + " + " +
-                 (split == length - 1 ? std::string("decode 1")
-                                      : std::to_string(length - split)),
+      report(split == length - 1
+                 ? fmt::format("prefill {} + decode 1", split)
+                 : fmt::format("prefill {} + {}", split, length - split),
              rest, split);
     }
   }
@@ -179,8 +178,9 @@ int commandCheckModel(const std::vector<std::string> &args) {
               wanted.size() * sizeof(int64_t));
   if (wanted.size() < prompt.size() ||
       !std::equal(prompt.begin(), prompt.end(), wanted.begin()))
-    fail(kExitBadInput, expected.path + ": 'generated_ids' does not start "
-                                        "with 'generate_input_ids'");
+    fail(kExitBadInput,
+         "{}: 'generated_ids' does not start with 'generate_input_ids'",
+         expected.path);
   size_t promptLength = prompt.size();
   session.reset();
   std::vector<int64_t> generated;
@@ -197,14 +197,13 @@ int commandCheckModel(const std::vector<std::string> &args) {
       break;
     }
   bool idsOk = firstMismatch == wanted.size();
-  std::printf("generate: %zu new tokens after a %zu-token prompt %s\n",
-              wanted.size() - promptLength, promptLength,
-              idsOk ? "all match"
-                    : ("MISMATCH at position " + std::to_string(firstMismatch) +
-                       ": got " +
-                       std::to_string(generated[firstMismatch - promptLength]) +
-                       ", expected " + std::to_string(wanted[firstMismatch]))
-                          .c_str());
+  fmt::print("generate: {} new tokens after a {}-token prompt {}\n",
+             wanted.size() - promptLength, promptLength,
+             idsOk ? "all match"
+                   : fmt::format("MISMATCH at position {}: got {}, expected {}",
+                                 firstMismatch,
+                                 generated[firstMismatch - promptLength],
+                                 wanted[firstMismatch]));
   return logitsOk && consistent && idsOk ? kExitOk : kExitMismatch;
 }
 

@@ -24,11 +24,12 @@ std::vector<int64_t> parseIds(const std::string &text, int64_t vocab) {
     size_t comma = text.find(',', start);
     std::string item = text.substr(
         start, comma == std::string::npos ? std::string::npos : comma - start);
-    ids.push_back(parseCount("--prompt-ids", item, 0));
+    ids.push_back(parseCount("prompt-ids", item, 0));
     if (ids.back() >= vocab)
-      fail(kExitBadInput, "ssm-run generate: --prompt-ids holds id " + item +
-                              ", outside the vocabulary [0, " +
-                              std::to_string(vocab) + ")");
+      fail(kExitBadInput,
+           "ssm-run generate: --prompt-ids holds id {}, outside the "
+           "vocabulary [0, {})",
+           item, vocab);
     if (comma == std::string::npos)
       break;
     start = comma + 1;
@@ -44,8 +45,9 @@ int commandGenerate(const std::vector<std::string> &args) {
       {{"weights", true}, {"prompt-ids", true}, {"max-new-tokens", true},
        {"target", true}, {"verbose", false}});
   if (arguments.positional.size() != 1)
-    usageError("ssm-run generate: expected one artifact directory, got " +
-               std::to_string(arguments.positional.size()) + " arguments");
+    usageError("ssm-run generate: expected one artifact directory, got {} "
+               "arguments",
+               arguments.positional.size());
   if (!arguments.has("weights") || !arguments.has("prompt-ids") ||
       !arguments.has("max-new-tokens"))
     usageError("ssm-run generate: --weights=DIR, --prompt-ids=ID,ID,... and "
@@ -53,7 +55,7 @@ int commandGenerate(const std::vector<std::string> &args) {
   if (arguments.value("prompt-ids").empty())
     fail(kExitBadInput, "ssm-run generate: --prompt-ids is an empty prompt");
   int64_t newTokens =
-      parseCount("--max-new-tokens", arguments.value("max-new-tokens"), 1);
+      parseCount("max-new-tokens", arguments.value("max-new-tokens"), 1);
   Model model = loadModel(arguments.positional[0], arguments.value("weights"),
                           arguments.value("target"));
   int64_t vocab = model.vocabSize();
@@ -77,11 +79,9 @@ int commandGenerate(const std::vector<std::string> &args) {
           if (step == 0)
             first = lastReport = now;
           else if (seconds(lastReport, now) >= 1.0) {
-            std::fprintf(stderr,
-                         "\rssm-run generate: %lld/%lld tokens, %.1f tokens/s",
-                         static_cast<long long>(step + 1),
-                         static_cast<long long>(newTokens),
-                         step / seconds(first, now));
+            fmt::print(stderr,
+                       "\rssm-run generate: {}/{} tokens, {:.1f} tokens/s",
+                       step + 1, newTokens, step / seconds(first, now));
             lastReport = now;
             reported = true;
           }
@@ -92,21 +92,20 @@ int commandGenerate(const std::vector<std::string> &args) {
   }
   Clock::time_point end = Clock::now();
   if (reported)
-    std::fprintf(stderr, "\n");
+    fmt::print(stderr, "\n");
   double firstMs = seconds(start, first) * 1e3, decodeSeconds = seconds(first, end);
   std::vector<int64_t> sequence = prompt;
   sequence.insert(sequence.end(), generated.begin(), generated.end());
 
-  std::string ids;
-  for (size_t i = promptLength; i < sequence.size(); ++i)
-    ids += (i > promptLength ? "," : "") + std::to_string(sequence[i]);
-  std::printf("generated: %s\n", ids.c_str());
-  std::printf("time to first token: %.2f ms (%zu-token prompt, %.1f tokens/s)\n",
-              firstMs, promptLength, promptLength / (firstMs / 1e3));
+  fmt::print("generated: {}\n",
+             fmt::join(sequence.begin() + promptLength, sequence.end(), ","));
+  fmt::print("time to first token: {:.2f} ms ({}-token prompt, {:.1f} "
+             "tokens/s)\n",
+             firstMs, promptLength, promptLength / (firstMs / 1e3));
   if (newTokens > 1)
-    std::printf("decode: %lld tokens in %.2f ms, %.1f tokens/s\n",
-                static_cast<long long>(newTokens - 1), decodeSeconds * 1e3,
-                (newTokens - 1) / decodeSeconds);
+    fmt::print("decode: {} tokens in {:.2f} ms, {:.1f} tokens/s\n",
+               newTokens - 1, decodeSeconds * 1e3,
+               (newTokens - 1) / decodeSeconds);
   return kExitOk;
 }
 

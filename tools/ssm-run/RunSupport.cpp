@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -15,7 +14,7 @@ namespace ssm::run {
 void fail(int code, const std::string &message) { throw Exit{code, message}; }
 
 void usageError(const std::string &message) {
-  fail(kExitBadInput, message + "\nRun 'ssm-run --help' for usage.");
+  fail(kExitBadInput, "{}\nRun 'ssm-run --help' for usage.", message);
 }
 
 /// Parses `--name=value`, `--flag` and `-v`; anything else starting with '-'
@@ -33,7 +32,7 @@ Arguments parseArguments(const std::string &command,
     std::string name = arg == "-v" ? "verbose" : arg;
     if (name != "verbose") {
       if (name.rfind("--", 0) != 0)
-        usageError("ssm-run " + command + ": unknown option '" + arg + "'");
+        usageError("ssm-run {}: unknown option '{}'", command, arg);
       name = name.substr(2);
     }
     std::string value;
@@ -48,7 +47,7 @@ Arguments parseArguments(const std::string &command,
       if (name == candidate.name)
         spec = &candidate;
     if (!spec)
-      usageError("ssm-run " + command + ": unknown option '--" + name + "'");
+      usageError("ssm-run {}: unknown option '--{}'", command, name);
     // `--name value` as well as `--name=value`.
     if (spec->takesValue && !hasValue && index + 1 < args.size() &&
         args[index + 1].rfind("-", 0) != 0) {
@@ -56,14 +55,12 @@ Arguments parseArguments(const std::string &command,
       hasValue = true;
     }
     if (spec->takesValue && !hasValue)
-      usageError("ssm-run " + command + ": option '--" + name +
-                 "' needs a value (--" + name + "=...)");
+      usageError("ssm-run {}: option '--{}' needs a value (--{}=...)", command,
+                 name, name);
     if (!spec->takesValue && hasValue)
-      usageError("ssm-run " + command + ": option '--" + name +
-                 "' takes no value");
+      usageError("ssm-run {}: option '--{}' takes no value", command, name);
     if (result.has(name))
-      usageError("ssm-run " + command + ": option '--" + name +
-                 "' is given twice");
+      usageError("ssm-run {}: option '--{}' is given twice", command, name);
     if (spec->takesValue)
       result.values[name] = value;
     else
@@ -78,8 +75,8 @@ int64_t parseCount(const std::string &option, const std::string &text,
   errno = 0;
   long long value = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE || value < minimum)
-    usageError("option '--" + option + "' expects an integer >= " +
-               std::to_string(minimum) + ", got '" + text + "'");
+    usageError("option '--{}' expects an integer >= {}, got '{}'", option,
+               minimum, text);
   return value;
 }
 
@@ -87,17 +84,15 @@ double parseTolerance(const std::string &text) {
   char *end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(value >= 0.0) || std::isinf(value))
-    usageError("option '--tolerance' expects a number >= 0, got '" + text +
-               "'");
+    usageError("option '--tolerance' expects a number >= 0, got '{}'", text);
   return value;
 }
 
 std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") +
-            (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return text + "]";
+  std::vector<std::string> dims;
+  for (int64_t size : shape)
+    dims.push_back(size < 0 ? "?" : fmt::to_string(size));
+  return fmt::format("[{}]", fmt::join(dims, ", "));
 }
 
 std::vector<int64_t> shapeOf(const DLTensor &tensor) {
@@ -111,8 +106,8 @@ std::vector<double> toDoubles(const DLTensor &tensor) {
     return toDoubleVector(tensor);
   if ((tensor.dtype.code != kDLInt && tensor.dtype.code != kDLUInt) ||
       tensor.dtype.lanes != 1)
-    throw Error(SSM_STATUS_UNIMPLEMENTED,
-                     "cannot compare dtype " + dtypeName(tensor.dtype));
+    throw Error(SSM_STATUS_UNIMPLEMENTED, fmt::format("cannot compare dtype {}",
+                                                      dtypeName(tensor.dtype)));
   size_t count = static_cast<size_t>(numElements(tensor));
   size_t bytes = tensor.dtype.bits / 8;
   const uint8_t *data =
@@ -167,9 +162,9 @@ Comparison compare(const DLTensor &output, const DLTensor &reference,
                    double tolerance) {
   Comparison result;
   if (shapeOf(output) != shapeOf(reference)) {
-    result.problem = "shape " + formatShape(shapeOf(output)) +
-                     " but the reference has " +
-                     formatShape(shapeOf(reference));
+    result.problem = fmt::format("shape {} but the reference has {}",
+                                 formatShape(shapeOf(output)),
+                                 formatShape(shapeOf(reference)));
     return result;
   }
   std::vector<double> got = toDoubles(output), want = toDoubles(reference);
@@ -206,20 +201,20 @@ bool compareOutputs(const Function &function,
   for (size_t o = 0; o < outputs.size(); ++o) {
     std::string name = function.output(o).name;
     if (!references.has(name))
-      fail(kExitBadInput, referencePath + ": no reference tensor '" + name +
-                              "' for output " + std::to_string(o) +
-                              " of function '" + function.name() + "'");
+      fail(kExitBadInput,
+           "{}: no reference tensor '{}' for output {} of function '{}'",
+           referencePath, name, o, function.name());
     Comparison result =
         compare(outputs[o].view(), references.tensor(name), tolerance);
-    std::printf("  %-*s  ", static_cast<int>(width), name.c_str());
+    fmt::print("  {:<{}}  ", name, width);
     if (!result.problem.empty()) {
-      std::printf("%s  FAIL\n", result.problem.c_str());
+      fmt::print("{}  FAIL\n", result.problem);
       allOk = false;
       continue;
     }
-    std::printf("max_abs_err=%.3e  max_abs_ref=%.3e  rel=%.3e  %s\n",
-                result.maxAbsError, result.maxAbsReference, result.relative,
-                result.ok ? "ok" : "FAIL");
+    fmt::print("max_abs_err={:.3e}  max_abs_ref={:.3e}  rel={:.3e}  {}\n",
+               result.maxAbsError, result.maxAbsReference, result.relative,
+               result.ok ? "ok" : "FAIL");
     allOk = allOk && result.ok;
   }
   return allOk;
@@ -231,9 +226,9 @@ std::string describeAlgorithms(const Function &function) {
     text += text.empty() ? "" : ", ";
     text += note.algorithm.empty() ? "?" : note.algorithm;
     if (note.chunkSize > 0)
-      text += " (chunk " + std::to_string(note.chunkSize) + ")";
+      text += fmt::format(" (chunk {})", note.chunkSize);
     if (!note.location.empty())
-      text += " at " + note.location;
+      text += fmt::format(" at {}", note.location);
   }
   return text.empty() ? "(none recorded)" : text;
 }
@@ -255,7 +250,7 @@ static ssm_module_options_t optionsFor(const std::string &target) {
   else if (target == "cuda")
     options.device = {kDLCUDA, 0};
   else if (!target.empty())
-    usageError("unknown target '" + target + "', expected cpu or cuda");
+    usageError("unknown target '{}', expected cpu or cuda", target);
   return options;
 }
 
@@ -288,9 +283,8 @@ HostTensor convertedCopy(const DLTensor &tensor, DLDataType dtype,
   bool floats = (given.code == kDLFloat || given.code == kDLBfloat) &&
                 (dtype.code == kDLFloat || dtype.code == kDLBfloat);
   if (!floats)
-    fail(kExitBadInput, path + ": tensor '" + name + "' is " +
-                            dtypeName(given) + ", the function takes " +
-                            dtypeName(dtype));
+    fail(kExitBadInput, "{}: tensor '{}' is {}, the function takes {}", path,
+         name, dtypeName(given), dtypeName(dtype));
   std::vector<double> values = toDoubleVector(copy.view());
   HostTensor result(dtype, copy.shape());
   auto *bytes = static_cast<uint8_t *>(result.data());
@@ -327,14 +321,13 @@ std::vector<HostTensor> bindInputs(const Function &function,
         break;
       }
     if (!source) {
-      std::string where;
+      std::vector<std::string> paths;
       for (const InputSource &candidate : sources)
-        where += (where.empty() ? "" : " or ") + candidate.path;
-      fail(kExitBadInput, where + ": no tensor '" + signature.name +
-                              "', which function '" + function.name() +
-                              "' takes as input " + std::to_string(i) + " (" +
-                              dtypeName(signature.dtype) +
-                              formatShape(signature.shape) + ")");
+        paths.push_back(candidate.path);
+      fail(kExitBadInput,
+           "{}: no tensor '{}', which function '{}' takes as input {} ({}{})",
+           fmt::join(paths, " or "), signature.name, function.name(), i,
+           dtypeName(signature.dtype), formatShape(signature.shape));
     }
     // safetensors data is unaligned; generated code may assume alignment.
     inputs.push_back(convertedCopy(source->file.tensor(signature.name),

@@ -7,6 +7,8 @@
 #include "ssm/model.hpp"
 #include "ssm/runtime.hpp"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <set>
 #include <string>
@@ -29,6 +31,19 @@ struct Exit {
 };
 [[noreturn]] void fail(int code, const std::string &message);
 [[noreturn]] void usageError(const std::string &message);
+
+/// fail and usageError with the message formatted by fmt; a message without
+/// arguments is taken as it is (the overloads above).
+template <typename... Args>
+[[noreturn]] void fail(int code, fmt::format_string<Args...> format,
+                       Args &&...args) {
+  fail(code, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+[[noreturn]] void usageError(fmt::format_string<Args...> format,
+                             Args &&...args) {
+  usageError(fmt::format(format, std::forward<Args>(args)...));
+}
 
 struct OptionSpec {
   const char *name; // without the leading dashes

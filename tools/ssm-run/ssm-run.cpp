@@ -88,12 +88,10 @@ ssm::Function selectFunction(const ssm::Module &module,
     fail(kExitBadInput, error.what());
   }
   if (module.numFunctions() != 1) {
-    std::string names;
-    for (const std::string &name : module.functionNames())
-      names += (names.empty() ? "" : ", ") + name;
+    std::vector<std::string> names = module.functionNames();
     fail(kExitBadInput,
-         "the artifact has " + std::to_string(module.numFunctions()) +
-             " functions (" + names + "); choose one with --function=NAME");
+         "the artifact has {} functions ({}); choose one with --function=NAME",
+         module.numFunctions(), fmt::join(names, ", "));
   }
   return module.function(size_t(0));
 }
@@ -110,8 +108,9 @@ int commandRun(const std::vector<std::string> &args) {
                                         {"repeat", true},
                                         {"verbose", false}});
   if (arguments.positional.size() != 1)
-    usageError("ssm-run run: expected one artifact directory, got " +
-               std::to_string(arguments.positional.size()) + " arguments");
+    usageError("ssm-run run: expected one artifact directory, got {} "
+               "arguments",
+               arguments.positional.size());
   if (!arguments.has("inputs"))
     usageError("ssm-run run: --inputs=FILE.safetensors is required");
   double tolerance = arguments.has("tolerance")
@@ -143,16 +142,12 @@ int commandRun(const std::vector<std::string> &args) {
       sorted.size() % 2
           ? sorted[sorted.size() / 2]
           : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
-  std::printf("function '%s': %lld runs (after %lld warm-up), median %.3f ms, "
-              "min %.3f ms\n",
-              function.name().c_str(), static_cast<long long>(repeat),
-              static_cast<long long>(warmup), median, sorted.front());
+  fmt::print("function '{}': {} runs (after {} warm-up), median {:.3f} ms, "
+             "min {:.3f} ms\n",
+             function.name(), repeat, warmup, median, sorted.front());
   if (arguments.has("verbose")) {
-    std::printf("  runs (ms):");
-    for (double time : times)
-      std::printf(" %.3f", time);
-    std::printf("\n");
-    std::printf("  algorithm: %s\n", describeAlgorithms(function).c_str());
+    fmt::print("  runs (ms): {:.3f}\n", fmt::join(times, " "));
+    fmt::print("  algorithm: {}\n", describeAlgorithms(function));
   }
 
   if (arguments.has("output")) {
@@ -167,14 +162,14 @@ int commandRun(const std::vector<std::string> &args) {
     } catch (const ssm::Error &error) {
       fail(kExitBadInput, error.what());
     }
-    std::printf("  outputs written to %s\n", arguments.value("output").c_str());
+    fmt::print("  outputs written to {}\n", arguments.value("output"));
   }
 
   if (!arguments.has("compare"))
     return kExitOk;
   bool ok = compareOutputs(function, outputs, references,
                            arguments.value("compare"), tolerance);
-  std::printf("%s (tolerance rel <= %g)\n", ok ? "PASS" : "FAIL", tolerance);
+  fmt::print("{} (tolerance rel <= {:g})\n", ok ? "PASS" : "FAIL", tolerance);
   return ok ? kExitOk : kExitMismatch;
 }
 
@@ -185,29 +180,28 @@ int commandRun(const std::vector<std::string> &args) {
 int commandInfo(const std::vector<std::string> &args) {
   Arguments arguments = parseArguments("info", args, {});
   if (arguments.positional.size() != 1)
-    usageError("ssm-run info: expected one artifact directory, got " +
-               std::to_string(arguments.positional.size()) + " arguments");
+    usageError("ssm-run info: expected one artifact directory, got {} "
+               "arguments",
+               arguments.positional.size());
   ssm::Module module = loadArtifact(arguments.positional[0], "");
-  std::printf("artifact %s: target %s, source %s, %zu function%s\n",
-              arguments.positional[0].c_str(), module.target().c_str(),
-              module.source().empty() ? "(unknown)" : module.source().c_str(),
-              module.numFunctions(), module.numFunctions() == 1 ? "" : "s");
+  fmt::print("artifact {}: target {}, source {}, {} function{}\n",
+             arguments.positional[0], module.target(),
+             module.source().empty() ? "(unknown)" : module.source(),
+             module.numFunctions(), module.numFunctions() == 1 ? "" : "s");
   for (size_t f = 0; f < module.numFunctions(); ++f) {
     ssm::Function function = module.function(f);
-    std::printf("function %s\n", function.name().c_str());
+    fmt::print("function {}\n", function.name());
     for (size_t i = 0; i < function.numInputs(); ++i) {
       ssm::TensorSignature input = function.input(i);
-      std::printf("  input  %zu  %s: %s%s\n", i, input.name.c_str(),
-                  ssm::dtypeName(input.dtype).c_str(),
-                  formatShape(input.shape).c_str());
+      fmt::print("  input  {}  {}: {}{}\n", i, input.name,
+                 ssm::dtypeName(input.dtype), formatShape(input.shape));
     }
     for (size_t o = 0; o < function.numOutputs(); ++o) {
       ssm::TensorSignature output = function.output(o);
-      std::printf("  output %zu  %s: %s%s\n", o, output.name.c_str(),
-                  ssm::dtypeName(output.dtype).c_str(),
-                  formatShape(output.shape).c_str());
+      fmt::print("  output {}  {}: {}{}\n", o, output.name,
+                 ssm::dtypeName(output.dtype), formatShape(output.shape));
     }
-    std::printf("  algorithm: %s\n", describeAlgorithms(function).c_str());
+    fmt::print("  algorithm: {}\n", describeAlgorithms(function));
   }
   return kExitOk;
 }
@@ -240,23 +234,24 @@ int main(int argc, char **argv) {
       return commandCheckModel(args);
     if (command == "generate")
       return commandGenerate(args);
-    usageError("ssm-run: unknown command '" + command +
-               "' (expected check, run, info, check-model or generate)");
+    usageError("ssm-run: unknown command '{}' (expected check, run, info, "
+               "check-model or generate)",
+               command);
   } catch (const Exit &exit) {
     std::fflush(stdout);
     // Usage errors already name the command ("ssm-run check: ...").
     if (!exit.message.empty())
-      std::fprintf(stderr, "%s%s\n",
-                   exit.message.rfind("ssm-run", 0) == 0 ? "" : "ssm-run: ",
-                   exit.message.c_str());
+      fmt::print(stderr, "{}{}\n",
+                 exit.message.rfind("ssm-run", 0) == 0 ? "" : "ssm-run: ",
+                 exit.message);
     return exit.code;
   } catch (const ssm::Error &error) {
     std::fflush(stdout);
-    std::fprintf(stderr, "ssm-run: %s\n", error.what());
+    fmt::print(stderr, "ssm-run: {}\n", error.what());
     return kExitBadInput;
   } catch (const std::exception &error) {
     std::fflush(stdout);
-    std::fprintf(stderr, "ssm-run: internal error: %s\n", error.what());
+    fmt::print(stderr, "ssm-run: internal error: {}\n", error.what());
     return kExitCompilerFailure;
   }
 }

@@ -27,14 +27,32 @@ TEST(StatusTest, CodeNames) {
                "UNKNOWN");
 }
 
-TEST(StatusTest, MakeStatusfFormatsLongMessages) {
+TEST(StatusTest, MakeStatusFormatsLongMessages) {
   std::string longName(1000, 'n');
-  ssm_status_t status = makeStatusf(SSM_STATUS_DATA_LOSS, "%s: tensor '%s' %d",
-                                    "model.safetensors", longName.c_str(), 42);
+  ssm_status_t status = makeStatus(SSM_STATUS_DATA_LOSS, "{}: tensor '{}' {}",
+                                   "model.safetensors", longName, 42);
   ASSERT_NE(status, nullptr);
   EXPECT_EQ(ssm_status_code(status), SSM_STATUS_DATA_LOSS);
   EXPECT_EQ(std::string(ssm_status_message(status)),
             "model.safetensors: tensor '" + longName + "' 42");
+  ssm_status_free(status);
+}
+
+TEST(StatusTest, MessageWithoutArgumentsIsNotFormatted) {
+  // A message read at run time (a driver's, an exception's) may hold braces.
+  ssm_status_t status = makeStatus(SSM_STATUS_IO_ERROR, "unexpected '{'");
+  ASSERT_NE(status, nullptr);
+  EXPECT_STREQ(ssm_status_message(status), "unexpected '{'");
+  ssm_status_free(status);
+}
+
+TEST(StatusTest, FormatThatDoesNotFitItsArgumentsIsInternal) {
+  ssm_status_t status =
+      makeStatus(SSM_STATUS_DATA_LOSS, fmt::runtime("{} and {}"), 1);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(ssm_status_code(status), SSM_STATUS_INTERNAL);
+  EXPECT_NE(std::string(ssm_status_message(status)).find("{} and {}"),
+            std::string::npos);
   ssm_status_free(status);
 }
 
