@@ -149,7 +149,8 @@ static double inputOutputBytes(const MixShape &s) {
 
 /// S_t = a_t ∘ S_{t−1} + k_t v_tᵀ, y_t = S_tᵀ q_t: per token and head,
 /// N·P state updates (mul + fma) and outputs (fma), vectorised over value
-/// dims, or over heads when a vector of heads shares q and k (Mamba-1).
+/// dims, or over heads when a vector of heads shares q and k (Mamba-1), or
+/// over state rows at a single position (LowerRecurrent.cpp's plan).
 static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
   Work w;
   const int64_t n = s.stateSize, p = s.valueHeadDim;
@@ -160,9 +161,15 @@ static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
         std::gcd(s.numHeads / s.numQueryHeads, s.numHeads / s.numKeyHeads),
         t.vectorLanes);
   bool overHeads = headLanes > valueLanes;
-  int64_t lanes = overHeads ? headLanes : valueLanes;
+  // The CPU lowering at a single position: lanes over state rows, each
+  // state element read and written once, no scratch.
+  const bool overRows = s.length == 1 && t.kind == TargetKind::Cpu;
+  int64_t lanes = overRows    ? lanesDividing(n, t.vectorLanes)
+                  : overHeads ? headLanes
+                              : valueLanes;
   w.laneFraction = static_cast<double>(lanes) / t.vectorLanes;
-  w.workItems = s.batch * (overHeads ? s.numHeads / headLanes : s.numHeads);
+  w.workItems = s.batch * (overHeads && !overRows ? s.numHeads / headLanes
+                                                  : s.numHeads);
   w.depth = s.length;
 
   double tokenHeads = static_cast<double>(s.batch) * s.length * s.numHeads;
@@ -178,13 +185,18 @@ static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
     w.specialOps = tokenHeads * n;
   }
 
+  w.bytes = inputOutputBytes(s);
+  if (overRows) {
+    if (w.laneFraction < 1)
+      w.remark = formatv("{0} of {1} lanes", lanes, t.vectorLanes).str();
+    return w;
+  }
   int64_t rowWidth = overHeads ? p * headLanes : p;
   w.scratchBytes =
       kScratchElementBytes *
       (n * rowWidth + 2 * kRecurrentBlock * rowWidth + kRecurrentBlock * lanes +
        (s.decay == Decay::Diagonal ? n * lanes : 0));
   w.scratchSteps = ceilDiv(s.length, kRecurrentBlock);
-  w.bytes = inputOutputBytes(s);
   if (overHeads)
     w.remark = formatv("lanes over {0} heads", headLanes).str();
   else if (w.laneFraction < 1)

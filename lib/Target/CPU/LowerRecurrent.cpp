@@ -8,6 +8,11 @@
 // kept in registers across every position of the block, and y accumulates
 // the tiles' contributions in a small buffer.
 //
+// A single position (a decode step, L = 1 static) reads and writes each state
+// element once, so the state's [B, H, P, N] layout decides: lanes run over
+// state rows n (contiguous there) and y_p is a lane reduction, instead of
+// gathering and scattering the state along p.
+//
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Target/CPU/Passes.h"
@@ -39,6 +44,8 @@ namespace {
 
 /// How the lanes of a vector are assigned, and the tiling derived from it.
 struct RecurrentPlan {
+  /// A single position: lanes run over state rows n (the decode step).
+  bool stateLanes = false;
   /// Lanes run over heads (Mamba-1) instead of over value dims.
   bool headLanes = false;
   int64_t lanes = 1;
@@ -54,6 +61,11 @@ struct RecurrentPlan {
 
 RecurrentPlan planRecurrent(const MixContext &ctx, int64_t vectorWidth) {
   RecurrentPlan plan;
+  if (getConstantIntValue(ctx.length) == 1) {
+    plan.stateLanes = true;
+    plan.lanes = lanesDividing(ctx.stateSize, vectorWidth);
+    return plan;
+  }
   int64_t valueLanes = lanesDividing(ctx.valueHeadDim, vectorWidth);
   // Head lanes need heads of a vector to share their q and k heads and to
   // have value heads of their own.
@@ -93,6 +105,13 @@ public:
 
   void emit(ImplicitLocOpBuilder &b) {
     KernelBuilder k(b);
+    if (plan.stateLanes) {
+      emitParallel(k, {ctx.batch, k.index(ctx.numHeads)},
+                   [&](KernelBuilder &k, ValueRange ivs) {
+                     emitStep(k, ivs[0], ivs[1]);
+                   });
+      return;
+    }
     emitParallel(k, {ctx.batch, k.index(plan.headGroups)},
                  [&](KernelBuilder &k, ValueRange ivs) {
                    emitWorkItem(k, ivs[0], ivs[1]);
@@ -171,6 +190,57 @@ private:
 
     if (ctx.finalState)
       emitFinalState(k);
+  }
+
+  /// One position of head `head`: for each value dim p, the state row
+  /// S[p, :] in vectors along n, decayed, plus k v_p, into the final state,
+  /// and y_p = Σ_n q_n S[p, n].
+  void emitStep(KernelBuilder &k, Value b, Value head) {
+    const int64_t lanes = plan.lanes;
+    Value position = k.index(0);
+    Value queryHead = ctx.queryHead(k, head), keyHead = ctx.keyHead(k, head),
+          valueHead = ctx.valueHead(k, head);
+    Value step, scalarDecay;
+    if (ctx.hasDecay()) {
+      step = ctx.dt->read(k, {b, position, head}, 2, 1, f());
+      if (!ctx.hasDiagonalDecay())
+        scalarDecay = k.broadcast(
+            k.exp(k.mul(step, ctx.decayRate->read(k, {head}, 0, 1, f()))),
+            vec());
+    }
+    auto finalElement =
+        ctx.finalState
+            ? cast<MemRefType>(ctx.finalState.getType()).getElementType()
+            : Type();
+    k.loop(0, ctx.valueHeadDim, 1, [&](KernelBuilder &k, Value p) {
+      Value value = k.broadcast(
+          ctx.v->read(k, {b, position, valueHead, p}, 3, 1, f()), vec());
+      SmallVector<Value> sum = k.loop(
+          k.index(0), k.index(ctx.stateSize), k.index(lanes),
+          {k.floatConst(vec(), 0.0)},
+          [&](KernelBuilder &k, Value n, ValueRange sum) -> SmallVector<Value> {
+            Value s = ctx.initialState
+                          ? ctx.initialState->read(k, {b, head, p, n}, 3,
+                                                   lanes, f())
+                          : k.floatConst(vec(), 0.0);
+            if (scalarDecay) {
+              s = k.mul(scalarDecay, s);
+            } else if (step) {
+              Value rate = ctx.decayRate->read(k, {head, n}, 1, lanes, f());
+              s = k.mul(k.exp(k.mul(k.broadcast(step, vec()), rate)), s);
+            }
+            Value key =
+                ctx.k->read(k, {b, position, keyHead, n}, 3, lanes, f());
+            Value query =
+                ctx.q->read(k, {b, position, queryHead, n}, 3, lanes, f());
+            s = k.fma(key, value, s);
+            if (ctx.finalState)
+              storeAlong(k, k.convert(s, finalElement), ctx.finalState,
+                         {b, head, p, n}, 3, lanes);
+            return {k.fma(query, s, sum[0])};
+          });
+      ctx.y->write(k, k.reduceAdd(sum[0]), {b, position, head, p}, 3, 1);
+    });
   }
 
   void emitInitialState(KernelBuilder &k) {

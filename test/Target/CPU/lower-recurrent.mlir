@@ -114,3 +114,50 @@ func.func @dynamic_and_other_algorithms(%q: tensor<?x?x2x4xf32>, %k: tensor<?x?x
       : (tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>, tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
   return %y, %z : tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>
 }
+
+// -----
+
+// A decode step (L = 1, Mamba-2 shape): each state element is read and
+// written once, so lanes run over the state rows n, contiguous in the
+// [B, H, P, N] state: S[p, :] is loaded and stored as whole vectors (no
+// scratch, no gather), and y_p is a lane reduction.
+// CHECK-LABEL: func @decode_step_scalar_decay
+// CHECK:       scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c2, %c4)
+// CHECK-NOT:     memref.alloca
+// CHECK:         math.exp %{{.*}} : f32
+// CHECK:         scf.for %[[P:.*]] = %c0 to %c32 step %c1
+// CHECK:           scf.for %[[N:.*]] = %c0 to %c64 step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xf32>)
+// CHECK:             vector.load %{{.*}} : memref<2x4x32x64xf32>, vector<16xf32>
+// CHECK-NOT:         vector.from_elements
+// CHECK:             vector.store %{{.*}} : memref<2x4x32x64xf32>, vector<16xf32>
+// CHECK:           vector.reduction <add>
+// CHECK-NOT:   ssm.mix
+// AVX2-LABEL: func @decode_step_scalar_decay
+// AVX2:         vector.store {{.*}} : memref<2x4x32x64xf32>, vector<8xf32>
+func.func @decode_step_scalar_decay(%q: tensor<2x1x1x64xf32>, %k: tensor<2x1x1x64xf32>, %v: tensor<2x1x4x32xf32>,
+                                    %dt: tensor<2x1x4xf32>, %A: tensor<4xf32>, %s0: tensor<2x4x32x64xf32>)
+    -> (tensor<2x1x4x32xf32>, tensor<2x4x32x64xf32>) {
+  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A) initial_state(%s0) algorithm<recurrent>
+      : (tensor<2x1x1x64xf32>, tensor<2x1x1x64xf32>, tensor<2x1x4x32xf32>, tensor<2x1x4xf32>, tensor<4xf32>, tensor<2x4x32x64xf32>)
+      -> (tensor<2x1x4x32xf32>, tensor<2x4x32x64xf32>)
+  return %y, %s : tensor<2x1x4x32xf32>, tensor<2x4x32x64xf32>
+}
+
+// -----
+
+// A Mamba-1 decode step (P = 1, diagonal A): one vector of 16 state rows a
+// channel, exp(dt · A) a vector of them.
+// CHECK-LABEL: func @decode_step_diagonal_decay
+// CHECK:       scf.parallel (%{{.*}}) = (%c0) to (%c32)
+// CHECK:         vector.load %{{.*}} : memref<32x16xf32>, vector<16xf32>
+// CHECK:         math.exp %{{.*}} : vector<16xf32>
+// CHECK:         vector.store %{{.*}} : memref<1x32x1x16xf32>, vector<16xf32>
+// CHECK:         vector.reduction <add>
+func.func @decode_step_diagonal_decay(%q: tensor<1x1x1x16xf32>, %k: tensor<1x1x1x16xf32>, %v: tensor<1x1x32x1xf32>,
+                                      %dt: tensor<1x1x32xf32>, %A: tensor<32x16xf32>, %s0: tensor<1x32x1x16xf32>)
+    -> (tensor<1x1x32x1xf32>, tensor<1x32x1x16xf32>) {
+  %y, %s = ssm.mix linear causal %q, %k, %v decay(%dt, %A) initial_state(%s0) algorithm<recurrent>
+      : (tensor<1x1x1x16xf32>, tensor<1x1x1x16xf32>, tensor<1x1x32x1xf32>, tensor<1x1x32xf32>, tensor<32x16xf32>, tensor<1x32x1x16xf32>)
+      -> (tensor<1x1x32x1xf32>, tensor<1x32x1x16xf32>)
+  return %y, %s : tensor<1x1x32x1xf32>, tensor<1x32x1x16xf32>
+}

@@ -183,6 +183,19 @@ TEST(CostModelFormulas, RecurrentDiagonalLanesOverHeads) {
   EXPECT_EQ(e.depth, 8);
 }
 
+TEST(CostModelFormulas, RecurrentDecodeStepLanesOverStateRows) {
+  // Mamba-1 at one position: the CPU kernel runs lanes over the 16 state
+  // rows, one work item a channel (not 16-channel groups), full lanes.
+  MixShape s = mamba1(1, 1, 32, 16);
+  Estimate e = estimate(s, testCpu(), Algorithm::Recurrent);
+  EXPECT_EQ(e.workItems, 32);
+  EXPECT_EQ(e.depth, 1);
+  EXPECT_EQ(e.note.find("lanes"), std::string::npos) << e.note;
+  // N = 4 fills a quarter of the lanes.
+  Estimate narrow = estimate(mamba1(1, 1, 32, 4), testCpu(), Algorithm::Recurrent);
+  EXPECT_NE(narrow.note.find("4 of 16 lanes"), std::string::npos) << narrow.note;
+}
+
 TEST(CostModelFormulas, ChunkedMatmulsAndTriangles) {
   // L64 Q32 N16 P16, no decay, 2 chunks. Per chunk (16-lane micro-kernel):
   //   C·Bᵀ  [32×32]·16: tiles of 8 rows × 32 columns cover the whole block
