@@ -89,7 +89,7 @@ bool MaskAttr::keeps(int64_t i, int64_t j) const {
 
 // Syntax: `<kind` then, comma-separated in this order, `chunk_size = Q`,
 // `kernel = K`, `vector_width = W`, `warp_row_tiles = T`,
-// `blocks_per_sm = S`, then `>`.
+// `blocks_per_sm = S`, `segments = G`, then `>`.
 Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
   StringRef keyword;
   SMLoc loc = parser.getCurrentLocation();
@@ -102,7 +102,8 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
         << "', expected 'quadratic', 'recurrent' or 'chunked'";
     return {};
   }
-  int64_t chunkSize = 0, vectorWidth = 0, warpRowTiles = 0, blocksPerSM = 0;
+  int64_t chunkSize = 0, vectorWidth = 0, warpRowTiles = 0, blocksPerSM = 0,
+          segments = 0;
   std::optional<KernelKind> kernel;
   while (succeeded(parser.parseOptionalComma())) {
     StringRef key;
@@ -128,12 +129,13 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
                      : key == "vector_width"   ? &vectorWidth
                      : key == "warp_row_tiles" ? &warpRowTiles
                      : key == "blocks_per_sm"  ? &blocksPerSM
+                     : key == "segments"       ? &segments
                                                : nullptr;
     if (!value) {
       parser.emitError(keyLoc)
           << "unknown algorithm parameter '" << key
-          << "', expected chunk_size, kernel, vector_width, warp_row_tiles "
-             "or blocks_per_sm";
+          << "', expected chunk_size, kernel, vector_width, warp_row_tiles, "
+             "blocks_per_sm or segments";
       return {};
     }
     if (parser.parseInteger(*value))
@@ -143,7 +145,7 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     *kind, chunkSize, kernel, vectorWidth, warpRowTiles,
-                    blocksPerSM);
+                    blocksPerSM, segments);
 }
 
 void AlgorithmAttr::print(AsmPrinter &printer) const {
@@ -158,14 +160,17 @@ void AlgorithmAttr::print(AsmPrinter &printer) const {
     printer << ", warp_row_tiles = " << getWarpRowTiles();
   if (getBlocksPerSM())
     printer << ", blocks_per_sm = " << getBlocksPerSM();
+  if (getSegments())
+    printer << ", segments = " << getSegments();
   printer << '>';
 }
 
 AlgorithmAttr AlgorithmAttr::withKernel(KernelKind kernel, int64_t vectorWidth,
                                         int64_t warpRowTiles,
-                                        int64_t blocksPerSM) const {
+                                        int64_t blocksPerSM,
+                                        int64_t segments) const {
   return get(getContext(), getKind(), getChunkSize(), kernel, vectorWidth,
-             warpRowTiles, blocksPerSM);
+             warpRowTiles, blocksPerSM, segments);
 }
 
 /// The algorithm a kernel runs; loops run any.
@@ -190,7 +195,8 @@ LogicalResult
 AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       AlgorithmKind kind, int64_t chunkSize,
                       std::optional<KernelKind> kernel, int64_t vectorWidth,
-                      int64_t warpRowTiles, int64_t blocksPerSM) {
+                      int64_t warpRowTiles, int64_t blocksPerSM,
+                      int64_t segments) {
   if (kind == AlgorithmKind::Chunked && chunkSize <= 0)
     return emitError() << "algorithm 'chunked' expects a positive chunk_size, "
                           "got "
@@ -228,5 +234,13 @@ AlgorithmAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "blocks_per_sm goes with kernel 'chunked_mma' only, "
                           "as 2 or 3, got "
                        << blocksPerSM;
+  if (segments != 0 &&
+      (!chunkedMma ||
+       !::ssm::device::geometry::chunkedMmaTakesSegments(segments) ||
+       blocksPerSM != 2))
+    return emitError() << "segments goes with kernel 'chunked_mma' and "
+                          "blocks_per_sm = 2 only, as a power of two in [2, "
+                       << ::ssm::device::geometry::kChunkedMmaMaxSegments
+                       << "], got " << segments;
   return success();
 }

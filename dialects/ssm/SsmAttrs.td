@@ -115,13 +115,16 @@ def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
     (`vector_width`: f32 lanes of the CPU loops; `warp_row_tiles`: 16-row
     query tiles per warp of `quadratic_mma`; `blocks_per_sm`: the blocks of
     `chunked_mma` an SM runs at once, 2 or 3, which sets its buffers and
-    registers). A plan without a kernel names the algorithm only; no
-    lowering takes it.
+    registers; `segments`: the sequence of `chunked_mma` split into that
+    many segments, a power of two ≥ 2, run in parallel after a first launch
+    that computes each segment's state). A plan without a kernel names the
+    algorithm only; no lowering takes it.
 
     ```mlir
     #ssm.algorithm<quadratic>
     #ssm.algorithm<recurrent, kernel = loops, vector_width = 16>
     #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
+    #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2, segments = 4>
     #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
     ```
   }];
@@ -130,18 +133,20 @@ def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
                         OptionalParameter<"std::optional<KernelKind>">:$kernel,
                         DefaultValuedParameter<"int64_t", "0">:$vectorWidth,
                         DefaultValuedParameter<"int64_t", "0">:$warpRowTiles,
-                        DefaultValuedParameter<"int64_t", "0">:$blocksPerSM);
+                        DefaultValuedParameter<"int64_t", "0">:$blocksPerSM,
+                        DefaultValuedParameter<"int64_t", "0">:$segments);
   let builders = [
     AttrBuilder<(ins "AlgorithmKind":$kind,
                      CArg<"int64_t", "0">:$chunkSize), [{
-      return $_get($_ctxt, kind, chunkSize, std::nullopt, 0, 0, 0);
+      return $_get($_ctxt, kind, chunkSize, std::nullopt, 0, 0, 0, 0);
     }]>
   ];
   let extraClassDeclaration = [{
     /// The same algorithm and chunk with a lowering configuration.
     AlgorithmAttr withKernel(KernelKind kernel, int64_t vectorWidth = 0,
                              int64_t warpRowTiles = 0,
-                             int64_t blocksPerSM = 0) const;
+                             int64_t blocksPerSM = 0,
+                             int64_t segments = 0) const;
   }];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;

@@ -27,8 +27,9 @@ func.func @ssd_bf16(%C: tensor<1x256x1x128xbf16>, %B: tensor<1x256x1x128xbf16>, 
 // The tensor-core chunked kernel runs a block per (64 values, head,
 // sequence). Two an SM suit most grids; three (one C/B buffer) only a grid
 // that two an SM would leave on a second, mostly idle wave: 4·80 = 320
-// blocks on the h200's 132 SMs (> 264, ≤ 396); 8·80 = 640 keep two, and so
-// does a dynamic batch.
+// blocks on the h200's 132 SMs (> 264, ≤ 396) at two chunks a sequence
+// (too short to gain from segments); 8·80 = 640 keep two, and so does a
+// dynamic batch.
 // CUDA-LABEL: func @ssd_wave
 // CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 3>
 // CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
@@ -50,6 +51,43 @@ func.func @ssd_wave(%C: tensor<4x128x1x128xbf16>, %B: tensor<4x128x1x128xbf16>, 
       : (tensor<?x128x1x128xbf16>, tensor<?x128x1x128xbf16>, tensor<?x128x80x64xbf16>, tensor<?x128x80xbf16>, tensor<80xbf16>)
       -> tensor<?x128x80x64xbf16>
   return %y, %y8, %yd : tensor<4x128x80x64xbf16>, tensor<8x128x80x64xbf16>, tensor<?x128x80x64xbf16>
+}
+
+// Grids of whole sequences that leave SMs idle split the sequence into
+// segments (two blocks an SM, after a launch that computes the segments'
+// states): 8 blocks of 32 chunks (B1 L2048 H8) take 16 segments of two
+// chunks; 320 blocks of 256 chunks (B4 L16384 H80) take 4 rather than three
+// blocks an SM; 640 blocks of 32 chunks (B8 L2048 H80) keep whole
+// sequences, and so does a dynamic length.
+// CUDA-LABEL: func @ssd_segments
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2, segments = 16>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2, segments = 4>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
+// CUDA:       algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
+// CPU-LABEL:  func @ssd_segments
+// CPU:        algorithm<chunked, chunk_size = 64, kernel = loops, vector_width = 8>
+func.func @ssd_segments(%C: tensor<1x2048x1x128xbf16>, %B: tensor<1x2048x1x128xbf16>, %x: tensor<1x2048x8x64xbf16>,
+                        %dt: tensor<1x2048x8xbf16>, %A: tensor<8xbf16>,
+                        %C4: tensor<4x16384x1x128xbf16>, %B4: tensor<4x16384x1x128xbf16>, %x4: tensor<4x16384x80x64xbf16>,
+                        %dt4: tensor<4x16384x80xbf16>, %A80: tensor<80xbf16>,
+                        %C8: tensor<8x2048x1x128xbf16>, %B8: tensor<8x2048x1x128xbf16>, %x8: tensor<8x2048x80x64xbf16>,
+                        %dt8: tensor<8x2048x80xbf16>,
+                        %Cd: tensor<1x?x1x128xbf16>, %Bd: tensor<1x?x1x128xbf16>, %xd: tensor<1x?x8x64xbf16>,
+                        %dtd: tensor<1x?x8xbf16>)
+    -> (tensor<1x2048x8x64xbf16>, tensor<4x16384x80x64xbf16>, tensor<8x2048x80x64xbf16>, tensor<1x?x8x64xbf16>) {
+  %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<1x2048x1x128xbf16>, tensor<1x2048x1x128xbf16>, tensor<1x2048x8x64xbf16>, tensor<1x2048x8xbf16>, tensor<8xbf16>)
+      -> tensor<1x2048x8x64xbf16>
+  %y4 = ssm.mix linear causal %C4, %B4, %x4 decay(%dt4, %A80) algorithm<chunked, chunk_size = 64>
+      : (tensor<4x16384x1x128xbf16>, tensor<4x16384x1x128xbf16>, tensor<4x16384x80x64xbf16>, tensor<4x16384x80xbf16>, tensor<80xbf16>)
+      -> tensor<4x16384x80x64xbf16>
+  %y8 = ssm.mix linear causal %C8, %B8, %x8 decay(%dt8, %A80) algorithm<chunked, chunk_size = 64>
+      : (tensor<8x2048x1x128xbf16>, tensor<8x2048x1x128xbf16>, tensor<8x2048x80x64xbf16>, tensor<8x2048x80xbf16>, tensor<80xbf16>)
+      -> tensor<8x2048x80x64xbf16>
+  %yd = ssm.mix linear causal %Cd, %Bd, %xd decay(%dtd, %A) algorithm<chunked, chunk_size = 64>
+      : (tensor<1x?x1x128xbf16>, tensor<1x?x1x128xbf16>, tensor<1x?x8x64xbf16>, tensor<1x?x8xbf16>, tensor<8xbf16>)
+      -> tensor<1x?x8x64xbf16>
+  return %y, %y4, %y8, %yd : tensor<1x2048x8x64xbf16>, tensor<4x16384x80x64xbf16>, tensor<8x2048x80x64xbf16>, tensor<1x?x8x64xbf16>
 }
 
 // The same head sizes in f32 take the SIMT kernel.

@@ -86,6 +86,13 @@ std::vector<MixCase> standardCases() {
         MixCase{"bf16_ssd_tensor_cores", 2, 150, 1, 1, 4, 32, 64, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, true, true, false,
                 Storage::BF16},
+        // Long enough for the h200 planner to split the sequence into 8
+        // segments of 2 chunks on the tensor-core kernel: a partial last
+        // chunk, two empty segments, the initial state folded into the
+        // first segment's, the final state from the last (empty) one.
+        MixCase{"bf16_ssd_segments_state", 1, 600, 1, 1, 2, 32, 64,
+                Score::Linear, Mask::Causal, 0, Decay::Scalar, true, true,
+                false, Storage::BF16},
         MixCase{"bf16_gla_state_128", 1, 100, 2, 2, 2, 128, 128, Score::Linear,
                 Mask::Causal, 0, Decay::Scalar, false, true, false,
                 Storage::BF16},

@@ -41,7 +41,8 @@ ssm::planCpuLoops(MixOp op, AlgorithmAttr algorithm,
   AlgorithmAttr plan = AlgorithmAttr::getChecked(
       [&] { return op.emitOpError(); }, op.getContext(), algorithm.getKind(),
       algorithm.getChunkSize(), std::optional<KernelKind>(KernelKind::Loops),
-      width, /*warpRowTiles=*/int64_t(0), /*blocksPerSM=*/int64_t(0));
+      width, /*warpRowTiles=*/int64_t(0), /*blocksPerSM=*/int64_t(0),
+      /*segments=*/int64_t(0));
   if (!plan)
     return failure();
   return plan;

@@ -1708,6 +1708,39 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   if (failed(batch) || failed(length))
     return failure();
 
+  // Segments: the state launch hands each segment's state and log-decay to
+  // the segments after it through two f32 buffers of the call,
+  // [B, (S − 1) · H · P · N] and [B, (S − 1) · H].
+  std::string segmentStates, segmentDecays;
+  if (mapping->segments) {
+    FailureOr<CudaGridExtent> batchDims = extentOf(op.getQ(), 0, 1, loc);
+    if (failed(batchDims))
+      return failure();
+    const int64_t perSequence = (mapping->segments - 1) * op.getNumHeads();
+    Type f32 = Float32Type::get(op.getContext());
+    for (auto [elements, name] :
+         {std::pair{perSequence * op.getValueHeadDim() * op.getStateSize(),
+                    &segmentStates},
+          std::pair{perSequence, &segmentDecays}}) {
+      CudaBuffer buffer;
+      buffer.dtype = "f32";
+      if (batchDims->dims.empty()) {
+        buffer.shape = {batchDims->factor, elements};
+        buffer.dimsFrom = {std::nullopt, std::nullopt};
+      } else {
+        buffer.shape = {-1, elements};
+        buffer.dimsFrom = {batchDims->dims[0], std::nullopt};
+      }
+      Storage where{Storage::Kind::Buffer,
+                    static_cast<unsigned>(plan.buffers.size())};
+      plan.buffers.push_back(std::move(buffer));
+      FailureOr<std::string> pointer = writer.pointer(where, f32, true, loc);
+      if (failed(pointer))
+        return failure();
+      *name = *pointer;
+    }
+  }
+
   // The operand struct.
   out.line("// The operands of ssm.mix at {}: {} {}{}, decay {}, {}.",
            locationOf(loc), op.isSoftmax() ? "softmax" : "linear",
@@ -1753,6 +1786,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   writer.printMembers(out);
   out.line("const float *initialStateData = nullptr;");
   out.line("float *finalStateData = nullptr;");
+  if (mapping->segments)
+    out.line("float *segmentStates = nullptr, *segmentDecays = nullptr;");
   out.line("int64_t batch = 0, length = 0;");
   out.indentLess();
   out.append(accessors.str());
@@ -1810,11 +1845,17 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     launch.grid[1] = *batchExtent;
     break;
   case KernelKind::ChunkedMma:
-    templateCall = fmt::format("ssm::device::chunkedMma<{}, {}, {}>", opsName,
-                               mmaType, mapping->blocksPerSM);
+    templateCall =
+        mapping->segments
+            ? fmt::format("ssm::device::chunkedMma<{}, {}, {}, {}>", opsName,
+                          mmaType, mapping->blocksPerSM, mapping->segments)
+            : fmt::format("ssm::device::chunkedMma<{}, {}, {}>", opsName,
+                          mmaType, mapping->blocksPerSM);
     launch.grid[0] = constant(p / geometry::kChunkedMmaValueTile);
     launch.grid[1] = constant(heads);
     launch.grid[2] = *batchExtent;
+    if (mapping->segments)
+      launch.grid[2].factor *= mapping->segments;
     break;
   case KernelKind::QuadraticSimt:
   case KernelKind::QuadraticMma: {
@@ -1851,6 +1892,10 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
       body.line("ops.initialStateData = {};", initialStateData);
     if (plainFinalState)
       body.line("ops.finalStateData = {};", finalStateData);
+    if (mapping->segments) {
+      body.line("ops.segmentStates = {};", segmentStates);
+      body.line("ops.segmentDecays = {};", segmentDecays);
+    }
     body.line("ops.batch = {};", *batch);
     body.line("ops.length = {};", *length);
     body.line("{}(ops);", call);
@@ -1869,6 +1914,37 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
       types.push_back(parameter.type);
     emulatorEntries.push_back({name, types});
   };
+  if (mapping->segments) {
+    // The segments' states first: every segment but the last, the state
+    // update alone.
+    CudaLaunch statesLaunch = launch;
+    statesLaunch.kernel = kernelName + "_segment_states";
+    statesLaunch.grid[2].factor =
+        batchExtent->factor * (mapping->segments - 1);
+    printKernel(statesLaunch.kernel,
+                fmt::format("ssm::device::chunkedMma<{}, {}, {}, {}, true>",
+                            opsName, mmaType, mapping->blocksPerSM,
+                            mapping->segments),
+                fmt::format("ssm.mix at {}: the state each of its {} "
+                            "segments but the last ends with",
+                            locationOf(loc), mapping->segments),
+                0);
+    statesLaunch.arguments = argumentsOf(writer);
+    plan.launches.push_back(statesLaunch);
+    // Then the state each segment starts from, in place of those.
+    CudaLaunch combineLaunch = statesLaunch;
+    combineLaunch.kernel = kernelName + "_segment_combine";
+    combineLaunch.grid[2] = *batchExtent;
+    combineLaunch.sharedBytes = 0;
+    printKernel(combineLaunch.kernel,
+                fmt::format("ssm::device::chunkedMmaCombine<{}, {}>", opsName,
+                            mapping->segments),
+                fmt::format("ssm.mix at {}: the states its segments start "
+                            "from",
+                            locationOf(loc)),
+                0);
+    plan.launches.push_back(combineLaunch);
+  }
   printKernel(
       kernelName, templateCall,
       fmt::format("ssm.mix at {}: {}", locationOf(loc), mapping->describe()),

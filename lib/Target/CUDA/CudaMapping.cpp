@@ -51,8 +51,13 @@ std::string CudaMixMapping::describe() const {
     return llvm::formatv("chunked (chunk {0}), SIMT", chunkSize);
   case KernelKind::ChunkedMma:
     return llvm::formatv("chunked (chunk {0}), tensor cores (mma.sync {1}, "
-                         "{2} blocks an SM)",
-                         chunkSize, mmaType, blocksPerSM);
+                         "{2} blocks an SM{3})",
+                         chunkSize, mmaType, blocksPerSM,
+                         segments ? llvm::formatv(", {0} segments after a "
+                                                  "state launch",
+                                                  segments)
+                                        .str()
+                                  : std::string());
   case KernelKind::QuadraticSimt:
     return std::string("quadratic, SIMT") +
            (stateScan ? "; final state by a scan" : "");
@@ -122,7 +127,7 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
                                                    int64_t multiprocessors) {
   const int64_t n = op.getStateSize();
   KernelKind kernel = KernelKind::QuadraticSimt;
-  int64_t warpRowTiles = 0, blocksPerSM = 0;
+  int64_t warpRowTiles = 0, blocksPerSM = 0, segments = 0;
   switch (algorithm.getKind()) {
   case AlgorithmKind::Recurrent:
     kernel = n <= geometry::kRowPerThreadMaxState ? KernelKind::RowPerThread
@@ -142,6 +147,15 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
                        op.getNumHeads() *
                        (ShapedType::isDynamic(batch) ? 1 : batch);
       blocksPerSM = geometry::chunkedMmaBlocksPerSM(blocks, multiprocessors);
+      // A dynamic length keeps whole sequences.
+      int64_t length = op.getQueryLength();
+      if (!ShapedType::isDynamic(length))
+        segments = geometry::chunkedMmaSegments(
+            blocks, (length + geometry::kChunkedMmaChunk - 1) /
+                        geometry::kChunkedMmaChunk,
+            multiprocessors);
+      if (segments)
+        blocksPerSM = 2;
     }
     break;
   case AlgorithmKind::Quadratic:
@@ -155,7 +169,7 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
     break;
   }
   return algorithm.withKernel(kernel, /*vectorWidth=*/0, warpRowTiles,
-                              blocksPerSM);
+                              blocksPerSM, segments);
 }
 
 void mlir::ssm::registerCudaKernelPlanner() {
@@ -210,6 +224,7 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
   case KernelKind::ChunkedMma:
     mapping.mmaType = sixteenBitType(op);
     mapping.blocksPerSM = plan.getBlocksPerSM();
+    mapping.segments = plan.getSegments();
     mapping.sharedBytes =
         geometry::chunkedMmaSharedBytes(n, mapping.blocksPerSM);
     break;

@@ -480,6 +480,33 @@ func.func @blocks_per_sm_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32
 
 // -----
 
+func.func @segments_not_power_of_two(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{segments goes with kernel 'chunked_mma' and blocks_per_sm = 2 only, as a power of two in [2, 64], got 3}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2, segments = 3>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @segments_with_three_blocks_per_sm(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{segments goes with kernel 'chunked_mma' and blocks_per_sm = 2 only, as a power of two in [2, 64], got 4}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 3, segments = 4>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @segments_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
+  // expected-error @below {{segments goes with kernel 'chunked_mma' and blocks_per_sm = 2 only, as a power of two in [2, 64], got 2}}
+  %y = ssm.mix linear causal %q, %k, %v algorithm<chunked, chunk_size = 64, kernel = chunked_simt, segments = 2>
+      : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
+  return
+}
+
+// -----
+
 func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
   // expected-error @below {{unknown kernel 'wgmma', expected loops, row_per_thread, row_sliced, chunked_simt, chunked_mma, quadratic_simt or quadratic_mma}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = wgmma>
@@ -490,7 +517,7 @@ func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: 
 // -----
 
 func.func @unknown_plan_parameter(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
-  // expected-error @below {{unknown algorithm parameter 'tile', expected chunk_size, kernel, vector_width, warp_row_tiles or blocks_per_sm}}
+  // expected-error @below {{unknown algorithm parameter 'tile', expected chunk_size, kernel, vector_width, warp_row_tiles, blocks_per_sm or segments}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, tile = 4>
       : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
   return

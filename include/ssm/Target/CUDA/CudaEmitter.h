@@ -78,8 +78,9 @@ struct CudaMixMapping {
   std::string mmaType;
   /// quadraticMma: 16-row tiles of queries per warp.
   int64_t mTiles = 1;
-  /// chunkedMma: blocks an SM (the plan's blocks_per_sm).
-  int64_t blocksPerSM = 0;
+  /// chunkedMma: blocks an SM (the plan's blocks_per_sm), and the segments
+  /// of the sequence (0: whole sequences; else a state launch first).
+  int64_t blocksPerSM = 0, segments = 0;
   int64_t sharedBytes = 0;
   /// A quadratic op that returns its final state also runs the scan that
   /// produces it (a second launch).

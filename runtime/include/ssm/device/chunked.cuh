@@ -118,13 +118,24 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
   }
 }
 
-/// Grid: (P / 64, H, B). Block: 128 threads, kBlocksPerSM of them an SM (the
-/// plan's blocks_per_sm). Shared: geometry::chunkedMmaSharedBytes. The next
-/// chunk's C and B are copied (cp.async) into the second of two buffers
-/// while this one is computed (with one buffer, once its products are done),
-/// when they are read from memory as they are; operands with fused glue are
-/// read row by row (batched) at the start of their chunk.
-template <class Ops, class T, int kBlocksPerSM>
+/// Grid: (P / 64, H, B · kSegments). Block: 128 threads, kBlocksPerSM of
+/// them an SM (the plan's blocks_per_sm). Shared:
+/// geometry::chunkedMmaSharedBytes. The next chunk's C and B are copied
+/// (cp.async) into the second of two buffers while this one is computed
+/// (with one buffer, once its products are done), when they are read from
+/// memory as they are; operands with fused glue are read row by row
+/// (batched) at the start of their chunk.
+///
+/// With kSegments > 1 (the plan's segments) each block runs one segment of
+/// whole chunks. A first launch with kStatesOnly (grid z: B · (kSegments −
+/// 1)) runs the state update alone over each segment but the last, from the
+/// initial state for the first and from zero for the rest, and stores the
+/// state and the segment's total log-decay in ops.segmentStates [B][S−1][H]
+/// [P][N] and ops.segmentDecays [B][S−1][H]; chunkedMmaCombine turns those
+/// into the states the segments start from (in place); the last launch
+/// starts segment s > 0 from slot s − 1.
+template <class Ops, class T, int kBlocksPerSM, int kSegments = 1,
+          bool kStatesOnly = false>
 SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int Q = 64, kPTile = 64;
   constexpr int N = Ops::kStateSize;
@@ -133,12 +144,19 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int kStateTiles = N / 8, kValueTiles = kPTile / 8;
   constexpr int ldN = N + 8, ldP = kPTile + 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t b = blockIdx.z;
+  static_assert(kSegments >= 1 && (kSegments > 1 || !kStatesOnly),
+                "the state launch goes with segments");
+  constexpr int kSlots = kStatesOnly ? kSegments - 1 : kSegments;
+  const int64_t b = blockIdx.z / kSlots;
+  const int segmentIndex = static_cast<int>(blockIdx.z % kSlots);
   const int h = blockIdx.y;
   const int p0 = blockIdx.x * kPTile;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
   constexpr int kBuffers = geometry::chunkedMmaBuffers(kBlocksPerSM);
+  // C (the queries) serves the outputs only.
+  constexpr bool kCopyC = Ops::kPlainQ && !kStatesOnly;
+  constexpr bool kLoadC = !Ops::kPlainQ && !kStatesOnly;
   T *sC = sharedMemory<T>();       // [kBuffers][Q][ldN]
   T *sB = sC + kBuffers * Q * ldN; // [kBuffers][Q][ldN]
   T *sX = sB + kBuffers * Q * ldN;
@@ -152,11 +170,18 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   float *sY = reinterpret_cast<float *>(sX);
   const int64_t length = ops.length;
   const int row0 = 16 * warp; // this warp's rows of the chunk and of the state
+  // This block's positions [begin, end): whole chunks, segments of equal
+  // chunk counts (the last may be short or empty).
+  const int64_t chunks = (length + Q - 1) / Q;
+  const int64_t segmentLength = (chunks + kSegments - 1) / kSegments * Q;
+  const int64_t begin = segmentIndex * segmentLength;
+  const int64_t end = begin + segmentLength < length ? begin + segmentLength
+                                                     : length;
 
   // C and B of the chunk at `start` into buffer `buffer`: asynchronous copies
   // for operands read as they are, batched rows through the glue otherwise.
   auto copyChunk = [&](int64_t start, int buffer) {
-    if constexpr (Ops::kPlainQ)
+    if constexpr (kCopyC)
       copyTileAsync<Q, N, 128>(sC + buffer * Q * ldN, ldN, ops.qData, b, start,
                                length, Ops::kQueryHeads, queryHead, N, 0);
     if constexpr (Ops::kPlainK)
@@ -171,7 +196,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int kRowsPerThread = Q * N / 8 / 128;
   constexpr int kXPerThread = Q * kPTile / 8 / 128;
   constexpr bool kDecay = Ops::kDecay != Decay::None;
-  typename Ops::template QRaw<8> qRaw[Ops::kPlainQ ? 1 : kRowsPerThread];
+  typename Ops::template QRaw<8> qRaw[kLoadC ? kRowsPerThread : 1];
   typename Ops::template KRaw<8> kRaw[Ops::kPlainK ? 1 : kRowsPerThread];
   typename Ops::template VRaw<8> xRaw[kXPerThread];
   using StepRaw = typename StepRawOf<Ops, kDecay>::type;
@@ -182,7 +207,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       const int segment = threadIdx.x + r * 128;
       const int i = segment / (N / 8), c = (segment % (N / 8)) * 8;
       if (start + i < length) {
-        if constexpr (!Ops::kPlainQ)
+        if constexpr (kLoadC)
           ops.template qLoad<8>(b, start + i, queryHead, c, qRaw[r]);
         if constexpr (!Ops::kPlainK)
           ops.template kLoad<8>(b, start + i, keyHead, c, kRaw[r]);
@@ -214,7 +239,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         word.w = pack2<T>(valid ? values[6] : 0.0f, valid ? values[7] : 0.0f);
         *reinterpret_cast<uint4 *>(tile + buffer * Q * ldN + i * ldN + c) = word;
       };
-      if constexpr (!Ops::kPlainQ) {
+      if constexpr (kLoadC) {
         float values[8];
         ops.template qCompute<8>(qRaw[r], values);
         put(sC, values);
@@ -239,15 +264,26 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       const int col = 8 * j + accumulatorColumn(lane, i);
       float initial = 0.0f;
       if constexpr (Ops::kHasInitialState)
-        initial = ops.initialState(b, h, p0 + row, col);
+        if (segmentIndex == 0)
+          initial = ops.initialState(b, h, p0 + row, col);
+      if constexpr (kSegments > 1 && !kStatesOnly) {
+        // The state the segments before hand on (chunkedMmaCombine).
+        if (segmentIndex > 0) {
+          const int64_t slot =
+              (b * (kSegments - 1) + segmentIndex - 1) * Ops::kHeads + h;
+          initial =
+              ops.segmentStates[(slot * Ops::kValueDim + p0 + row) * N + col];
+        }
+      }
       state[j][i] = initial;
       sS[row * ldN + col] = Convert<T>::from(initial);
     }
+  float decaySum = 0.0f; // the segment's log2-decay (state launch)
 
-  copyChunk(0, 0);
-  prefetch(0);
+  copyChunk(begin, 0);
+  prefetch(begin);
   int buffer = 0;
-  for (int64_t t0 = 0; t0 < length; t0 += Q, buffer = (buffer + 1) % kBuffers) {
+  for (int64_t t0 = begin; t0 < end; t0 += Q, buffer = (buffer + 1) % kBuffers) {
     // With two buffers the other one was last read by the previous chunk,
     // which every warp has finished (the barrier that ends it); with one the
     // next chunk's copy goes out once this chunk's products are done.
@@ -270,6 +306,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       sCum[threadIdx.x] += sCum[31];
     __syncthreads();
     const float last = sCum[Q - 1];
+    decaySum += last;
     // X and w ∘ X, w_j = exp(cum_Q − cum_j), from the prefetched rows.
 #pragma unroll
     for (int r = 0; r < kXPerThread; ++r) {
@@ -291,7 +328,8 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       weighted.y = pack2<T>(values[2] * weight, values[3] * weight);
       weighted.z = pack2<T>(values[4] * weight, values[5] * weight);
       weighted.w = pack2<T>(values[6] * weight, values[7] * weight);
-      *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
+      if constexpr (!kStatesOnly)
+        *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
       *reinterpret_cast<uint4 *>(sXw + i * ldP + c) = weighted;
     }
     // The next chunk's loads go out now and land during this one's products.
@@ -300,6 +338,9 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     copyAsyncWait<kBuffers - 1>();
     __syncthreads();
 
+    // Steps 1 and 2 (the outputs; the state launch has none).
+    float y[kStatesOnly ? 1 : kValueTiles][4];
+    if constexpr (!kStatesOnly) {
     const int rowTop = row0 + (lane >> 2), rowBottom = rowTop + 8;
     const float cumTop = sCum[rowTop], cumBottom = sCum[rowBottom];
     // G = C Bᵀ on the keys at or below this warp's rows, masked and decayed,
@@ -340,7 +381,6 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       accumulatorsToA<T>(gA[s], g[2 * s], g[2 * s + 1]);
 
     // Y = diag(exp(cum)) · C · Sᵀ.
-    float y[kValueTiles][4];
 #pragma unroll
     for (int j = 0; j < kValueTiles; ++j)
 #pragma unroll
@@ -380,6 +420,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         }
       }
     }
+    }
     // S = exp(cum_Q) · S + (w ∘ X)ᵀ B.
     const float decayAll = fastExp2(last);
 #pragma unroll
@@ -400,23 +441,27 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       }
     }
     __syncthreads(); // every warp is done with this chunk's tiles and sS
+    if constexpr (!kStatesOnly) {
 #pragma unroll
-    for (int j = 0; j < kStateTiles; ++j)
+      for (int j = 0; j < kStateTiles; ++j)
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
-           accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
-    // Y through the X tiles (free now) to rows of 8 consecutive values, so
-    // that the stores and the consumer's reads are 16-byte and coalesced.
+        for (int i = 0; i < 4; ++i)
+          sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
+             accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
+      // Y through the X tiles (free now) to rows of 8 consecutive values, so
+      // that the stores and the consumer's reads are 16-byte and coalesced.
 #pragma unroll
-    for (int j = 0; j < kValueTiles; ++j)
+      for (int j = 0; j < kValueTiles; ++j)
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        sY[(row0 + accumulatorRow(lane, i)) * ldY + 8 * j +
-           accumulatorColumn(lane, i)] = y[j][i];
+        for (int i = 0; i < 4; ++i)
+          sY[(row0 + accumulatorRow(lane, i)) * ldY + 8 * j +
+             accumulatorColumn(lane, i)] = y[j][i];
+    }
     if constexpr (kBuffers == 1)
       copyChunk(t0 + Q, 0);
     __syncthreads();
+    if constexpr (kStatesOnly)
+      continue;
 #pragma unroll
     for (int r = 0; r < kXPerThread; ++r) {
       const int segment = threadIdx.x + r * 128;
@@ -432,13 +477,59 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   }
   copyAsyncWait<0>(); // nothing in flight when the block exits
 
+  if constexpr (kStatesOnly) {
+    const int64_t slot =
+        (b * (kSegments - 1) + segmentIndex) * Ops::kHeads + h;
+#pragma unroll
+    for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        ops.segmentStates[(slot * Ops::kValueDim + p0 + row0 +
+                           accumulatorRow(lane, i)) *
+                              N +
+                          8 * j + accumulatorColumn(lane, i)] = state[j][i];
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+      ops.segmentDecays[slot] = decaySum;
+    return;
+  }
   if constexpr (Ops::kHasFinalState) {
+    if (segmentIndex != kSegments - 1)
+      return;
 #pragma unroll
     for (int j = 0; j < kStateTiles; ++j)
 #pragma unroll
       for (int i = 0; i < 4; ++i)
         ops.storeFinalState(b, h, p0 + row0 + accumulatorRow(lane, i),
                             8 * j + accumulatorColumn(lane, i), state[j][i]);
+  }
+}
+
+/// Between chunkedMma's two launches with segments: the state each segment
+/// starts from, S_{s+1} = exp2(D_s) · S_s + local_s (S_0's own contribution
+/// is in local_0), written over local_s. Grid: (P / 64, H, B). Block: 128
+/// threads, each a column of the 64 × N tile.
+template <class Ops, int kSegments>
+SSM_DEVICE void chunkedMmaCombine(const Ops &ops) {
+  constexpr int N = Ops::kStateSize, kPTile = 64;
+  const int64_t b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int p0 = blockIdx.x * kPTile;
+  constexpr int kPerThread = kPTile * N / 128;
+  float running[kPerThread];
+#pragma unroll
+  for (int e = 0; e < kPerThread; ++e)
+    running[e] = 0.0f;
+  for (int s = 0; s < kSegments - 1; ++s) {
+    const int64_t slot = (b * (kSegments - 1) + s) * Ops::kHeads + h;
+    const float decay = fastExp2(ops.segmentDecays[slot]);
+    float *states =
+        ops.segmentStates + (slot * Ops::kValueDim + p0) * int64_t(N);
+#pragma unroll
+    for (int e = 0; e < kPerThread; ++e) {
+      const int index = threadIdx.x + 128 * e;
+      running[e] = decay * running[e] + states[index];
+      states[index] = running[e];
+    }
   }
 }
 

@@ -74,6 +74,57 @@ constexpr int chunkedMmaBlocksPerSM(long long blocks,
              ? 3
              : 2;
 }
+/// Sequence segments (the plan's `segments`): a first launch computes the
+/// state each segment but the last ends with, from its own positions alone
+/// (the state update only), a second folds those into the state each
+/// segment starts from, then every segment runs as a block of its own. Pays
+/// where the grid of whole sequences leaves SMs idle: few blocks (B1), or a
+/// last wave mostly empty.
+constexpr int kChunkedMmaMaxSegments = 64;
+constexpr bool chunkedMmaTakesSegments(long long segments) {
+  return segments >= 2 && segments <= kChunkedMmaMaxSegments &&
+         (segments & (segments - 1)) == 0;
+}
+/// The segments that suit a grid of `blocks` whole sequences of `chunks`
+/// chunks on `multiprocessors` SMs (0: no split). Estimated in chunk times
+/// at two blocks an SM: each wave of blocks costs its chunks plus about one
+/// more (start, state load and store, the wave's tail); the state launch's
+/// chunks about 0.45 of one (the state update only); the fold one plus 0.2
+/// a segment (dependent loads). Three blocks an SM (one buffer) ran a chunk
+/// 1.9x slower than two (H200), which S = 1 may take. Against a sweep of S
+/// on the H200 (SSD B1 L2048, B1 L8192, B4 L16384; GLA B1 L2048, B4 L16384)
+/// it picked the fastest S or one within 8 % of it.
+constexpr int chunkedMmaSegments(long long blocks, long long chunks,
+                                 long long multiprocessors) {
+  if (multiprocessors <= 0 || blocks <= 0 || chunks <= 1)
+    return 0;
+  const long long slots = 2 * multiprocessors;
+  auto ceilDiv = [](long long a, long long b) { return (a + b - 1) / b; };
+  const double whole =
+      chunkedMmaBlocksPerSM(blocks, multiprocessors) == 3
+          ? 1.9 * static_cast<double>(chunks) + 1.0
+          : static_cast<double>(ceilDiv(blocks, slots)) *
+                (static_cast<double>(chunks) + 1.0);
+  double best = whole;
+  int chosen = 0;
+  for (long long segments = 2; segments <= kChunkedMmaMaxSegments &&
+                               segments <= chunks;
+       segments *= 2) {
+    const double length = static_cast<double>(ceilDiv(chunks, segments));
+    const double time =
+        static_cast<double>(ceilDiv(blocks * segments, slots)) *
+            (length + 1.0) +
+        static_cast<double>(ceilDiv(blocks * (segments - 1), slots)) *
+            (0.45 * length + 1.0) +
+        1.0 + 0.2 * static_cast<double>(segments - 1);
+    // A split must win clearly.
+    if (time < 0.95 * best) {
+      best = time;
+      chosen = static_cast<int>(segments);
+    }
+  }
+  return chosen;
+}
 /// The C and B buffers, X and w∘X, the 16-bit state copy (rows padded by 8
 /// elements so that ldmatrix rows fall in distinct banks), cum (f32).
 constexpr int chunkedMmaSharedBytes(int stateSize, int blocksPerSM) {
