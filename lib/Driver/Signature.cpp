@@ -11,6 +11,9 @@
 #include "ssm/cpu_library_abi.h"
 #include "ssm/manifest.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -58,6 +61,52 @@ FailureOr<TensorSignature> tensorSignature(func::FuncOp func, Type type,
   for (int64_t size : tensorType.getShape())
     signature.shape.push_back(ShapedType::isDynamic(size) ? -1 : size);
   return signature;
+}
+
+/// Follows row-major reshapes and casts back to the value they view.
+Value viewed(Value value) {
+  while (Operation *op = value.getDefiningOp()) {
+    if (!isa<tensor::CastOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
+            op))
+      break;
+    value = op->getOperand(0);
+  }
+  return value;
+}
+
+/// Whether every use of `value`, through views, is the initial state of
+/// `mix`.
+bool onlyInitialStateOf(Value value, MixOp mix) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<tensor::CastOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
+            user)) {
+      if (!onlyInitialStateOf(user->getResult(0), mix))
+        return false;
+      continue;
+    }
+    if (user != mix.getOperation() || use.get() != mix.getInitialState())
+      return false;
+  }
+  return true;
+}
+
+/// The argument output `returned` may be written over (see the header).
+std::optional<unsigned> inPlaceArgument(func::FuncOp func, Value returned) {
+  Value state = viewed(returned);
+  auto mix = state.getDefiningOp<MixOp>();
+  if (!mix || mix.getFinalState() != state || !mix.getInitialState())
+    return std::nullopt;
+  AlgorithmAttr plan = mix.getAlgorithmAttr();
+  if (!plan || plan.getKind() != AlgorithmKind::Recurrent ||
+      plan.getKernel() != KernelKind::Loops)
+    return std::nullopt;
+  auto argument = dyn_cast<BlockArgument>(viewed(mix.getInitialState()));
+  if (!argument || argument.getOwner()->getParentOp() != func.getOperation() ||
+      argument.getType() != returned.getType() ||
+      !onlyInitialStateOf(argument, mix))
+    return std::nullopt;
+  return argument.getArgNumber();
 }
 } // namespace
 
@@ -110,7 +159,14 @@ FailureOr<FunctionSignature> mlir::ssm::analyzeSignature(func::FuncOp func) {
                                 << "' from the inputs' sizes";
       output.dimsFrom.push_back(source);
     }
+    output.aliases = inPlaceArgument(func, returned);
   }
+  // One input is written over by one output at most.
+  for (size_t i = 0; i < signature.outputs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (signature.outputs[i].aliases &&
+          signature.outputs[i].aliases == signature.outputs[j].aliases)
+        signature.outputs[i].aliases.reset();
 
   std::vector<bool> grouped(dynamicInputs.size(), false);
   for (size_t a = 0; a < dynamicInputs.size(); ++a) {
@@ -151,6 +207,8 @@ static manifest::TensorSpec toManifest(const TensorSignature &tensor) {
   spec.dtypeName = tensor.dtype;
   spec.shape = tensor.shape;
   spec.dimsFrom = toManifest(tensor.dimsFrom);
+  if (tensor.aliases)
+    spec.aliases = *tensor.aliases;
   return spec;
 }
 

@@ -290,8 +290,14 @@ ssm_status_t checkCall(const ssm_function_s &function, const DLTensor *inputs,
   for (const Range &output : ranges) {
     if (!output.isOutput)
       continue;
+    const std::optional<size_t> aliases = spec.outputs[output.index].aliases;
     for (const Range &other : ranges) {
       if (&other == &output || (other.isOutput && other.index >= output.index))
+        continue;
+      // An output the manifest lets be written over its input may be that
+      // input's buffer exactly (not a part of it, nor shifted).
+      if (!other.isOutput && aliases == other.index &&
+          other.begin == output.begin && other.end == output.end)
         continue;
       if (output.begin < other.end && other.begin < output.end)
         return context.fail(

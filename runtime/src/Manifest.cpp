@@ -121,6 +121,9 @@ private:
   ssm_status_t parseTensor(const json::Value &value, const std::string &path,
                            bool isOutput, const std::vector<TensorSpec> &inputs,
                            TensorSpec &out) const;
+  ssm_status_t parseAliases(const json::Value &value, const std::string &path,
+                            const std::vector<TensorSpec> &inputs,
+                            TensorSpec &out) const;
   ssm_status_t parseTensorList(const json::Value &value,
                                const std::string &path, bool isOutput,
                                const std::vector<TensorSpec> &inputs,
@@ -176,7 +179,8 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
     return status;
   ssm_status_t status =
       isOutput
-          ? checkFields(value, path, {"name", "dtype", "shape"}, {"dims_from"})
+          ? checkFields(value, path, {"name", "dtype", "shape"},
+                        {"dims_from", "aliases"})
           : checkFields(value, path, {"name", "dtype", "shape"}, {});
   if (status)
     return status;
@@ -221,7 +225,7 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
                   "dims (shape {}) needs",
                   formatSignatureShape(out.shape));
     out.dimsFrom.assign(out.shape.size(), std::nullopt);
-    return nullptr;
+    return parseAliases(value, path, inputs, out);
   }
   if (ssm_status_t status = expectArray(*dimsFrom, path + ".dims_from"))
     return status;
@@ -249,6 +253,31 @@ ssm_status_t ManifestParser::parseTensor(const json::Value &value,
       return status;
     out.dimsFrom.push_back(source);
   }
+  return parseAliases(value, path, inputs, out);
+}
+
+ssm_status_t ManifestParser::parseAliases(const json::Value &value,
+                                          const std::string &path,
+                                          const std::vector<TensorSpec> &inputs,
+                                          TensorSpec &out) const {
+  const json::Value *aliases = value.find("aliases");
+  if (!aliases)
+    return nullptr;
+  const std::string aliasPath = path + ".aliases";
+  int64_t index = 0;
+  if (ssm_status_t status = getInteger(*aliases, aliasPath, index))
+    return status;
+  if (index < 0 || static_cast<size_t>(index) >= inputs.size())
+    return fail(aliasPath, "is {}, expected an input index in [0, {})", index,
+                inputs.size());
+  const TensorSpec &input = inputs[static_cast<size_t>(index)];
+  if (input.dtypeName != out.dtypeName || input.shape != out.shape)
+    return fail(aliasPath,
+                "names input '{}' ({} {}), which is not of the output's dtype "
+                "and shape ({} {})",
+                input.name, input.dtypeName, formatSignatureShape(input.shape),
+                out.dtypeName, formatSignatureShape(out.shape));
+  out.aliases = static_cast<size_t>(index);
   return nullptr;
 }
 
@@ -268,6 +297,11 @@ ssm_status_t ManifestParser::parseTensorList(
     if (!names.insert(tensor.name).second)
       return fail(tensorPath + ".name",
                   "is \"{}\", the name of an earlier entry", tensor.name);
+    for (const TensorSpec &earlier : out)
+      if (tensor.aliases && earlier.aliases == tensor.aliases)
+        return fail(tensorPath + ".aliases",
+                    "names input '{}', which output '{}' is written into",
+                    inputs[*tensor.aliases].name, earlier.name);
     out.push_back(std::move(tensor));
   }
   return nullptr;
@@ -798,6 +832,8 @@ Json tensorJson(const TensorSpec &tensor, bool isOutput) {
               {"shape", tensor.shape}};
   if (isOutput && anyDynamic(tensor.shape))
     object["dims_from"] = dimsFromJson(tensor.dimsFrom);
+  if (isOutput && tensor.aliases)
+    object["aliases"] = *tensor.aliases;
   return object;
 }
 

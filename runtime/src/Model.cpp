@@ -125,6 +125,8 @@ struct ModelEntry {
   std::vector<std::string> inputNames, outputNames;
   std::vector<DLDataType> outputTypes;
   std::vector<int32_t> outputRanks;
+  /// Per output, the input it is updated in place over (-1: none).
+  std::vector<int64_t> outputAliases;
   std::vector<bool> isWeight;
 };
 
@@ -183,6 +185,11 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
     entry.outputNames.push_back(signature.name);
     entry.outputTypes.push_back(signature.dtype);
     entry.outputRanks.push_back(signature.ndim);
+    int64_t aliases = -1;
+    if (ssm_status_t status =
+            ssm_function_output_aliases(entry.function, o, &aliases))
+      return status;
+    entry.outputAliases.push_back(aliases);
     if (o == 0 && (entry.outputNames[0] != contract::kLogits ||
                    signature.ndim != 3 || signature.shape[2] <= 0 ||
                    signature.dtype.code != kDLFloat || signature.dtype.bits != 32))
@@ -234,6 +241,18 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
       used.insert(input);
     }
     entry.bound.push_back(view);
+  }
+  // A state updated in place is taken and returned under one name.
+  for (size_t o = 0; o < outputs; ++o) {
+    int64_t aliases = entry.outputAliases[o];
+    if (aliases >= 0 &&
+        (entry.isWeight[static_cast<size_t>(aliases)] ||
+         entry.inputNames[static_cast<size_t>(aliases)] !=
+             entry.outputNames[o]))
+      return invalid("{}: function '{}' writes output '{}' over input '{}', "
+                     "which is not the state of that name",
+                     directory, name, entry.outputNames[o],
+                     entry.inputNames[static_cast<size_t>(aliases)]);
   }
   return nullptr;
 }
@@ -365,6 +384,11 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
             entry.function, inputs.data(), inputs.size(), o, 16, shape))
       return status;
     std::vector<int64_t> dims(shape, shape + entry.outputRanks[o]);
+    // A state the function updates in place is written over its input.
+    if (entry.outputAliases[o] >= 0) {
+      views[o] = inputs[static_cast<size_t>(entry.outputAliases[o])];
+      continue;
+    }
     // A spare buffer is none of this call's inputs: the states it holds
     // were replaced a call ago.
     auto spare = session.spare.find(entry.outputNames[o]);
@@ -387,6 +411,10 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
   for (size_t o = 1; o < numOutputs; ++o) {
     const std::string &name = entry.outputNames[o];
     auto previous = session.states.find(name);
+    if (entry.outputAliases[o] >= 0) {
+      next.emplace(name, std::move(previous->second)); // updated in place
+      continue;
+    }
     if (previous == session.states.end()) {
       SessionState state;
       state.shape = outputs[o].shape;

@@ -358,6 +358,24 @@ ssm_function_output_signature(const ssm_function_t *function, size_t index,
                      out_signature);
 }
 
+ssm_status_t ssm_function_output_aliases(const ssm_function_t *function,
+                                         size_t index, int64_t *out_input) {
+  if (!out_input)
+    return nullArgument("ssm_function_output_aliases", "out_input");
+  if (!function)
+    return nullArgument("ssm_function_output_aliases", "function");
+  const std::vector<TensorSpec> &outputs = function->spec->outputs;
+  if (index >= outputs.size())
+    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                      "function '{}': output index {} is out of range (it has "
+                      "{})",
+                      function->spec->name, index, outputs.size());
+  *out_input = outputs[index].aliases
+                   ? static_cast<int64_t>(*outputs[index].aliases)
+                   : -1;
+  return nullptr;
+}
+
 size_t ssm_function_algorithm_count(const ssm_function_t *function) {
   return function ? function->spec->algorithms.size() : 0;
 }

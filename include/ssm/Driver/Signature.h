@@ -29,6 +29,9 @@ struct TensorSignature {
   std::vector<int64_t> shape;
   /// For outputs: per dim, the input dim a dynamic size equals.
   std::vector<std::optional<InputDim>> dimsFrom;
+  /// For outputs: the input the code may write this output over (see
+  /// ssm::runtime::TensorSpec::aliases).
+  std::optional<unsigned> aliases;
 };
 
 struct AlgorithmNote {
@@ -50,6 +53,11 @@ struct FunctionSignature {
 /// `ssm.name` argument/result attributes (default `arg<i>` / `result<i>`).
 /// Fails, with an error on the function, on argument types the runtime
 /// cannot pass or output sizes that cannot be derived from the inputs.
+/// Outputs that may be written over an input (after selection): the final
+/// state of an ssm.mix planned for the CPU's recurrent loops, whose initial
+/// state is that input, read by nothing else (LowerRecurrent.cpp reads a
+/// work item's state before it writes it, at one position element by
+/// element; work items own disjoint heads).
 FailureOr<FunctionSignature> analyzeSignature(func::FuncOp func);
 
 /// What a CUDA artifact adds to its manifest: the architecture its cubin is

@@ -8,10 +8,11 @@
 // kept in registers across every position of the block, and y accumulates
 // the tiles' contributions in a small buffer.
 //
-// A single position (a decode step, L = 1 static) reads and writes each state
-// element once, so the state's [B, H, P, N] layout decides: lanes run over
-// state rows n (contiguous there) and y_p is a lane reduction, instead of
-// gathering and scattering the state along p.
+// A single position (a decode step) reads and writes each state element
+// once, so the state's [B, H, P, N] layout decides: lanes run over state
+// rows n (contiguous there) and y_p is a lane reduction, instead of
+// gathering and scattering the state along p. A length known only at run
+// time gets both kernels, chosen by whether it is 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,13 +60,16 @@ struct RecurrentPlan {
   int64_t blockLength = 64;
 };
 
+/// The plan of a single position.
+RecurrentPlan planStep(const MixContext &ctx, int64_t vectorWidth) {
+  RecurrentPlan plan;
+  plan.stateLanes = true;
+  plan.lanes = lanesDividing(ctx.stateSize, vectorWidth);
+  return plan;
+}
+
 RecurrentPlan planRecurrent(const MixContext &ctx, int64_t vectorWidth) {
   RecurrentPlan plan;
-  if (getConstantIntValue(ctx.length) == 1) {
-    plan.stateLanes = true;
-    plan.lanes = lanesDividing(ctx.stateSize, vectorWidth);
-    return plan;
-  }
   int64_t valueLanes = lanesDividing(ctx.valueHeadDim, vectorWidth);
   // Head lanes need heads of a vector to share their q and k heads and to
   // have value heads of their own.
@@ -386,9 +390,27 @@ struct SsmLowerRecurrentPass
   using Base::Base;
   void runOnOperation() override {
     auto emit = [](ImplicitLocOpBuilder &b, MixContext &ctx) {
-      RecurrentPlan plan =
-          planRecurrent(ctx, ctx.op.getAlgorithmAttr().getVectorWidth());
-      RecurrentKernel(ctx, plan).emit(b);
+      const int64_t width = ctx.op.getAlgorithmAttr().getVectorWidth();
+      RecurrentPlan step = planStep(ctx, width);
+      RecurrentPlan scan = planRecurrent(ctx, width);
+      if (std::optional<int64_t> length = getConstantIntValue(ctx.length)) {
+        RecurrentKernel(ctx, *length == 1 ? step : scan).emit(b);
+        return success();
+      }
+      KernelBuilder k(b);
+      Value single = k.cmpi(arith::CmpIPredicate::eq, ctx.length, k.index(1));
+      scf::IfOp::create(
+          b, single,
+          [&](OpBuilder &nested, Location loc) {
+            ImplicitLocOpBuilder inner(loc, nested);
+            RecurrentKernel(ctx, step).emit(inner);
+            scf::YieldOp::create(inner);
+          },
+          [&](OpBuilder &nested, Location loc) {
+            ImplicitLocOpBuilder inner(loc, nested);
+            RecurrentKernel(ctx, scan).emit(inner);
+            scf::YieldOp::create(inner);
+          });
       return success();
     };
     if (failed(lowerMixes(getOperation(), AlgorithmKind::Recurrent, emit)))

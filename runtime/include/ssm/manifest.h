@@ -41,6 +41,11 @@ struct TensorSpec {
   /// Outputs only: for each dim, the input dim a dynamic dim equals (nullopt
   /// for static dims). Empty for inputs.
   std::vector<std::optional<InputDim>> dimsFrom;
+  /// Outputs only: the input of the same dtype and shape whose buffer this
+  /// output may be written into ("aliases"): the code reads each element of
+  /// that input before it writes the same element of the output, and nothing
+  /// else of it afterwards (a state updated in place).
+  std::optional<size_t> aliases;
 };
 
 /// How the compiler computed one op (informational).

@@ -222,6 +222,11 @@ ssm_function_input_signature(const ssm_function_t *function, size_t index,
 ssm_status_t
 ssm_function_output_signature(const ssm_function_t *function, size_t index,
                               ssm_tensor_signature_t *out_signature);
+/* The input whose buffer output `index` may be passed as, updated in place
+ * (a state: the manifest's "aliases"), in *out_input; -1 when none. Passing
+ * it so is the caller's choice; any other overlap is refused. */
+ssm_status_t ssm_function_output_aliases(const ssm_function_t *function,
+                                         size_t index, int64_t *out_input);
 size_t ssm_function_algorithm_count(const ssm_function_t *function);
 ssm_status_t ssm_function_algorithm(const ssm_function_t *function,
                                     size_t index,

@@ -99,12 +99,20 @@ func.func @fused_glue(%x: tensor<1x40x2x16xf32>, %dt: tensor<1x40x2xf32>, %bias:
 // -----
 
 // Dynamic batch and length; an initial state; ops of another algorithm are
-// left alone.
+// left alone. A length known at run time only gets both kernels: the single
+// position's (lanes over state rows, no scratch) when it is 1, the scan's.
 // CHECK-LABEL: func @dynamic_and_other_algorithms
 // CHECK:       %[[B:.*]] = tensor.dim %arg0, %c0
 // CHECK:       %[[L:.*]] = tensor.dim %arg0, %c1
 // CHECK:       memref.alloc(%[[B]], %[[L]]) {alignment = 64 : i64} : memref<?x?x2x8xf32>
-// CHECK:       scf.parallel {{.*}} to (%[[B]], %c2)
+// CHECK:       %[[ONE:.*]] = arith.cmpi eq, %[[L]], %c1
+// CHECK:       scf.if %[[ONE]] {
+// CHECK:         scf.parallel {{.*}} to (%[[B]], %c2)
+// CHECK-NOT:       memref.alloca
+// CHECK:           vector.reduction <add>
+// CHECK:       } else {
+// CHECK:         scf.parallel {{.*}} to (%[[B]], %c2)
+// CHECK:           memref.alloca
 // CHECK:       ssm.mix linear causal %arg0, %arg1, %arg2 algorithm<quadratic, kernel = loops, vector_width = 16>
 func.func @dynamic_and_other_algorithms(%q: tensor<?x?x2x4xf32>, %k: tensor<?x?x2x4xf32>, %v: tensor<?x?x2x8xf32>,
                                         %s0: tensor<?x2x8x4xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) {

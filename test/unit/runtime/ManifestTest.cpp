@@ -705,3 +705,40 @@ TEST(ManifestTest, NeedsAtLeastOneFunction) {
                         "functions is empty; an artifact has at least one "
                         "function");
 }
+
+TEST(ManifestTest, OutputsWrittenOverAnInput) {
+  // y may be written over x (same dtype and shape); round trip keeps it.
+  Manifest manifest;
+  std::string text = edited("functions.0.outputs.0.aliases", std::string("0"));
+  ssm_status_t status = parseManifest(text, "m.json", manifest);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status);
+  ASSERT_TRUE(manifest.functions[0].outputs[0].aliases.has_value());
+  EXPECT_EQ(*manifest.functions[0].outputs[0].aliases, 0u);
+  EXPECT_FALSE(manifest.functions[1].outputs[0].aliases.has_value());
+  Manifest again;
+  status = parseManifest(formatManifest(manifest), "m.json", again);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status);
+  EXPECT_EQ(again.functions[0].outputs[0].aliases, 0u);
+
+  EXPECT_MANIFEST_ERROR(edited("functions.0.outputs.0.aliases", std::string("2")),
+                        SSM_STATUS_DATA_LOSS,
+                        "outputs[0].aliases is 2, expected an input index in "
+                        "[0, 2)");
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.outputs.0.aliases", std::string("1")),
+      SSM_STATUS_DATA_LOSS,
+      "aliases names input 'dt' (f32 [2, ?, 4]), which is not of the "
+      "output's dtype and shape (f32 [2, ?, 4, 16])");
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.outputs.0.aliases", std::string("\"x\"")),
+      SSM_STATUS_DATA_LOSS, "outputs[0].aliases is");
+  // One input, one output written over it.
+  EXPECT_MANIFEST_ERROR(
+      edited("functions.0.outputs",
+             std::string(R"([{"name": "y", "dtype": "f32", "shape": [2, -1, 4, 16],
+                  "dims_from": [null, {"input": 0, "dim": 1}, null, null], "aliases": 0},
+                 {"name": "z", "dtype": "f32", "shape": [2, -1, 4, 16],
+                  "dims_from": [null, {"input": 0, "dim": 1}, null, null], "aliases": 0}])")),
+      SSM_STATUS_DATA_LOSS,
+      "outputs[1].aliases names input 'x', which output 'y' is written into");
+}

@@ -705,3 +705,54 @@ TEST(ModuleLoadTest, LibraryMustMatchItsManifest) {
                     "has no entry point for manifest function 'totl'",
                     "it has 'scale', 'add', 'total'");
 }
+
+// An output the manifest lets be written over an input may be passed as
+// exactly that input's buffer (a state updated in place); any other overlap
+// is still refused, and without the declaration so is that one.
+TEST(ModuleTest, OutputWrittenOverItsDeclaredInput) {
+  std::string manifest = kManifest;
+  const std::string from = R"("dims_from": [{"input": 0, "dim": 0}, null]})";
+  size_t at = manifest.find(from);
+  ASSERT_NE(at, std::string::npos);
+  manifest.replace(at, from.size(),
+                   R"("dims_from": [{"input": 0, "dim": 0}, null], "aliases": 0})");
+  Artifact artifact(SSM_FAKE_LIBRARY_GOOD, manifest);
+  ModuleHandle handle;
+  handle.module = loadOrFail(artifact.path());
+  ASSERT_NE(handle.module, nullptr);
+  const ssm_function_t *scale = lookupOrFail(handle.module, "scale");
+  int64_t aliases = -2;
+  ASSERT_EQ(ssm_function_output_aliases(scale, 0, &aliases), nullptr);
+  EXPECT_EQ(aliases, 0);
+  EXPECT_STATUS(ssm_function_output_aliases(scale, 1, &aliases),
+                SSM_STATUS_INVALID_ARGUMENT, "output index 1 is out of range");
+
+  ScaleCall call(2);
+  std::vector<float> expected = call.x;
+  for (float &value : expected)
+    value *= 2.0f;
+  call.output.data = call.input.data;
+  ASSERT_EQ(ssm_function_invoke(scale, &call.input, 1, &call.output, 1),
+            nullptr);
+  EXPECT_EQ(call.x, expected); // updated in place
+
+  ScaleCall shifted(2);
+  shifted.output.data = shifted.x.data();
+  shifted.output.byte_offset = 4 * 4;
+  EXPECT_STATUS(
+      ssm_function_invoke(scale, &shifted.input, 1, &shifted.output, 1),
+      SSM_STATUS_INVALID_ARGUMENT, "output 0 ('y') overlaps input 0 ('x')");
+
+  // The loaded fixture's scale declares nothing: the same call is refused.
+  Artifact plain;
+  ModuleHandle plainHandle;
+  plainHandle.module = loadOrFail(plain.path());
+  const ssm_function_t *plainScale = lookupOrFail(plainHandle.module, "scale");
+  ASSERT_EQ(ssm_function_output_aliases(plainScale, 0, &aliases), nullptr);
+  EXPECT_EQ(aliases, -1);
+  ScaleCall same(2);
+  same.output.data = same.input.data;
+  EXPECT_STATUS(ssm_function_invoke(plainScale, &same.input, 1, &same.output, 1),
+                SSM_STATUS_INVALID_ARGUMENT,
+                "output 0 ('y') overlaps input 0 ('x')");
+}
