@@ -379,16 +379,17 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
   std::vector<OwnedTensor> outputs(numOutputs);
   std::vector<DLTensor> views(numOutputs);
   for (size_t o = 0; o < numOutputs; ++o) {
+    // A state the function updates in place is written over its input
+    // (ssm_function_invoke checks that it is that input's buffer).
+    if (entry.outputAliases[o] >= 0) {
+      views[o] = inputs[static_cast<size_t>(entry.outputAliases[o])];
+      continue;
+    }
     int64_t shape[16];
     if (ssm_status_t status = ssm_function_resolve_output_shape(
             entry.function, inputs.data(), inputs.size(), o, 16, shape))
       return status;
     std::vector<int64_t> dims(shape, shape + entry.outputRanks[o]);
-    // A state the function updates in place is written over its input.
-    if (entry.outputAliases[o] >= 0) {
-      views[o] = inputs[static_cast<size_t>(entry.outputAliases[o])];
-      continue;
-    }
     // A spare buffer is none of this call's inputs: the states it holds
     // were replaced a call ago.
     auto spare = session.spare.find(entry.outputNames[o]);

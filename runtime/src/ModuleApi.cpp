@@ -326,6 +326,15 @@ size_t ssm_function_output_count(const ssm_function_t *function) {
   return function ? function->spec->outputs.size() : 0;
 }
 
+/// INVALID_ARGUMENT: `what` index `index` of `function` is past its `count`.
+static ssm_status_t indexOutOfRange(const ssm_function_t *function,
+                                    const char *what, size_t index,
+                                    size_t count) {
+  return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
+                    "function '{}': {} index {} is out of range (it has {})",
+                    function->spec->name, what, index, count);
+}
+
 static ssm_status_t signatureAt(const char *api, const ssm_function_t *function,
                                 bool isOutput, size_t index,
                                 ssm_tensor_signature_t *out_signature) {
@@ -336,10 +345,8 @@ static ssm_status_t signatureAt(const char *api, const ssm_function_t *function,
   const std::vector<TensorSpec> &list =
       isOutput ? function->spec->outputs : function->spec->inputs;
   if (index >= list.size())
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "function '{}': {} index {} is out of range (it has {})",
-                      function->spec->name, isOutput ? "output" : "input",
-                      index, list.size());
+    return indexOutOfRange(function, isOutput ? "output" : "input", index,
+                           list.size());
   fillSignature(list[index], out_signature);
   return nullptr;
 }
@@ -366,10 +373,7 @@ ssm_status_t ssm_function_output_aliases(const ssm_function_t *function,
     return nullArgument("ssm_function_output_aliases", "function");
   const std::vector<TensorSpec> &outputs = function->spec->outputs;
   if (index >= outputs.size())
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "function '{}': output index {} is out of range (it has "
-                      "{})",
-                      function->spec->name, index, outputs.size());
+    return indexOutOfRange(function, "output", index, outputs.size());
   *out_input = outputs[index].aliases
                    ? static_cast<int64_t>(*outputs[index].aliases)
                    : -1;
@@ -389,10 +393,7 @@ ssm_status_t ssm_function_algorithm(const ssm_function_t *function,
     return nullArgument("ssm_function_algorithm", "function");
   const std::vector<AlgorithmNote> &notes = function->spec->algorithms;
   if (index >= notes.size())
-    return makeStatus(SSM_STATUS_INVALID_ARGUMENT,
-                      "function '{}': algorithm index {} is out of range (it "
-                      "has {})",
-                      function->spec->name, index, notes.size());
+    return indexOutOfRange(function, "algorithm", index, notes.size());
   out_note->location = notes[index].location.c_str();
   out_note->algorithm = notes[index].algorithm.c_str();
   out_note->chunk_size = notes[index].chunkSize;

@@ -1711,11 +1711,11 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   // Segments: the state launch hands each segment's state and log-decay to
   // the segments after it through two f32 buffers of the call,
   // [B, (S − 1) · H · P · N] and [B, (S − 1) · H].
+  FailureOr<CudaGridExtent> batchExtent = extentOf(op.getQ(), 0, 1, loc);
+  if (failed(batchExtent))
+    return failure();
   std::string segmentStates, segmentDecays;
   if (mapping->segments) {
-    FailureOr<CudaGridExtent> batchDims = extentOf(op.getQ(), 0, 1, loc);
-    if (failed(batchDims))
-      return failure();
     const int64_t perSequence = (mapping->segments - 1) * op.getNumHeads();
     Type f32 = Float32Type::get(op.getContext());
     for (auto [elements, name] :
@@ -1724,12 +1724,12 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
           std::pair{perSequence, &segmentDecays}}) {
       CudaBuffer buffer;
       buffer.dtype = "f32";
-      if (batchDims->dims.empty()) {
-        buffer.shape = {batchDims->factor, elements};
+      if (batchExtent->dims.empty()) {
+        buffer.shape = {batchExtent->factor, elements};
         buffer.dimsFrom = {std::nullopt, std::nullopt};
       } else {
         buffer.shape = {-1, elements};
-        buffer.dimsFrom = {batchDims->dims[0], std::nullopt};
+        buffer.dimsFrom = {batchExtent->dims[0], std::nullopt};
       }
       Storage where{Storage::Kind::Buffer,
                     static_cast<unsigned>(plan.buffers.size())};
@@ -1809,9 +1809,6 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     extent.factor = value;
     return extent;
   };
-  FailureOr<CudaGridExtent> batchExtent = extentOf(op.getQ(), 0, 1, loc);
-  if (failed(batchExtent))
-    return failure();
   auto rowSlicedCall = [&](bool storeOutputs) {
     return fmt::format("ssm::device::recurrentRowSliced<{}, {}, {}, {}, {}, {}>",
                        opsName, geometry::kMixThreads, mapping->lanes,
