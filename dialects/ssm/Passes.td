@@ -37,6 +37,9 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
     Option<"forceChunkSize", "chunk-size", "int64_t", /*default=*/"0",
            "With force=chunked (or when set alone), the chunk size to use; "
            "0 lets the cost model choose">,
+    Option<"arch", "arch", "std::string", /*default=*/"\"sm_90a\"",
+           "GPU: the architecture the kernels are built for; the wgmma "
+           "kernels need 'sm_90a', 'sm_90' plans without them">,
     Option<"assumedLength", "assumed-length", "int64_t", /*default=*/"2048",
            "Sequence length assumed when L is dynamic">,
     Option<"explain", "explain", "bool", /*default=*/"false",

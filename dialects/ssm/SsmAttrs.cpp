@@ -120,7 +120,7 @@ Attribute AlgorithmAttr::parse(AsmParser &parser, Type) {
         parser.emitError(nameLoc)
             << "unknown kernel '" << name
             << "', expected loops, row_per_thread, row_sliced, chunked_simt, "
-               "chunked_mma, quadratic_simt or quadratic_mma";
+               "chunked_mma, quadratic_simt, quadratic_mma or quadratic_wgmma";
         return {};
       }
       continue;
@@ -186,6 +186,7 @@ static std::optional<AlgorithmKind> algorithmOfKernel(KernelKind kernel) {
     return AlgorithmKind::Chunked;
   case KernelKind::QuadraticSimt:
   case KernelKind::QuadraticMma:
+  case KernelKind::QuadraticWgmma:
     return AlgorithmKind::Quadratic;
   }
   return std::nullopt;

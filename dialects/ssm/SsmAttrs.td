@@ -51,11 +51,13 @@ def Ssm_KernelKind : I32EnumAttr<"KernelKind",
       // CUDA, recurrent: one state row per thread, or rows sliced over lanes.
       I32EnumAttrCase<"RowPerThread", 1, "row_per_thread">,
       I32EnumAttrCase<"RowSliced", 2, "row_sliced">,
-      // CUDA, chunked and quadratic: SIMT, or tensor cores (mma.sync).
+      // CUDA, chunked and quadratic: SIMT, or tensor cores (mma.sync; wgmma
+      // on sm_90a).
       I32EnumAttrCase<"ChunkedSimt", 3, "chunked_simt">,
       I32EnumAttrCase<"ChunkedMma", 4, "chunked_mma">,
       I32EnumAttrCase<"QuadraticSimt", 5, "quadratic_simt">,
-      I32EnumAttrCase<"QuadraticMma", 6, "quadratic_mma">
+      I32EnumAttrCase<"QuadraticMma", 6, "quadratic_mma">,
+      I32EnumAttrCase<"QuadraticWgmma", 7, "quadratic_wgmma">
     ]> {
   let cppNamespace = "::mlir::ssm";
   let genSpecializedAttr = 0;
@@ -126,6 +128,7 @@ def Ssm_AlgorithmAttr : Ssm_Attr<"Algorithm", "algorithm"> {
     #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2>
     #ssm.algorithm<chunked, chunk_size = 64, kernel = chunked_mma, blocks_per_sm = 2, segments = 4>
     #ssm.algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+    #ssm.algorithm<quadratic, kernel = quadratic_wgmma>
     ```
   }];
   let parameters = (ins EnumParameter<Ssm_AlgorithmKind>:$kind,

@@ -200,6 +200,7 @@ static CompileResult compileForCuda(ModuleOp module,
   pipeline.algorithm = options.algorithm;
   pipeline.chunkSize = options.chunkSize;
   pipeline.explain = options.explain;
+  pipeline.arch = target.arch;
   CudaExport exported;
   PipelineRunner runner(module, options);
   if (failed(runner.run([&](OpPassManager &pm) {

@@ -29,5 +29,6 @@ void ssm::buildSelectionPipeline(OpPassManager &pm,
   select.force = options.algorithm == "auto" ? "" : options.algorithm;
   select.forceChunkSize = options.chunkSize;
   select.explain = options.explain;
+  select.arch = options.arch;
   pm.addPass(createSsmSelectAlgorithm(select));
 }

@@ -170,6 +170,7 @@ struct SsmSelectAlgorithmPass
       return signalPassFailure();
     }
     request.vectorWidth = vectorWidth;
+    request.arch = arch;
     request.multiprocessors =
         description->kind == cost::TargetKind::Gpu ? description->cores : 0;
     std::optional<AlgorithmKind> forced;

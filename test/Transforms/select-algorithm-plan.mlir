@@ -1,5 +1,6 @@
 // RUN: ssm-opt %s -ssm-select-algorithm="target=h200 backend=cuda" | FileCheck %s --check-prefix=CUDA
 // RUN: ssm-opt %s -ssm-select-algorithm="target=h200 backend=cpu vector-width=8" | FileCheck %s --check-prefix=CPU
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h200 backend=cuda arch=sm_90" | FileCheck %s --check-prefix=SM90
 
 // The plan is the algorithm and the backend's lowering configuration. These
 // ops carry their algorithm (so the cost model does not choose); the backend
@@ -134,6 +135,30 @@ func.func @quadratic_bf16(%q: tensor<1x128x4x64xbf16>, %k: tensor<1x128x4x64xbf1
       : (tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>, tensor<1x128x4xbf16>, tensor<4xbf16>)
       -> tensor<1x128x4x64xbf16>
   return %y, %z : tensor<1x128x4x64xbf16>, tensor<1x128x4x64xbf16>
+}
+
+// At state size 128 without a decay or an initial state, attention takes
+// the warpgroup kernel on sm_90a (whatever the value dim and the mask), and
+// mma.sync on plain sm_90, which has no wgmma; a decay keeps mma.sync.
+// CUDA-LABEL: func @quadratic_state_128
+// CUDA:       algorithm<quadratic, kernel = quadratic_wgmma>
+// CUDA:       algorithm<quadratic, kernel = quadratic_wgmma>
+// CUDA:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 1>
+// SM90-LABEL: func @quadratic_state_128
+// SM90:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+// SM90:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+// SM90:       algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 1>
+func.func @quadratic_state_128(%q: tensor<1x256x4x128xbf16>, %k: tensor<1x256x2x128xbf16>, %v: tensor<1x256x2x64xbf16>,
+                               %dt: tensor<1x256x4xbf16>, %A: tensor<4xbf16>)
+    -> (tensor<1x256x4x64xbf16>, tensor<1x256x4x64xbf16>, tensor<1x256x4x64xbf16>) {
+  %y = ssm.mix softmax(scale = 0.088) causal %q, %k, %v algorithm<quadratic>
+      : (tensor<1x256x4x128xbf16>, tensor<1x256x2x128xbf16>, tensor<1x256x2x64xbf16>) -> tensor<1x256x4x64xbf16>
+  %w = ssm.mix linear window(100) %q, %k, %v algorithm<quadratic>
+      : (tensor<1x256x4x128xbf16>, tensor<1x256x2x128xbf16>, tensor<1x256x2x64xbf16>) -> tensor<1x256x4x64xbf16>
+  %z = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<quadratic>
+      : (tensor<1x256x4x128xbf16>, tensor<1x256x2x128xbf16>, tensor<1x256x2x64xbf16>, tensor<1x256x4xbf16>, tensor<4xbf16>)
+      -> tensor<1x256x4x64xbf16>
+  return %y, %w, %z : tensor<1x256x4x64xbf16>, tensor<1x256x4x64xbf16>, tensor<1x256x4x64xbf16>
 }
 
 // A whole plan written by hand is kept as it is, by either backend.

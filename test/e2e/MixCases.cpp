@@ -105,6 +105,16 @@ std::vector<MixCase> standardCases() {
         MixCase{"bf16_softmax_full_128", 1, 90, 1, 1, 1, 128, 128,
                 Score::Softmax, Mask::Full, 0, Decay::None, false, false,
                 false, Storage::BF16},
+        // The wgmma kernel (state size 128): two query blocks of 128 rows,
+        // key tiles of 128 with a partial last one, groups of query heads,
+        // a value dim of 64, glue on q and y (through the row accessors);
+        // and a linear window.
+        MixCase{"bf16_softmax_wgmma_gqa_glue", 2, 300, 4, 2, 4, 128, 64,
+                Score::Softmax, Mask::Causal, 0, Decay::None, false, false,
+                false, Storage::BF16, true},
+        MixCase{"f16_linear_window_wgmma", 1, 260, 2, 2, 2, 128, 128,
+                Score::Linear, Mask::Window, 100, Decay::None, false, false,
+                false, Storage::F16},
         MixCase{"bf16_linear_window_decay_tensor_cores", 1, 120, 2, 2, 2, 32,
                 32, Score::Linear, Mask::Window, 40, Decay::Scalar, false,
                 false, false, Storage::BF16},

@@ -25,6 +25,8 @@ struct PlanRequest {
   int64_t vectorWidth = 0;
   /// GPU: the target's SMs (0: unknown), which grids are sized against.
   int64_t multiprocessors = 0;
+  /// GPU: the architecture the kernels are built for (sm_90a, sm_90).
+  std::string arch = "sm_90a";
 };
 
 /// Completes `algorithm` (the cost model's or the user's choice for `op`)

@@ -27,6 +27,8 @@ struct SelectionOptions {
   /// Chunk size for chunked; 0 lets the cost model choose.
   int64_t chunkSize = 0;
   bool explain = false;
+  /// GPU: the architecture the kernels are built for.
+  std::string arch = "sm_90a";
 };
 
 /// Glue normalization and algorithm selection.

@@ -1445,7 +1445,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
                                              {"kPlainK", "kData", op.getK()},
                                              {"kPlainV", "vData", op.getV()}};
   bool tensorCores = mapping->kernel == KernelKind::ChunkedMma ||
-                     mapping->kernel == KernelKind::QuadraticMma;
+                     mapping->kernel == KernelKind::QuadraticMma ||
+                     mapping->kernel == KernelKind::QuadraticWgmma;
   for (PlainOperand &plain : plainOperands) {
     Type element =
         cast<RankedTensorType>(plain.operand.getType()).getElementType();
@@ -1854,6 +1855,19 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     if (mapping->segments)
       launch.grid[2].factor *= mapping->segments;
     break;
+  case KernelKind::QuadraticWgmma: {
+    templateCall =
+        fmt::format("ssm::device::quadraticWgmma<{}, {}>", opsName, mmaType);
+    launch.block[0] = geometry::kQuadraticWgmmaThreads;
+    FailureOr<CudaGridExtent> rows =
+        extentOf(op.getQ(), 1, geometry::kQuadraticWgmmaRows, loc);
+    if (failed(rows))
+      return failure();
+    launch.grid[0] = *rows;
+    launch.grid[1] = constant(heads);
+    launch.grid[2] = *batchExtent;
+    break;
+  }
   case KernelKind::QuadraticSimt:
   case KernelKind::QuadraticMma: {
     bool mma = mapping->kernel == KernelKind::QuadraticMma;
@@ -1877,7 +1891,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   }
 
   auto printKernel = [&](const std::string &name, const std::string &call,
-                         const std::string &comment, int minBlocksPerSM) {
+                         const std::string &comment, int minBlocksPerSM,
+                         int threads = geometry::kMixThreads) {
     SourcePrinter body;
     body.indentMore();
     body.line("{} ops;", opsName);
@@ -1898,7 +1913,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     body.line("{}(ops);", call);
     // The same parameters under the kernel's own name.
     out.line("// {}", comment);
-    std::string bounds = std::to_string(geometry::kMixThreads);
+    std::string bounds = std::to_string(threads);
     if (minBlocksPerSM > 0)
       bounds += fmt::format(", {}", minBlocksPerSM);
     out.line("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{",
@@ -1948,7 +1963,9 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
       mapping->kernel == KernelKind::ChunkedMma &&
               geometry::chunkedMmaBuffers(mapping->blocksPerSM) == 1
           ? mapping->blocksPerSM
-          : 0);
+      : mapping->kernel == KernelKind::QuadraticWgmma ? 1
+                                                      : 0,
+      static_cast<int>(launch.block[0]));
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   if (mapping->stateScan) {

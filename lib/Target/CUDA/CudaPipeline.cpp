@@ -26,6 +26,7 @@ void ssm::buildCudaPipeline(OpPassManager &pm,
   selection.algorithm = options.algorithm;
   selection.chunkSize = options.chunkSize;
   selection.explain = options.explain;
+  selection.arch = options.arch;
   buildSelectionPipeline(pm, selection);
   if (result) {
     pm.addPass(createSsmExportCudaPass(*result, std::move(sourceName)));

@@ -508,7 +508,7 @@ func.func @segments_on_simt(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v
 // -----
 
 func.func @unknown_kernel(%q: tensor<1x8x1x4xf32>, %k: tensor<1x8x1x4xf32>, %v: tensor<1x8x1x4xf32>) {
-  // expected-error @below {{unknown kernel 'wgmma', expected loops, row_per_thread, row_sliced, chunked_simt, chunked_mma, quadratic_simt or quadratic_mma}}
+  // expected-error @below {{unknown kernel 'wgmma', expected loops, row_per_thread, row_sliced, chunked_simt, chunked_mma, quadratic_simt, quadratic_mma or quadratic_wgmma}}
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic, kernel = wgmma>
       : (tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>, tensor<1x8x1x4xf32>) -> tensor<1x8x1x4xf32>
   return

@@ -62,3 +62,31 @@ func.func @against_a_cache(%q: tensor<1x1x2x64xbf16>, %k: tensor<1x13x1x64xbf16>
       : (tensor<1x1x2x64xbf16>, tensor<1x13x1x64xbf16>, tensor<1x13x1x64xbf16>) -> tensor<1x1x2x64xbf16>
   return %y : tensor<1x1x2x64xbf16>
 }
+
+// -----
+
+func.func @wgmma_with_decay(%q: tensor<1x8x1x128xbf16>, %k: tensor<1x8x1x128xbf16>, %v: tensor<1x8x2x64xbf16>,
+                            %dt: tensor<1x8x2xbf16>, %A: tensor<2xbf16>) -> tensor<1x8x2x64xbf16> {
+  // expected-error @below {{kernel 'quadratic_wgmma' takes no decay}}
+  %y = ssm.mix linear causal %q, %k, %v decay(%dt, %A) algorithm<quadratic, kernel = quadratic_wgmma>
+      : (tensor<1x8x1x128xbf16>, tensor<1x8x1x128xbf16>, tensor<1x8x2x64xbf16>, tensor<1x8x2xbf16>, tensor<2xbf16>) -> tensor<1x8x2x64xbf16>
+  return %y : tensor<1x8x2x64xbf16>
+}
+
+// -----
+
+func.func @wgmma_head_dim(%q: tensor<1x8x1x32xbf16>, %k: tensor<1x8x1x32xbf16>, %v: tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16> {
+  // expected-error @below {{kernel 'quadratic_wgmma' takes state size and value dim 64 or 128, got 32 and 64}}
+  %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic, kernel = quadratic_wgmma>
+      : (tensor<1x8x1x32xbf16>, tensor<1x8x1x32xbf16>, tensor<1x8x1x64xbf16>) -> tensor<1x8x1x64xbf16>
+  return %y : tensor<1x8x1x64xbf16>
+}
+
+// -----
+
+func.func @wgmma_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x1x64xf32>, %v: tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32> {
+  // expected-error @below {{kernel 'quadratic_wgmma' needs q, k and v all bf16 or all f16}}
+  %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic, kernel = quadratic_wgmma>
+      : (tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
+  return %y : tensor<1x8x1x64xf32>
+}

@@ -92,9 +92,11 @@ struct CudaMixMapping {
 /// The CUDA backend's lowering configuration of `algorithm` for `op`: tensor
 /// cores where the operands are 16-bit and the head dims fit the tiles, the
 /// SIMT forms otherwise (ssm-select-algorithm's planner for "cuda"), sized
-/// against `multiprocessors` SMs where known (0: not).
+/// against `multiprocessors` SMs where known (0: not); `warpgroupMma` (an
+/// sm_90a build) admits the wgmma kernels.
 FailureOr<AlgorithmAttr> planCudaKernel(MixOp op, AlgorithmAttr algorithm,
-                                        int64_t multiprocessors);
+                                        int64_t multiprocessors,
+                                        bool warpgroupMma);
 
 /// Registers planCudaKernel as backend "cuda" for ssm-select-algorithm (once).
 void registerCudaKernelPlanner();

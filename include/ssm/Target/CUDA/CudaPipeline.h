@@ -33,6 +33,10 @@ struct CudaPipelineOptions : public PassPipelineOptions<CudaPipelineOptions> {
       *this, "chunk-size",
       llvm::cl::desc("Chunk size for chunked (0: the cost model's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> arch{
+      *this, "arch",
+      llvm::cl::desc("The GPU architecture: sm_90a (wgmma kernels) or sm_90"),
+      llvm::cl::init("sm_90a")};
   PassOptions::Option<bool> explain{
       *this, "explain",
       llvm::cl::desc("Remark each op's algorithm candidates and estimates"),

@@ -163,6 +163,25 @@ constexpr int quadraticMmaSharedBytes(int stateSize, int valueDim,
          4 * (2 * 64 + quadraticMmaRows(mTiles) + 4);
 }
 
+/// quadraticWgmma (sm_90a): two warpgroups of 64 query rows a block, key
+/// tiles of 128, head dims 64 or 128.
+constexpr int kQuadraticWgmmaRows = 128;
+constexpr int kQuadraticWgmmaKeys = 128;
+constexpr int kQuadraticWgmmaThreads = 256;
+/// The planner takes it from this state size up (CudaMapping.cpp says why).
+constexpr int kQuadraticWgmmaMinState = 128;
+SSM_GEOMETRY_DEVICE constexpr bool quadraticWgmmaTakes(long long stateSize,
+                                                       long long valueDim) {
+  return (stateSize == 64 || stateSize == 128) &&
+         (valueDim == 64 || valueDim == 128);
+}
+/// The Q tile and two buffers of K and V tiles (16-bit, swizzled), and 1024
+/// bytes to align them.
+constexpr int quadraticWgmmaSharedBytes(int stateSize, int valueDim) {
+  return 1024 + 2 * (kQuadraticWgmmaRows * stateSize +
+                     2 * kQuadraticWgmmaKeys * (stateSize + valueDim));
+}
+
 /// quadraticMma visits heads in groups whose keys and values (length rows
 /// of `rowBytes` each) take at most this much, so that the query blocks of
 /// a group, running together, read them from L2. They walk the keys from

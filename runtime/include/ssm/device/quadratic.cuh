@@ -19,6 +19,7 @@
 
 #include "ssm/device/mix.cuh"
 #include "ssm/device/mma.cuh"
+#include "ssm/device/wgmma.cuh"
 
 #include <type_traits>
 
@@ -645,6 +646,334 @@ SSM_DEVICE void quadraticMma(const Ops &ops) {
         }
         ops.storeY(b, query, h, p, result);
       }
+}
+
+/// Grid: (ceil(L / 128), H, B). Block: 256 threads, two warpgroups of 64
+/// query rows each (sm_90a). bf16/f16 q, k, v read as they are, head dims
+/// 64 or 128, no decay, no initial state. S = Q·Kᵀ and O += P·V run on
+/// wgmma: Q, K and V in swizzled shared tiles (cp.async), S, P and O in
+/// registers, P as the register A operand of P·V. The masks and the online
+/// softmax are quadraticMma's, on the same accumulator layout a warp; blocks
+/// run in geometry::attentionBlockAt's order.
+///
+/// Software-pipelined a warpgroup: with key tiles t_0, t_1, … in the order
+/// visited (from the diagonal down), step j issues S_{j+1} = Q·K_{j+1}ᵀ and
+/// O += P_j·V_j together, and computes the softmax of S_{j+1} while P_j·V_j
+/// runs on the tensor cores; O is rescaled once that product is done. Loads
+/// run a step ahead: step j copies K_{j+2} and V_{j+1} into the buffers
+/// that K_j and V_{j-1} left.
+template <class Ops, class T, int kKeys = geometry::kQuadraticWgmmaKeys>
+SSM_DEVICE void quadraticWgmma(const Ops &ops) {
+  constexpr int N = Ops::kStateSize, P = Ops::kValueDim;
+  constexpr int kRows = geometry::kQuadraticWgmmaRows,
+                kThreads = geometry::kQuadraticWgmmaThreads;
+  static_assert(geometry::quadraticWgmmaTakes(N, P), "head dims 64 or 128");
+  static_assert(Ops::kDecay == Decay::None && !Ops::kHasInitialState,
+                "no decay, no initial state");
+  constexpr bool kSoftmax = Ops::kScore == Score::Softmax;
+  constexpr bool kFoldScale = Ops::kScale > 0.0;
+  constexpr int kKeyTiles = kKeys / 8, kValueTiles = P / 8;
+  constexpr int kKeyBytes = kKeys * N * 2, kValueBytes = kKeys * P * 2;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int group = warp / 4;
+  const geometry::AttentionBlock block = geometry::attentionBlockAt(
+      blockIdx.x + gridDim.x * blockIdx.y, gridDim.x, gridDim.y,
+      geometry::attentionHeadGroup(
+          ops.length, (N + P) * static_cast<int64_t>(sizeof(T)), Ops::kHeads),
+      Ops::kMask != Mask::Full);
+  const int64_t b = blockIdx.z;
+  const int h = static_cast<int>(block.head);
+  const int64_t i0 = static_cast<int64_t>(block.queryBlock) * kRows;
+  const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
+            valueHead = valueHeadOf<Ops>(h);
+  const int64_t length = ops.length;
+
+  // Tiles at 1024-byte boundaries of the shared window (the swizzle's).
+  unsigned char *shared = sharedMemory<unsigned char>();
+  const uint32_t sharedBase = sharedAddress(shared);
+  unsigned char *sQ = shared + ((1024 - sharedBase % 1024) % 1024);
+  unsigned char *sK = sQ + kRows * N * 2; // [2][kKeys × N]
+  unsigned char *sV = sK + 2 * kKeyBytes; // [2][kKeys × P]
+  const uint32_t qAddress = sharedAddress(sQ), kAddress = sharedAddress(sK),
+                 vAddress = sharedAddress(sV);
+
+  const int64_t keyEnd = endKey<Ops>(i0 + kRows, length);
+  const int64_t keyBegin = firstKey<Ops>(i0);
+  if (keyEnd <= keyBegin)
+    return; // no rows (past the end)
+  const int64_t topTile = (keyEnd - 1) / kKeys;
+  const int tiles = static_cast<int>(topTile - keyBegin / kKeys + 1);
+  // Step j's tile and the buffers of its K and V.
+  auto tileStart = [&](int j) { return (topTile - j) * kKeys; };
+  // Operands read as they are are copied asynchronously; the others (with
+  // fused glue) through their row accessors, at once.
+  auto copyK = [&](int j) {
+    if (j >= tiles)
+      return;
+    unsigned char *tile = sK + (j % 2) * kKeyBytes;
+    if constexpr (Ops::kPlainK)
+      copySwizzledTileAsync<kKeys, N, kThreads>(
+          tile, ops.kData, b, tileStart(j), length, Ops::kKeyHeads, keyHead);
+    else
+      loadSwizzledTileRows<kKeys, N, kThreads, T>(
+          tile, tileStart(j), length,
+          [&](int64_t t, int c, float (&values)[8]) {
+            ops.template kRow<8>(b, t, keyHead, c, values);
+          });
+  };
+  auto copyV = [&](int j) {
+    if (j >= tiles)
+      return;
+    unsigned char *tile = sV + (j % 2) * kValueBytes;
+    if constexpr (Ops::kPlainV)
+      copySwizzledTileAsync<kKeys, P, kThreads>(tile, ops.vData, b,
+                                                tileStart(j), length,
+                                                Ops::kValueHeads, valueHead);
+    else
+      loadSwizzledTileRows<kKeys, P, kThreads, T>(
+          tile, tileStart(j), length,
+          [&](int64_t t, int c, float (&values)[8]) {
+            ops.template vRow<8>(b, t, valueHead, c, values);
+          });
+  };
+
+  if constexpr (Ops::kPlainQ)
+    copySwizzledTileAsync<kRows, N, kThreads>(sQ, ops.qData, b, i0, length,
+                                              Ops::kQueryHeads, queryHead);
+  else
+    loadSwizzledTileRows<kRows, N, kThreads, T>(
+        sQ, i0, length, [&](int64_t t, int c, float (&values)[8]) {
+          ops.template qRow<8>(b, t, queryHead, c, values);
+        });
+  copyK(0);
+  copyAsyncCommit();
+  copyV(0);
+  copyK(1);
+  copyAsyncCommit();
+
+  const int warpRow0 = 16 * warp;
+  const int64_t warpQuery0 = i0 + warpRow0;
+  float out[kValueTiles][4];
+#pragma unroll
+  for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      out[j][i] = 0.0f;
+  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.0f, 0.0f};
+  const float scale2 = static_cast<float>(Ops::kScale * kLog2e);
+  float s[kKeyTiles][4];
+  // P_j and P_{j+1}, the A operands of P·V, alternating (arrays indexed by
+  // constants only).
+  uint32_t pEven[kKeys / 16][4], pOdd[kKeys / 16][4];
+
+  auto issueScores = [&](int j) {
+#pragma unroll
+    for (int ks = 0; ks < N / 16; ++ks)
+      wgmmaSS<T, kKeys>(s, kMajorDescriptor<kRows>(qAddress, 64 * group, ks),
+                        kMajorDescriptor<kKeys>(kAddress + (j % 2) * kKeyBytes,
+                                                0, ks),
+                        ks > 0);
+  };
+  // The weights of S_j (masked; softmax: normalised by the running max)
+  // packed into `weights`, and O's factor a row half in `correction` (1 for
+  // linear scores). S is only read: P_{j-1}·V_{j-1} may still be running,
+  // and a write to a product's accumulators before its wait serialises the
+  // products.
+  auto weighTile = [&](int j, uint32_t (&weights)[kKeys / 16][4],
+                       float (&correction)[2], auto maskedTag) {
+    constexpr bool kMasked = decltype(maskedTag)::value;
+    const int64_t j0 = tileStart(j);
+    correction[0] = correction[1] = 1.0f;
+    const int queriesLeft =
+        static_cast<int>(length - warpQuery0 < 16 ? length - warpQuery0 : 16);
+    const int keysLeft =
+        static_cast<int>(length - j0 < kKeys ? length - j0 : kKeys);
+    constexpr int64_t kFar = int64_t(1) << 30;
+    const int64_t diagonal64 = warpQuery0 - j0;
+    const int diagonal = static_cast<int>(
+        diagonal64 > kFar ? kFar : (diagonal64 < -kFar ? -kFar : diagonal64));
+    auto kept = [&](int t, int i) {
+      if constexpr (!kMasked) {
+        return true;
+      } else {
+        const int r = (lane >> 2) + ((i >> 1) << 3);
+        const int col = 8 * t + accumulatorColumn(lane, i);
+        bool valid = col < keysLeft && r < queriesLeft;
+        if constexpr (Ops::kMask != Mask::Full)
+          valid = valid && col <= r + diagonal;
+        if constexpr (Ops::kMask == Mask::Window)
+          valid = valid && r + diagonal - col < Ops::kWindow;
+        return valid;
+      }
+    };
+    float shift[2] = {0.0f, 0.0f};
+    if constexpr (kSoftmax) {
+      float tileMax[2][4];
+#pragma unroll
+      for (int half = 0; half < 2; ++half)
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+          tileMax[half][c] = -INFINITY;
+#pragma unroll
+      for (int t = 0; t < kKeyTiles; ++t)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const float value = kFoldScale ? s[t][i] : s[t][i] * scale2;
+          float &partial = tileMax[i >> 1][(t & 1) * 2 + (i & 1)];
+          partial = max(partial, kept(t, i) ? value : -INFINITY);
+        }
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        float rowTileMax = max(max(tileMax[half][0], tileMax[half][1]),
+                               max(tileMax[half][2], tileMax[half][3]));
+        rowTileMax =
+            max(rowTileMax, __shfl_xor_sync(0xffffffffu, rowTileMax, 1));
+        rowTileMax =
+            max(rowTileMax, __shfl_xor_sync(0xffffffffu, rowTileMax, 2));
+        const float newMax = max(rowMax[half], rowTileMax);
+        // A row with no kept key so far keeps weight 0 and no NaN.
+        const float base = newMax == -INFINITY ? 0.0f : newMax;
+        correction[half] = kFoldScale ? fastExp2((rowMax[half] - base) * scale2)
+                                      : fastExp2(rowMax[half] - base);
+        shift[half] = kFoldScale ? -base * scale2 : -base;
+        rowMax[half] = newMax;
+      }
+    }
+    float sum[2][4] = {};
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks) {
+      float w[2][4];
+#pragma unroll
+      for (int u = 0; u < 2; ++u)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int t = 2 * ks + u;
+          float weight;
+          if constexpr (kSoftmax)
+            weight = kFoldScale ? fastExp2(fmaf(s[t][i], scale2, shift[i >> 1]))
+                                : fastExp2(s[t][i] + shift[i >> 1]);
+          else
+            weight = s[t][i];
+          weight = kept(t, i) ? weight : 0.0f;
+          w[u][i] = weight;
+          sum[i >> 1][u * 2 + (i & 1)] += weight;
+        }
+      accumulatorsToA<T>(weights[ks], w[0], w[1]);
+    }
+    if constexpr (kSoftmax) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half)
+        rowSum[half] = rowSum[half] * correction[half] +
+                       ((sum[half][0] + sum[half][1]) +
+                        (sum[half][2] + sum[half][3]));
+    }
+  };
+  auto weigh = [&](int j, uint32_t (&weights)[kKeys / 16][4],
+                   float (&correction)[2]) {
+    if (tileInsideMask<Ops>(warpQuery0, 16, tileStart(j), kKeys, length))
+      weighTile(j, weights, correction, std::false_type{});
+    else
+      weighTile(j, weights, correction, std::true_type{});
+  };
+  // O's rescale, skipped when no row of the warp moved its max.
+  auto rescale = [&](const float (&correction)[2]) {
+    if constexpr (kSoftmax) {
+      if (__any_sync(0xffffffffu,
+                     correction[0] != 1.0f || correction[1] != 1.0f)) {
+#pragma unroll
+        for (int t = 0; t < kValueTiles; ++t) {
+          out[t][0] *= correction[0];
+          out[t][1] *= correction[0];
+          out[t][2] *= correction[1];
+          out[t][3] *= correction[1];
+        }
+      }
+    }
+  };
+
+  // Step -1: S_0 and its weights.
+  copyAsyncWait<1>();
+  fenceProxyAsync();
+  __syncthreads();
+  {
+    wgmmaFence();
+    issueScores(0);
+    wgmmaCommit();
+    wgmmaWait<0>();
+    wgmmaFenceOperands(s);
+    float correction[2];
+    weigh(0, pEven, correction);
+    rescale(correction);
+  }
+  auto step = [&](int j, const uint32_t (&weights)[kKeys / 16][4],
+                  uint32_t (&nextWeights)[kKeys / 16][4]) {
+    // K_{j+1} and V_j have landed, and every warpgroup is done with K_j and
+    // V_{j-1}, whose buffers the next copies take.
+    copyAsyncWait<0>();
+    fenceProxyAsync();
+    __syncthreads();
+    copyK(j + 2);
+    copyV(j + 1);
+    copyAsyncCommit();
+    const bool more = j + 1 < tiles;
+    wgmmaFence();
+    if (more) {
+      issueScores(j + 1);
+      wgmmaCommit();
+    }
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks)
+      wgmmaRS<T, P>(out, weights[ks],
+                    mnMajorDescriptor<kKeys>(vAddress + (j % 2) * kValueBytes,
+                                             ks),
+                    1);
+    wgmmaCommit();
+    if (more) {
+      wgmmaWait<1>();
+      wgmmaFenceOperands(s);
+      float correction[2];
+      weigh(j + 1, nextWeights, correction);
+      wgmmaWait<0>();
+      wgmmaFenceOperands(out);
+      rescale(correction);
+    } else {
+      wgmmaWait<0>();
+      wgmmaFenceOperands(out);
+    }
+  };
+  for (int j = 0; j < tiles; j += 2) {
+    step(j, pEven, pOdd);
+    if (j + 1 < tiles)
+      step(j + 1, pOdd, pEven);
+  }
+  copyAsyncWait<0>();
+
+  if constexpr (kSoftmax) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      float total = rowSum[half];
+      total += __shfl_xor_sync(0xffffffffu, total, 1);
+      total += __shfl_xor_sync(0xffffffffu, total, 2);
+      rowSum[half] = total;
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kValueTiles; ++t)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int64_t query = warpQuery0 + (lane >> 2) + 8 * half;
+      if (query >= length)
+        continue;
+      const int p = 8 * t + accumulatorColumn(lane, 2 * half);
+      float values[2] = {out[t][2 * half], out[t][2 * half + 1]};
+      if constexpr (kSoftmax) {
+        const float total = rowSum[half];
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+          values[e] = total > 0.0f ? values[e] / total : 0.0f;
+      }
+      ops.template storeYRow<2>(b, query, h, p, values);
+    }
 }
 
 } // namespace device
