@@ -8,6 +8,7 @@
 
 #include "ssm/SsmOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -40,6 +41,69 @@ std::optional<InputDim> DynamicSizes::inputDimOf(Value value,
     for (unsigned d = 0; d < type.getRank(); ++d)
       if (type.isDynamicDim(d) && same(value, dim, argument, d))
         return InputDim{static_cast<unsigned>(i), d};
+  }
+  return std::nullopt;
+}
+
+std::optional<SizeProduct> DynamicSizes::productOf(Value value,
+                                                   unsigned dim) const {
+  return productOf(value, dim, 0);
+}
+
+std::optional<SizeProduct> DynamicSizes::productOf(Value value, unsigned dim,
+                                                   unsigned depth) const {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(dim))
+    return SizeProduct{type.getDimSize(dim), {}};
+  if (std::optional<InputDim> input = inputDimOf(value, dim))
+    return SizeProduct{1, {*input}};
+  if (depth > 8)
+    return std::nullopt;
+  for (const ProductFact &fact : products) {
+    if (!same(value, dim, fact.value, fact.dim))
+      continue;
+    std::optional<SizeProduct> product;
+    if (fact.index) {
+      product = productOfIndex(fact.index, depth + 1);
+    } else {
+      product = SizeProduct{};
+      for (auto [factor, factorDim] : fact.factors) {
+        std::optional<SizeProduct> part =
+            productOf(factor, static_cast<unsigned>(factorDim), depth + 1);
+        if (!part) {
+          product.reset();
+          break;
+        }
+        product->factor *= part->factor;
+        product->dims.append(part->dims);
+      }
+    }
+    if (product)
+      return product;
+  }
+  return std::nullopt;
+}
+
+std::optional<SizeProduct> DynamicSizes::productOfIndex(Value size,
+                                                        unsigned depth) const {
+  if (depth > 8)
+    return std::nullopt;
+  if (auto constant = size.getDefiningOp<arith::ConstantIndexOp>())
+    return SizeProduct{constant.value(), {}};
+  if (auto dimOp = size.getDefiningOp<tensor::DimOp>())
+    if (std::optional<int64_t> index = dimOp.getConstantIndex())
+      return productOf(dimOp.getSource(), static_cast<unsigned>(*index),
+                       depth + 1);
+  if (auto multiply = size.getDefiningOp<arith::MulIOp>()) {
+    std::optional<SizeProduct> lhs =
+                                   productOfIndex(multiply.getLhs(), depth + 1),
+                               rhs =
+                                   productOfIndex(multiply.getRhs(), depth + 1);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    lhs->factor *= rhs->factor;
+    lhs->dims.append(rhs->dims);
+    return lhs;
   }
   return std::nullopt;
 }
@@ -106,14 +170,25 @@ void DynamicSizes::collect(func::FuncOp func) {
                 empty.getDynamicSize(d).getDefiningOp<tensor::DimOp>())
           if (std::optional<int64_t> index = dimOp.getConstantIndex())
             unite(empty, d, dimOp.getSource(), *index);
+        if (empty.getDynamicSize(d).getDefiningOp<arith::MulIOp>())
+          products.push_back({empty, d, {}, empty.getDynamicSize(d)});
       }
       return;
     }
     // A reshape keeps the dims it does not merge or split.
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
-      for (auto [d, group] : llvm::enumerate(collapse.getReassociationIndices()))
-        if (group.size() == 1)
+      for (auto [d, group] :
+           llvm::enumerate(collapse.getReassociationIndices())) {
+        if (group.size() == 1) {
           unite(collapse.getResult(), d, collapse.getSrc(), group[0]);
+          continue;
+        }
+        ProductFact fact{
+            collapse.getResult(), static_cast<unsigned>(d), {}, {}};
+        for (int64_t source : group)
+          fact.factors.push_back({collapse.getSrc(), source});
+        products.push_back(std::move(fact));
+      }
       return;
     }
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {

@@ -16,6 +16,7 @@
 #include "llvm/ADT/EquivalenceClasses.h"
 
 #include <optional>
+#include <vector>
 
 namespace mlir::ssm {
 
@@ -28,6 +29,13 @@ struct InputDim {
   }
 };
 
+/// A size as a product of a constant and dynamic input dims (a collapsed
+/// [B, L] is B·L).
+struct SizeProduct {
+  int64_t factor = 1;
+  llvm::SmallVector<InputDim> dims;
+};
+
 class DynamicSizes {
 public:
   explicit DynamicSizes(func::FuncOp func);
@@ -36,6 +44,11 @@ public:
   bool same(Value a, unsigned da, Value b, unsigned db) const;
   /// The first dynamic input dim that dim `dim` of `value` equals.
   std::optional<InputDim> inputDimOf(Value value, unsigned dim) const;
+  /// Dim `dim` of `value` as a product of input dims and a constant: the
+  /// input dim it equals, or, for a size some op computes from others (a
+  /// collapse_shape's merged dims, a tensor.empty sized by arith.muli of
+  /// tensor.dims), the product of theirs.
+  std::optional<SizeProduct> productOf(Value value, unsigned dim) const;
 
 private:
   using SizeKey = std::pair<void *, unsigned>;
@@ -45,6 +58,20 @@ private:
   void unite(Value a, unsigned da, Value b, unsigned db);
   void uniteWithDimOf(Value value, unsigned dim, Value size);
   void collect(func::FuncOp func);
+  std::optional<SizeProduct> productOf(Value value, unsigned dim,
+                                       unsigned depth) const;
+  /// The product of index value `size` (tensor.dim, constants, arith.muli).
+  std::optional<SizeProduct> productOfIndex(Value size, unsigned depth) const;
+
+  /// Sizes that are products of others: (value, dim) and the (value, dim)
+  /// factors (a null value for a constant factor, in `dim`).
+  struct ProductFact {
+    Value value;
+    unsigned dim;
+    llvm::SmallVector<std::pair<Value, int64_t>> factors;
+    Value index; // or: the index value that computes the size
+  };
+  std::vector<ProductFact> products;
 
   // Op handles have no const accessors.
   mutable func::FuncOp func;

@@ -161,13 +161,28 @@ struct Storage {
 
 /// One kernel of a function, in program order.
 struct KernelRoot {
-  enum class Kind { Mix, Elementwise, Copy };
+  enum class Kind { Mix, Elementwise, Copy, Reduction };
   Kind kind;
   MixOp mix;
   std::optional<FusedWrite> write; // mix: the consumer of y
   linalg::GenericOp generic;       // elementwise
   Value source;                    // copy: the value read
   unsigned output = 0;             // copy: the output written
+  linalg::LinalgOp reduction;      // reduction: a generic or a matmul
+
+  Operation *op() {
+    switch (kind) {
+    case Kind::Mix:
+      return mix.getOperation();
+    case Kind::Elementwise:
+      return generic.getOperation();
+    case Kind::Reduction:
+      return reduction.getOperation();
+    case Kind::Copy:
+      return nullptr;
+    }
+    return nullptr;
+  }
 };
 
 class FunctionEmitter;
@@ -237,11 +252,12 @@ public:
   FailureOr<std::string> storeRow(Value target, ArrayRef<std::string> indices,
                                   unsigned rowDim, const std::string &width,
                                   const std::string &values, Location loc);
-  /// Translates `generic`'s body given its inputs' expressions; statements
-  /// go to `out`, the yielded expression is returned.
-  FailureOr<std::string> translateBody(linalg::GenericOp generic,
-                                       ArrayRef<std::string> inputs,
-                                       SourcePrinter &out);
+  /// Translates `op`'s body given its inputs' expressions (and, for a
+  /// reduction, the accumulator's, which its output argument reads);
+  /// statements go to `out`, the yielded expression is returned.
+  FailureOr<std::string>
+  translateBody(linalg::LinalgOp op, ArrayRef<std::string> inputs,
+                SourcePrinter &out, const std::string *accumulator = nullptr);
 
   const std::string &getName() const { return name; }
   const std::vector<KernelParameter> &getParameters() const { return parameters; }
@@ -299,6 +315,8 @@ private:
                         CudaFunctionPlan &plan);
   LogicalResult emitElementwise(KernelRoot root, unsigned ordinal,
                                 CudaFunctionPlan &plan);
+  LogicalResult emitReduction(KernelRoot root, unsigned ordinal,
+                              CudaFunctionPlan &plan);
   void finishKernel(const KernelWriter &writer, StringRef comment,
                     StringRef body, unsigned threads);
   FailureOr<CudaGridExtent> extentOf(Value value, unsigned dim,
@@ -346,6 +364,69 @@ static bool isSplatConstant(Value value, DenseElementsAttr *attr = nullptr) {
   return true;
 }
 
+/// An index expression of the affine expression `expr` over loop variables
+/// named `loops`, or "" when it is not a sum of multiples of loops and
+/// constants.
+static std::string indexExpression(AffineExpr expr,
+                                   ArrayRef<std::string> loops) {
+  if (auto dim = dyn_cast<AffineDimExpr>(expr))
+    return loops[dim.getPosition()];
+  if (auto constant = dyn_cast<AffineConstantExpr>(expr))
+    return std::to_string(constant.getValue());
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary || (binary.getKind() != AffineExprKind::Add &&
+                  binary.getKind() != AffineExprKind::Mul))
+    return "";
+  std::string lhs = indexExpression(binary.getLHS(), loops),
+              rhs = indexExpression(binary.getRHS(), loops);
+  if (lhs.empty() || rhs.empty())
+    return "";
+  return fmt::format("({} {} {})", lhs,
+                     binary.getKind() == AffineExprKind::Add ? "+" : "*", rhs);
+}
+
+/// Where the extent of loop `loop` of `op` can be read: an input and the
+/// dim of it that the loop indexes alone.
+static std::optional<std::pair<Value, unsigned>>
+loopExtentSource(linalg::LinalgOp op, unsigned loop) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    for (auto [position, result] : llvm::enumerate(map.getResults()))
+      if (auto dim = dyn_cast<AffineDimExpr>(result);
+          dim && dim.getPosition() == loop)
+        return std::make_pair(operand.get(), static_cast<unsigned>(position));
+  }
+  return std::nullopt;
+}
+
+/// Why the reduction kernel (a thread an output element, looping over the
+/// reduction dims) cannot run `op`, or "".
+static std::string whyNotReducible(linalg::LinalgOp op) {
+  if (op.getNumDpsInits() != 1 || op->getNumResults() != 1)
+    return "a reduction with one output is expected";
+  AffineMap output = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  llvm::SmallDenseSet<unsigned> seen;
+  for (AffineExpr result : output.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(result);
+    if (!dim || iterators[dim.getPosition()] != utils::IteratorType::parallel ||
+        !seen.insert(dim.getPosition()).second)
+      return "its output must be indexed by distinct parallel loops";
+  }
+  unsigned parallel = llvm::count(iterators, utils::IteratorType::parallel);
+  if (seen.size() != parallel)
+    return "every parallel loop must index its output";
+  std::vector<std::string> names(op.getNumLoops(), "l");
+  for (OpOperand *input : op.getDpsInputOperands())
+    for (AffineExpr result : op.getMatchingIndexingMap(input).getResults())
+      if (indexExpression(result, names).empty())
+        return "its inputs must be indexed by sums of multiples of loops";
+  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop)
+    if (!loopExtentSource(op, loop))
+      return "every loop must index some operand's dim alone";
+  return "";
+}
+
 /// Decides the kernels and which values are materialized in device memory.
 LogicalResult FunctionEmitter::classify() {
   policy.allowPermutations = true;
@@ -376,13 +457,23 @@ LogicalResult FunctionEmitter::classify() {
       roots.push_back(std::move(root));
       continue;
     }
+    if (auto generic = dyn_cast<linalg::GenericOp>(op);
+        (generic && !writtenByMixes.contains(generic) &&
+         !isFusableElementwise(generic, policy)) ||
+        isa<linalg::MatmulOp>(op)) {
+      auto reduction = cast<linalg::LinalgOp>(op);
+      if (std::string why = whyNotReducible(reduction); !why.empty())
+        return op.emitOpError()
+               << "is not supported by the CUDA backend: " << why;
+      materialized.insert(op.getResult(0));
+      KernelRoot root{KernelRoot::Kind::Reduction};
+      root.reduction = reduction;
+      roots.push_back(root);
+      continue;
+    }
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
       if (writtenByMixes.contains(generic))
         continue;
-      if (!isFusableElementwise(generic, policy))
-        return generic.emitOpError()
-               << "is not elementwise; the CUDA backend runs ssm.mix and "
-                  "elementwise glue only";
       generics.insert(generic);
       bool needed = llvm::any_of(generic->getUsers(), [](Operation *user) {
         return !isa<linalg::GenericOp, MixOp>(user);
@@ -397,9 +488,14 @@ LogicalResult FunctionEmitter::classify() {
     if (isa<tensor::EmptyOp, arith::ConstantOp, tensor::CollapseShapeOp,
             tensor::ExpandShapeOp, func::ReturnOp>(op))
       continue;
+    // Sizes: the kernels read them from DynamicSizes, as parameters.
+    if (isa<tensor::DimOp>(op) ||
+        (isa<arith::MulIOp>(op) && op.getResult(0).getType().isIndex()))
+      continue;
     return op.emitOpError()
            << "is not supported by the CUDA backend (it runs ssm.mix, "
-              "elementwise linalg.generic, constants and reshapes)";
+              "linalg.generic (elementwise and reductions), linalg.matmul, "
+              "constants and reshapes)";
   }
 
   // A read that stops at an elementwise result nobody materialized (too deep
@@ -430,6 +526,9 @@ LogicalResult FunctionEmitter::classify() {
               collect(input);
       } else if (root.kind == KernelRoot::Kind::Elementwise) {
         readAll(root.generic.getDpsInputs());
+      } else if (root.kind == KernelRoot::Kind::Reduction) {
+        readAll(root.reduction.getDpsInputs());
+        readAll(root.reduction.getDpsInits());
       }
     }
     for (Value returned : func.getBody().front().getTerminator()->getOperands())
@@ -449,10 +548,8 @@ LogicalResult FunctionEmitter::classify() {
       materialized.insert(base);
       // Keep program order: the producer runs before its readers.
       auto position = llvm::find_if(roots, [&](KernelRoot &root) {
-        Operation *op = root.kind == KernelRoot::Kind::Mix
-                            ? root.mix.getOperation()
-                            : root.generic.getOperation();
-        return generic->isBeforeInBlock(op);
+        Operation *op = root.op();
+        return op && generic->isBeforeInBlock(op);
       });
       roots.insert(position, {KernelRoot::Kind::Elementwise, MixOp(),
                               std::nullopt, generic});
@@ -498,13 +595,21 @@ LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
         buffer.dimsFrom.push_back(std::nullopt);
         continue;
       }
-      std::optional<InputDim> source = sizes.inputDimOf(value, d);
-      if (!source)
+      // A buffer is its bytes: a dim that is a product of input dims (a
+      // collapsed [B, L]) is recorded as those dims.
+      std::optional<SizeProduct> product = sizes.productOf(value, d);
+      if (!product)
         return emitError(value.getLoc())
                << "cannot tell dim " << d
                << " of this intermediate tensor from the inputs' sizes";
-      buffer.shape.push_back(-1);
-      buffer.dimsFrom.push_back(source);
+      if (product->factor != 1) {
+        buffer.shape.push_back(product->factor);
+        buffer.dimsFrom.push_back(std::nullopt);
+      }
+      for (const InputDim &source : product->dims) {
+        buffer.shape.push_back(-1);
+        buffer.dimsFrom.push_back(source);
+      }
     }
     storage[value] = {Storage::Kind::Buffer,
                       static_cast<unsigned>(plan.buffers.size())};
@@ -540,11 +645,13 @@ FailureOr<CudaGridExtent> FunctionEmitter::extentOf(Value value, unsigned dim,
     extent.divisor = 1;
     return extent;
   }
-  std::optional<InputDim> source = sizes.inputDimOf(value, dim);
-  if (!source)
+  std::optional<SizeProduct> product = sizes.productOf(value, dim);
+  if (!product)
     return emitError(loc) << "cannot tell dim " << dim
                           << " of this operand from the inputs' sizes";
-  extent.dims.push_back(*source);
+  extent.factor = product->factor;
+  extent.dims.insert(extent.dims.end(), product->dims.begin(),
+                     product->dims.end());
   return extent;
 }
 
@@ -597,23 +704,32 @@ FailureOr<std::string> KernelWriter::sizeOf(Value value, unsigned dim,
   auto type = cast<RankedTensorType>(value.getType());
   if (!type.isDynamicDim(dim))
     return std::to_string(type.getDimSize(dim));
-  std::optional<InputDim> source = function.getSizes().inputDimOf(value, dim);
-  if (!source)
+  std::optional<SizeProduct> product =
+      function.getSizes().productOf(value, dim);
+  if (!product)
     return emitError(loc) << "cannot tell dim " << dim
                           << " of this tensor from the inputs' sizes";
-  auto key = std::make_pair(source->input, source->dim);
-  auto it = dimNames.find(key);
-  if (it != dimNames.end())
-    return it->second;
-  std::string parameterName =
-      fmt::format("input{}_dim{}", source->input, source->dim);
-  CudaKernelArgument argument;
-  argument.kind = CudaKernelArgument::Kind::Dim;
-  argument.dim = *source;
-  parameters.push_back(
-      {"int64_t " + parameterName, parameterName, "int64_t", argument});
-  dimNames[key] = parameterName;
-  return parameterName;
+  auto parameterOf = [&](const InputDim &source) {
+    auto key = std::make_pair(source.input, source.dim);
+    auto it = dimNames.find(key);
+    if (it != dimNames.end())
+      return it->second;
+    std::string parameterName =
+        fmt::format("input{}_dim{}", source.input, source.dim);
+    CudaKernelArgument argument;
+    argument.kind = CudaKernelArgument::Kind::Dim;
+    argument.dim = source;
+    parameters.push_back(
+        {"int64_t " + parameterName, parameterName, "int64_t", argument});
+    dimNames[key] = parameterName;
+    return parameterName;
+  };
+  if (product->factor == 1 && product->dims.size() == 1)
+    return parameterOf(product->dims[0]);
+  std::string expression = std::to_string(product->factor);
+  for (const InputDim &source : product->dims)
+    expression += " * " + parameterOf(source);
+  return "(" + expression + ")";
 }
 
 FailureOr<std::string> KernelWriter::strideOf(Value value, unsigned dim,
@@ -1089,13 +1205,16 @@ static std::string cmpiExpression(arith::CmpIPredicate predicate,
   return "false";
 }
 
-FailureOr<std::string> KernelWriter::translateBody(linalg::GenericOp generic,
-                                                   ArrayRef<std::string> inputs,
-                                                   SourcePrinter &out) {
-  Block *block = generic.getBody();
+FailureOr<std::string>
+KernelWriter::translateBody(linalg::LinalgOp generic,
+                            ArrayRef<std::string> inputs, SourcePrinter &out,
+                            const std::string *accumulator) {
+  Block *block = generic.getBlock();
   llvm::DenseMap<Value, std::string> names;
   for (unsigned i = 0; i < generic.getNumDpsInputs(); ++i)
     names[block->getArgument(i)] = inputs[i];
+  if (accumulator)
+    names[block->getArgument(generic.getNumDpsInputs())] = *accumulator;
   auto nameOf = [&](Value value) -> FailureOr<std::string> {
     auto it = names.find(value);
     if (it != names.end())
@@ -2078,18 +2197,156 @@ LogicalResult FunctionEmitter::emitElementwise(KernelRoot root,
   CudaGridExtent &extent = launch.grid[0];
   extent.factor = 1;
   for (unsigned d = 0; d < rank; ++d) {
-    if (!type.isDynamicDim(d)) {
-      extent.factor *= type.getDimSize(d);
-      continue;
-    }
-    std::optional<InputDim> source = sizes.inputDimOf(result, d);
-    if (!source)
+    std::optional<SizeProduct> product = sizes.productOf(result, d);
+    if (!product)
       return emitError(loc) << "cannot tell dim " << d
                             << " of this result from the inputs' sizes";
-    extent.dims.push_back(*source);
+    extent.factor *= product->factor;
+    extent.dims.insert(extent.dims.end(), product->dims.begin(),
+                       product->dims.end());
   }
   extent.divisor = geometry::kElementwiseThreads;
   // A grid-stride loop covers the rest.
+  extent.limit = 1 << 20;
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
+                                             CudaFunctionPlan &plan) {
+  linalg::LinalgOp op = root.reduction;
+  Value result = op->getResult(0);
+  Location loc = op.getLoc();
+  std::string kernelName = fmt::format("{}_reduction{}", prefix, ordinal);
+  std::string opsName = kernelName + "_ops";
+  KernelWriter writer(*this, kernelName);
+  auto type = cast<RankedTensorType>(result.getType());
+  unsigned rank = type.getRank();
+  std::string cType = computeType(type.getElementType());
+
+  SourcePrinter compute;
+  compute.indentMore();
+  compute.line("SSM_DEVICE void compute(int64_t index) const {{");
+  compute.indentMore();
+  std::vector<std::string> indices(rank);
+  if (rank > 0) {
+    compute.line("int64_t rest = index;");
+    for (int d = static_cast<int>(rank) - 1; d >= 1; --d) {
+      FailureOr<std::string> size = writer.sizeOf(result, d, loc);
+      if (failed(size))
+        return failure();
+      compute.line("const int64_t i{} = rest % {};", d, *size);
+      compute.line("rest /= {};", *size);
+    }
+    compute.line("const int64_t i0 = rest;");
+  }
+  for (unsigned d = 0; d < rank; ++d)
+    indices[d] = fmt::format("i{}", d);
+  // Parallel loops from the output's indices, reduction loops in order.
+  std::vector<std::string> loops(op.getNumLoops());
+  AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  for (auto [position, expr] : llvm::enumerate(outputMap.getResults()))
+    loops[cast<AffineDimExpr>(expr).getPosition()] = indices[position];
+  Value init = op.getDpsInitOperand(0)->get();
+  FailureOr<std::string> initial =
+      writer.read(analyzeFusedRead(init, policy), indices);
+  if (failed(initial))
+    return failure();
+  compute.line("{} accumulator = {};", cType, *initial);
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned open = 0;
+  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
+    if (iterators[loop] != utils::IteratorType::reduction)
+      continue;
+    auto [operand, dim] = *loopExtentSource(op, loop);
+    FailureOr<std::string> extent = writer.sizeOf(operand, dim, loc);
+    if (failed(extent))
+      return failure();
+    loops[loop] = fmt::format("r{}", loop);
+    compute.line("for (int64_t r{0} = 0; r{0} < {1}; ++r{0}) {{", loop,
+                 *extent);
+    compute.indentMore();
+    ++open;
+  }
+  std::vector<std::string> inputNames;
+  for (auto [index, input] : llvm::enumerate(op.getDpsInputOperands())) {
+    std::vector<std::string> mapped;
+    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
+      mapped.push_back(indexExpression(expr, loops));
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(input->get(), policy), mapped);
+    if (failed(value))
+      return failure();
+    Type element =
+        cast<RankedTensorType>(input->get().getType()).getElementType();
+    std::string local = fmt::format("a{}", index);
+    compute.line("const {} {} = {};", computeType(element), local, *value);
+    inputNames.push_back(local);
+  }
+  const std::string accumulator = "accumulator";
+  FailureOr<std::string> next =
+      writer.translateBody(op, inputNames, compute, &accumulator);
+  if (failed(next))
+    return failure();
+  compute.line("accumulator = {};", *next);
+  for (; open > 0; --open) {
+    compute.indentLess();
+    compute.line("}}");
+  }
+  std::optional<Storage> where = storageOf(result);
+  if (!where)
+    return emitError(loc) << "internal error: reduction result has no storage";
+  FailureOr<std::string> base =
+      writer.pointer(*where, type.getElementType(), true, loc);
+  if (failed(base))
+    return failure();
+  compute.line("ssm::device::store({}, index, accumulator);", *base);
+  compute.indentLess();
+  compute.line("}}");
+
+  std::string sizeText = "1";
+  for (unsigned d = 0; d < rank; ++d) {
+    FailureOr<std::string> size = writer.sizeOf(result, d, loc);
+    if (failed(size))
+      return failure();
+    sizeText += " * " + *size;
+  }
+  std::string what = op->getName().getStringRef().str();
+  out.line("// {} at {}: a thread an output element, over the reduction "
+           "loops",
+           what, locationOf(loc));
+  out.line("struct {} {{", opsName);
+  out.indentMore();
+  writer.printMembers(out);
+  out.line("SSM_DEVICE int64_t size() const {{ return {}; }}", sizeText);
+  out.indentLess();
+  out.append(compute.str());
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  SourcePrinter body;
+  body.indentMore();
+  body.line("{} ops;", opsName);
+  writer.printAssignments(body, "ops");
+  body.line("ssm::device::elementwise(ops);");
+  finishKernel(writer, fmt::format("{} at {}", what, locationOf(loc)),
+               body.str(), geometry::kElementwiseThreads);
+
+  CudaLaunch launch;
+  launch.kernel = kernelName;
+  launch.block[0] = geometry::kElementwiseThreads;
+  CudaGridExtent &extent = launch.grid[0];
+  extent.factor = 1;
+  for (unsigned d = 0; d < rank; ++d) {
+    std::optional<SizeProduct> product = sizes.productOf(result, d);
+    if (!product)
+      return emitError(loc) << "cannot tell dim " << d
+                            << " of this result from the inputs' sizes";
+    extent.factor *= product->factor;
+    extent.dims.insert(extent.dims.end(), product->dims.begin(),
+                       product->dims.end());
+  }
+  extent.divisor = geometry::kElementwiseThreads;
   extent.limit = 1 << 20;
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
@@ -2127,10 +2384,13 @@ LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
              computeType(element), prefix, index, dense.getNumElements(),
              values);
   }
-  unsigned mixes = 0, elementwise = 0;
+  unsigned mixes = 0, elementwise = 0, reductions = 0;
   for (KernelRoot &root : roots) {
     if (root.kind == KernelRoot::Kind::Mix) {
       if (failed(emitMix(root, mixes++, plan)))
+        return failure();
+    } else if (root.kind == KernelRoot::Kind::Reduction) {
+      if (failed(emitReduction(root, reductions++, plan)))
         return failure();
     } else if (failed(emitElementwise(root, elementwise++, plan))) {
       return failure();

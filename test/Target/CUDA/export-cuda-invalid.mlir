@@ -90,3 +90,25 @@ func.func @wgmma_f32(%q: tensor<1x8x1x64xf32>, %k: tensor<1x8x1x64xf32>, %v: ten
       : (tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>, tensor<1x8x1x64xf32>) -> tensor<1x8x1x64xf32>
   return %y : tensor<1x8x1x64xf32>
 }
+
+// -----
+
+#pairs = affine_map<(d0, d1) -> (d0 floordiv 2, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @reduction_with_floordiv(%x: tensor<4x8xf32>) -> tensor<8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      outs(%e : tensor<8xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  } -> tensor<8xf32>
+  // expected-error @below {{is not supported by the CUDA backend: its inputs must be indexed by sums of multiples of loops}}
+  %s = linalg.generic {indexing_maps = [#pairs, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x8xf32>) outs(%z : tensor<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sum = arith.addf %acc, %in : f32
+    linalg.yield %sum : f32
+  } -> tensor<8xf32>
+  return %s : tensor<8xf32>
+}
