@@ -21,7 +21,10 @@ static unsigned rankOf(Value value) {
   return cast<RankedTensorType>(value.getType()).getRank();
 }
 
-DynamicSizes::DynamicSizes(func::FuncOp func) : func(func) { collect(func); }
+DynamicSizes::DynamicSizes(func::FuncOp func, bool requiredEqualities)
+    : func(func), requiredEqualities(requiredEqualities) {
+  collect(func);
+}
 
 void DynamicSizes::unite(Value a, unsigned da, Value b, unsigned db) {
   classes.unionSets(key(a, da), key(b, db));
@@ -131,7 +134,7 @@ void DynamicSizes::collect(func::FuncOp func) {
       unite(mix.getK(), 1, mix.getV(), 1);
       if (mix.getDt())
         unite(mix.getK(), 1, mix.getDt(), 1);
-      if (mix.needsEqualLengths())
+      if (requiredEqualities && mix.needsEqualLengths())
         unite(mix.getQ(), 1, mix.getK(), 1);
       for (Value state : {mix.getInitialState(), mix.getFinalState()})
         if (state)
@@ -207,6 +210,12 @@ void DynamicSizes::collect(func::FuncOp func) {
           isa<RankedTensorType>(cast.getType()))
         for (unsigned d = 0; d < rankOf(cast.getResult()); ++d)
           unite(cast.getSource(), d, cast.getResult(), d);
+      return;
+    }
+    // An insertion has its destination's sizes.
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      for (unsigned d = 0; d < rankOf(insert.getResult()); ++d)
+        unite(insert.getResult(), d, insert.getDest(), d);
       return;
     }
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {

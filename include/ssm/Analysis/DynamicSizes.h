@@ -38,7 +38,10 @@ struct SizeProduct {
 
 class DynamicSizes {
 public:
-  explicit DynamicSizes(func::FuncOp func);
+  /// `requiredEqualities`: also the lengths a mix's op or plan needs equal
+  /// (MixOp::needsEqualLengths), which the runtime then checks where they
+  /// are input dims; without it, only what the program's ops make equal.
+  explicit DynamicSizes(func::FuncOp func, bool requiredEqualities = true);
 
   /// Whether dim `da` of `a` and dim `db` of `b` must be equal.
   bool same(Value a, unsigned da, Value b, unsigned db) const;
@@ -75,6 +78,7 @@ private:
 
   // Op handles have no const accessors.
   mutable func::FuncOp func;
+  bool requiredEqualities;
   mutable llvm::EquivalenceClasses<SizeKey> classes;
 };
 

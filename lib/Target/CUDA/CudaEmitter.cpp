@@ -161,7 +161,7 @@ struct Storage {
 
 /// One kernel of a function, in program order.
 struct KernelRoot {
-  enum class Kind { Mix, Elementwise, Copy, Reduction };
+  enum class Kind { Mix, Elementwise, Copy, Reduction, Slice };
   Kind kind;
   MixOp mix;
   std::optional<FusedWrite> write; // mix: the consumer of y
@@ -169,6 +169,7 @@ struct KernelRoot {
   Value source;                    // copy: the value read
   unsigned output = 0;             // copy: the output written
   linalg::LinalgOp reduction;      // reduction: a generic or a matmul
+  Operation *view = nullptr;       // slice: extract_slice or insert_slice
 
   Operation *op() {
     switch (kind) {
@@ -178,6 +179,8 @@ struct KernelRoot {
       return generic.getOperation();
     case Kind::Reduction:
       return reduction.getOperation();
+    case Kind::Slice:
+      return view;
     case Kind::Copy:
       return nullptr;
     }
@@ -254,10 +257,18 @@ public:
                                   const std::string &values, Location loc);
   /// Translates `op`'s body given its inputs' expressions (and, for a
   /// reduction, the accumulator's, which its output argument reads);
-  /// statements go to `out`, the yielded expression is returned.
-  FailureOr<std::string>
-  translateBody(linalg::LinalgOp op, ArrayRef<std::string> inputs,
-                SourcePrinter &out, const std::string *accumulator = nullptr);
+  /// statements go to `out`, the yielded expression is returned. `loops`
+  /// names the op's loop variables, for linalg.index (none: the body may
+  /// not read them).
+  FailureOr<std::string> translateBody(linalg::LinalgOp op,
+                                       ArrayRef<std::string> inputs,
+                                       SourcePrinter &out,
+                                       const std::string *accumulator = nullptr,
+                                       ArrayRef<std::string> loops = {});
+
+  /// The expression of an index value computed outside the kernels (a
+  /// slice's offset or size): constants, tensor.dim and arith on them.
+  FailureOr<std::string> indexValue(Value value, Location loc);
 
   const std::string &getName() const { return name; }
   const std::vector<KernelParameter> &getParameters() const { return parameters; }
@@ -317,6 +328,16 @@ private:
                                 CudaFunctionPlan &plan);
   LogicalResult emitReduction(KernelRoot root, unsigned ordinal,
                               CudaFunctionPlan &plan);
+  LogicalResult emitSlice(KernelRoot root, unsigned ordinal,
+                          CudaFunctionPlan &plan);
+  /// A kernel of a thread an element of `result`: `valueAt` writes the
+  /// statements for the element at `indices` and returns its expression.
+  using ElementValue = std::function<FailureOr<std::string>(
+      KernelWriter &, SourcePrinter &, ArrayRef<std::string>)>;
+  LogicalResult emitPerElement(const std::string &kernelName, Value result,
+                               Location loc, const std::string &comment,
+                               const ElementValue &valueAt,
+                               CudaFunctionPlan &plan);
   void finishKernel(const KernelWriter &writer, StringRef comment,
                     StringRef body, unsigned threads);
   FailureOr<CudaGridExtent> extentOf(Value value, unsigned dim,
@@ -343,6 +364,8 @@ Value FunctionEmitter::viewedValue(Value value) {
       value = collapse.getSrc();
     else if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>())
       value = expand.getSrc();
+    else if (auto cast = value.getDefiningOp<tensor::CastOp>())
+      value = cast.getSource();
     else
       return value;
   }
@@ -457,6 +480,28 @@ LogicalResult FunctionEmitter::classify() {
       roots.push_back(std::move(root));
       continue;
     }
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      if (insert.getSourceType().getRank() != insert.getType().getRank() ||
+          !llvm::all_of(insert.getStaticStrides(),
+                        [](int64_t stride) { return stride == 1; }))
+        return op.emitOpError() << "is not supported by the CUDA backend: "
+                                   "only unit strides of the same rank";
+    }
+    if (isa<tensor::ExtractSliceOp, tensor::InsertSliceOp>(op)) {
+      materialized.insert(op.getResult(0));
+      KernelRoot root{KernelRoot::Kind::Slice};
+      root.view = &op;
+      roots.push_back(root);
+      continue;
+    }
+    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+      // Read where it is used (KernelWriter::read), never materialized.
+      if (!pad.getConstantPaddingValue() || !pad.getLow().empty() ||
+          !pad.getHigh().empty())
+        return op.emitOpError() << "is not supported by the CUDA backend: "
+                                   "only static pads by a constant";
+      continue;
+    }
     if (auto generic = dyn_cast<linalg::GenericOp>(op);
         (generic && !writtenByMixes.contains(generic) &&
          !isFusableElementwise(generic, policy)) ||
@@ -486,11 +531,12 @@ LogicalResult FunctionEmitter::classify() {
       continue;
     }
     if (isa<tensor::EmptyOp, arith::ConstantOp, tensor::CollapseShapeOp,
-            tensor::ExpandShapeOp, func::ReturnOp>(op))
+            tensor::ExpandShapeOp, tensor::CastOp, func::ReturnOp>(op))
       continue;
     // Sizes: the kernels read them from DynamicSizes, as parameters.
     if (isa<tensor::DimOp>(op) ||
-        (isa<arith::MulIOp>(op) && op.getResult(0).getType().isIndex()))
+        (op.getDialect() == op.getContext()->getLoadedDialect("arith") &&
+         op.getNumResults() == 1 && op.getResult(0).getType().isIndex()))
       continue;
     return op.emitOpError()
            << "is not supported by the CUDA backend (it runs ssm.mix, "
@@ -528,13 +574,35 @@ LogicalResult FunctionEmitter::classify() {
         readAll(root.generic.getDpsInputs());
       } else if (root.kind == KernelRoot::Kind::Reduction) {
         readAll(root.reduction.getDpsInputs());
-        readAll(root.reduction.getDpsInits());
+        OpOperand *init = root.reduction.getDpsInitOperand(0);
+        if (root.reduction.payloadUsesValueFromOperand(init))
+          readAll(init->get());
+      } else if (root.kind == KernelRoot::Kind::Slice) {
+        if (auto slice = dyn_cast<tensor::ExtractSliceOp>(root.view)) {
+          readAll(slice.getSource());
+        } else {
+          auto insert = cast<tensor::InsertSliceOp>(root.view);
+          readAll(insert.getSource());
+          // Into a tensor.empty (a concatenation), the rest is undefined.
+          if (!insert.getDest().getDefiningOp<tensor::EmptyOp>())
+            readAll(insert.getDest());
+        }
+      }
+      if (root.kind == KernelRoot::Kind::Reduction) {
+        // Tensors its body gathers from.
+        root.reduction->walk(
+            [&](tensor::ExtractOp extract) { readAll(extract.getTensor()); });
       }
     }
     for (Value returned : func.getBody().front().getTerminator()->getOperands())
       leaves.push_back(returned);
-    for (Value leaf : leaves) {
-      Value base = viewedValue(leaf);
+    for (size_t next = 0; next < leaves.size(); ++next) {
+      Value base = viewedValue(leaves[next]);
+      // A pad is read through: its source is what must be readable.
+      if (auto pad = base.getDefiningOp<tensor::PadOp>()) {
+        collect(analyzeFusedRead(pad.getSource(), policy));
+        continue;
+      }
       if (materialized.contains(base) || isSplatConstant(base))
         continue;
       if (base.getDefiningOp<arith::ConstantOp>()) {
@@ -544,7 +612,11 @@ LogicalResult FunctionEmitter::classify() {
       auto generic = base.getDefiningOp<linalg::GenericOp>();
       if (!generic || !generics.contains(generic))
         return emitError(base.getLoc())
-               << "the CUDA backend cannot place this value in memory";
+               << "the CUDA backend cannot place this value in memory (a "
+               << (base.getDefiningOp()
+                       ? base.getDefiningOp()->getName().getStringRef()
+                       : StringRef("block argument"))
+               << " result that a kernel reads)";
       materialized.insert(base);
       // Keep program order: the producer runs before its readers.
       auto position = llvm::find_if(roots, [&](KernelRoot &root) {
@@ -617,7 +689,8 @@ LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
   }
   // Views share their source's memory (row-major reshapes keep offsets).
   func.walk([&](Operation *op) {
-    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)) {
+    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp>(
+            op)) {
       Value base = viewedValue(op->getResult(0));
       if (storage.count(base))
         storage[op->getResult(0)] = storage[base];
@@ -732,6 +805,28 @@ FailureOr<std::string> KernelWriter::sizeOf(Value value, unsigned dim,
   return "(" + expression + ")";
 }
 
+FailureOr<std::string> KernelWriter::indexValue(Value value, Location loc) {
+  if (auto constant = value.getDefiningOp<arith::ConstantIndexOp>())
+    return std::to_string(constant.value());
+  if (auto dimOp = value.getDefiningOp<tensor::DimOp>())
+    if (std::optional<int64_t> index = dimOp.getConstantIndex())
+      return sizeOf(dimOp.getSource(), static_cast<unsigned>(*index), loc);
+  Operation *op = value.getDefiningOp();
+  if (op && isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op)) {
+    FailureOr<std::string> lhs = indexValue(op->getOperand(0), loc),
+                           rhs = indexValue(op->getOperand(1), loc);
+    if (failed(lhs) || failed(rhs))
+      return failure();
+    const char *symbol = isa<arith::AddIOp>(op)   ? "+"
+                         : isa<arith::SubIOp>(op) ? "-"
+                                                  : "*";
+    return fmt::format("({} {} {})", *lhs, symbol, *rhs);
+  }
+  return emitError(loc) << "the CUDA backend cannot compute this index "
+                           "(constants, tensor.dim and arith.addi/subi/muli "
+                           "of them)";
+}
+
 FailureOr<std::string> KernelWriter::strideOf(Value value, unsigned dim,
                                               Location loc) {
   std::string stride = "1";
@@ -770,6 +865,34 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
   auto type = cast<RankedTensorType>(tensor.getType());
   Type element = type.getElementType();
   Location loc = tensor.getLoc();
+  if (auto pad = tensor.getDefiningOp<tensor::PadOp>(); pad && fused.isLeaf()) {
+    // In the source's box, the source at index - low; elsewhere the value.
+    std::string inside = "true";
+    std::vector<std::string> inner;
+    auto sourceType = pad.getSourceType();
+    for (auto [d, low] : llvm::enumerate(pad.getStaticLow())) {
+      FailureOr<std::string> size = sizeOf(pad.getSource(), d, loc);
+      if (failed(size))
+        return failure();
+      inner.push_back(fmt::format("({} - {})", indices[d], low));
+      inside += fmt::format(" && {0} >= {1} && {0} < {1} + {2}", indices[d],
+                            low, *size);
+    }
+    (void)sourceType;
+    FailureOr<std::string> value =
+        read(analyzeFusedRead(pad.getSource(), function.getPolicy()), inner);
+    if (failed(value))
+      return failure();
+    Value padding = pad.getConstantPaddingValue();
+    auto constant = padding.getDefiningOp<arith::ConstantOp>();
+    auto floatAttr =
+        constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr;
+    if (!floatAttr)
+      return emitError(loc)
+             << "the CUDA backend pads with float constants only";
+    return fmt::format("(({}) ? {} : {})", inside, *value,
+                       floatLiteral(floatAttr.getValueAsDouble(), element));
+  }
   if (fused.isLeaf()) {
     DenseElementsAttr splat;
     if (isSplatConstant(tensor, &splat)) {
@@ -829,7 +952,8 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
       body.line("const {} {} = {};", computeType(inputElement), local, *value);
       inputNames.push_back(local);
     }
-    FailureOr<std::string> result = translateBody(producer, inputNames, body);
+    FailureOr<std::string> result =
+        translateBody(producer, inputNames, body, nullptr, loopNames);
     if (failed(result))
       return failure();
     body.line("return {};", *result);
@@ -1205,10 +1329,9 @@ static std::string cmpiExpression(arith::CmpIPredicate predicate,
   return "false";
 }
 
-FailureOr<std::string>
-KernelWriter::translateBody(linalg::LinalgOp generic,
-                            ArrayRef<std::string> inputs, SourcePrinter &out,
-                            const std::string *accumulator) {
+FailureOr<std::string> KernelWriter::translateBody(
+    linalg::LinalgOp generic, ArrayRef<std::string> inputs, SourcePrinter &out,
+    const std::string *accumulator, ArrayRef<std::string> loops) {
   Block *block = generic.getBlock();
   llvm::DenseMap<Value, std::string> names;
   for (unsigned i = 0; i < generic.getNumDpsInputs(); ++i)
@@ -1228,11 +1351,43 @@ KernelWriter::translateBody(linalg::LinalgOp generic,
                    ? std::string(intAttr.getInt() ? "true" : "false")
                    : std::to_string(intAttr.getInt());
     }
+    // Sizes and offsets computed outside (a cache's length).
+    if (value.getType().isIndex() &&
+        !generic->isAncestor(value.getParentRegion()->getParentOp()))
+      return indexValue(value, value.getLoc());
     return emitError(value.getLoc())
            << "the CUDA backend cannot read this value inside fused glue";
   };
 
   for (Operation &op : block->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+      if (index.getDim() >= loops.size())
+        return op.emitOpError()
+               << "reads a loop index where the CUDA backend fuses the body "
+                  "without its loops";
+      names[index.getResult()] = loops[index.getDim()];
+      continue;
+    }
+    if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+      // A gather: the tensor is read where the body computes.
+      std::vector<std::string> at;
+      for (Value index : extract.getIndices()) {
+        FailureOr<std::string> name = nameOf(index);
+        if (failed(name))
+          return failure();
+        at.push_back(*name);
+      }
+      FusedRead leaf;
+      leaf.tensor = extract.getTensor();
+      FailureOr<std::string> value = read(leaf, at);
+      if (failed(value))
+        return failure();
+      std::string local = fmt::format("v{}", nextValue++);
+      out.line("const {} {} = {};", computeType(extract.getType()), local,
+               *value);
+      names[extract.getResult()] = local;
+      continue;
+    }
     SmallVector<std::string> operands;
     for (Value operand : op.getOperands()) {
       FailureOr<std::string> name = nameOf(operand);
@@ -1282,6 +1437,14 @@ KernelWriter::translateBody(linalg::LinalgOp generic,
       expression = cmpfExpression(cmp.getPredicate(), operands[0], operands[1]);
     } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
       expression = cmpiExpression(cmp.getPredicate(), operands[0], operands[1]);
+    } else if (isa<arith::MaxSIOp>(op)) {
+      expression = "(" + operands[0] + " > " + operands[1] + " ? " +
+                   operands[0] + " : " + operands[1] + ")";
+    } else if (isa<arith::MinSIOp>(op)) {
+      expression = "(" + operands[0] + " < " + operands[1] + " ? " +
+                   operands[0] + " : " + operands[1] + ")";
+    } else if (isa<arith::RemSIOp>(op)) {
+      expression = "(" + operands[0] + " % " + operands[1] + ")";
     } else if (isa<arith::SelectOp>(op)) {
       expression =
           "(" + operands[0] + " ? " + operands[1] + " : " + operands[2] + ")";
@@ -1415,6 +1578,23 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   FailureOr<CudaMixMapping> mapping = mapMixToCuda(op);
   if (failed(mapping))
     return failure();
+  // The kernels take one length: Lq and Lk must be equal by the program's
+  // ops, or input dims that the runtime checks equal (the plan needs them
+  // so); otherwise these are queries against a cache (Lq <= Lk).
+  auto queries = cast<RankedTensorType>(op.getQ().getType()),
+       keys = cast<RankedTensorType>(op.getK().getType());
+  bool equalLengths = queries.getDimSize(1) == keys.getDimSize(1);
+  if (queries.isDynamicDim(1) || keys.isDynamicDim(1)) {
+    DynamicSizes byProgram(func, /*requiredEqualities=*/false);
+    equalLengths = byProgram.same(op.getQ(), 1, op.getK(), 1) ||
+                   (byProgram.inputDimOf(op.getQ(), 1) &&
+                    byProgram.inputDimOf(op.getK(), 1));
+  }
+  if (!equalLengths)
+    return op.emitOpError()
+           << "has query and key lengths the program does not make equal "
+              "(queries against a cache, Lq <= Lk): not mapped to CUDA yet; "
+              "compile for the CPU";
   std::string kernelName = fmt::format("{}_mix{}", prefix, ordinal);
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
@@ -2213,23 +2393,20 @@ LogicalResult FunctionEmitter::emitElementwise(KernelRoot root,
   return success();
 }
 
-LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
-                                             CudaFunctionPlan &plan) {
-  linalg::LinalgOp op = root.reduction;
-  Value result = op->getResult(0);
-  Location loc = op.getLoc();
-  std::string kernelName = fmt::format("{}_reduction{}", prefix, ordinal);
+LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
+                                              Value result, Location loc,
+                                              const std::string &comment,
+                                              const ElementValue &valueAt,
+                                              CudaFunctionPlan &plan) {
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
   auto type = cast<RankedTensorType>(result.getType());
   unsigned rank = type.getRank();
-  std::string cType = computeType(type.getElementType());
 
   SourcePrinter compute;
   compute.indentMore();
   compute.line("SSM_DEVICE void compute(int64_t index) const {{");
   compute.indentMore();
-  std::vector<std::string> indices(rank);
   if (rank > 0) {
     compute.line("int64_t rest = index;");
     for (int d = static_cast<int>(rank) - 1; d >= 1; --d) {
@@ -2241,67 +2418,20 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
     }
     compute.line("const int64_t i0 = rest;");
   }
+  std::vector<std::string> indices;
   for (unsigned d = 0; d < rank; ++d)
-    indices[d] = fmt::format("i{}", d);
-  // Parallel loops from the output's indices, reduction loops in order.
-  std::vector<std::string> loops(op.getNumLoops());
-  AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  for (auto [position, expr] : llvm::enumerate(outputMap.getResults()))
-    loops[cast<AffineDimExpr>(expr).getPosition()] = indices[position];
-  Value init = op.getDpsInitOperand(0)->get();
-  FailureOr<std::string> initial =
-      writer.read(analyzeFusedRead(init, policy), indices);
-  if (failed(initial))
+    indices.push_back(fmt::format("i{}", d));
+  FailureOr<std::string> value = valueAt(writer, compute, indices);
+  if (failed(value))
     return failure();
-  compute.line("{} accumulator = {};", cType, *initial);
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  unsigned open = 0;
-  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
-    if (iterators[loop] != utils::IteratorType::reduction)
-      continue;
-    auto [operand, dim] = *loopExtentSource(op, loop);
-    FailureOr<std::string> extent = writer.sizeOf(operand, dim, loc);
-    if (failed(extent))
-      return failure();
-    loops[loop] = fmt::format("r{}", loop);
-    compute.line("for (int64_t r{0} = 0; r{0} < {1}; ++r{0}) {{", loop,
-                 *extent);
-    compute.indentMore();
-    ++open;
-  }
-  std::vector<std::string> inputNames;
-  for (auto [index, input] : llvm::enumerate(op.getDpsInputOperands())) {
-    std::vector<std::string> mapped;
-    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
-      mapped.push_back(indexExpression(expr, loops));
-    FailureOr<std::string> value =
-        writer.read(analyzeFusedRead(input->get(), policy), mapped);
-    if (failed(value))
-      return failure();
-    Type element =
-        cast<RankedTensorType>(input->get().getType()).getElementType();
-    std::string local = fmt::format("a{}", index);
-    compute.line("const {} {} = {};", computeType(element), local, *value);
-    inputNames.push_back(local);
-  }
-  const std::string accumulator = "accumulator";
-  FailureOr<std::string> next =
-      writer.translateBody(op, inputNames, compute, &accumulator);
-  if (failed(next))
-    return failure();
-  compute.line("accumulator = {};", *next);
-  for (; open > 0; --open) {
-    compute.indentLess();
-    compute.line("}}");
-  }
   std::optional<Storage> where = storageOf(result);
   if (!where)
-    return emitError(loc) << "internal error: reduction result has no storage";
+    return emitError(loc) << "internal error: a kernel's result has no storage";
   FailureOr<std::string> base =
       writer.pointer(*where, type.getElementType(), true, loc);
   if (failed(base))
     return failure();
-  compute.line("ssm::device::store({}, index, accumulator);", *base);
+  compute.line("ssm::device::store({}, index, {});", *base, *value);
   compute.indentLess();
   compute.line("}}");
 
@@ -2312,10 +2442,7 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
       return failure();
     sizeText += " * " + *size;
   }
-  std::string what = op->getName().getStringRef().str();
-  out.line("// {} at {}: a thread an output element, over the reduction "
-           "loops",
-           what, locationOf(loc));
+  out.line("// {}", comment);
   out.line("struct {} {{", opsName);
   out.indentMore();
   writer.printMembers(out);
@@ -2329,8 +2456,7 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
   body.line("{} ops;", opsName);
   writer.printAssignments(body, "ops");
   body.line("ssm::device::elementwise(ops);");
-  finishKernel(writer, fmt::format("{} at {}", what, locationOf(loc)),
-               body.str(), geometry::kElementwiseThreads);
+  finishKernel(writer, comment, body.str(), geometry::kElementwiseThreads);
 
   CudaLaunch launch;
   launch.kernel = kernelName;
@@ -2347,10 +2473,153 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
                        product->dims.end());
   }
   extent.divisor = geometry::kElementwiseThreads;
+  // A grid-stride loop covers the rest.
   extent.limit = 1 << 20;
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   return success();
+}
+
+LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
+                                             CudaFunctionPlan &plan) {
+  linalg::LinalgOp op = root.reduction;
+  Value result = op->getResult(0);
+  Location loc = op.getLoc();
+  std::string cType =
+      computeType(cast<RankedTensorType>(result.getType()).getElementType());
+  auto valueAt = [&](KernelWriter &writer, SourcePrinter &compute,
+                     ArrayRef<std::string> indices) -> FailureOr<std::string> {
+    // Parallel loops from the output's indices, reduction loops in order.
+    std::vector<std::string> loops(op.getNumLoops());
+    AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    for (auto [position, expr] : llvm::enumerate(outputMap.getResults()))
+      loops[cast<AffineDimExpr>(expr).getPosition()] = indices[position];
+    // The output's initial value, where the body reads it (a reduction's);
+    // a parallel-only op (a gather, a permutation) writes every element anew.
+    OpOperand *init = op.getDpsInitOperand(0);
+    if (op.payloadUsesValueFromOperand(init)) {
+      FailureOr<std::string> initial =
+          writer.read(analyzeFusedRead(init->get(), policy), indices);
+      if (failed(initial))
+        return failure();
+      compute.line("{} accumulator = {};", cType, *initial);
+    } else {
+      compute.line("{} accumulator{{}};", cType);
+    }
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    unsigned open = 0;
+    for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
+      if (iterators[loop] != utils::IteratorType::reduction)
+        continue;
+      auto [operand, dim] = *loopExtentSource(op, loop);
+      FailureOr<std::string> extent = writer.sizeOf(operand, dim, loc);
+      if (failed(extent))
+        return failure();
+      loops[loop] = fmt::format("r{}", loop);
+      compute.line("for (int64_t r{0} = 0; r{0} < {1}; ++r{0}) {{", loop,
+                   *extent);
+      compute.indentMore();
+      ++open;
+    }
+    std::vector<std::string> inputNames;
+    for (auto [index, input] : llvm::enumerate(op.getDpsInputOperands())) {
+      std::vector<std::string> mapped;
+      for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
+        mapped.push_back(indexExpression(expr, loops));
+      FailureOr<std::string> value =
+          writer.read(analyzeFusedRead(input->get(), policy), mapped);
+      if (failed(value))
+        return failure();
+      Type element =
+          cast<RankedTensorType>(input->get().getType()).getElementType();
+      std::string local = fmt::format("a{}", index);
+      compute.line("const {} {} = {};", computeType(element), local, *value);
+      inputNames.push_back(local);
+    }
+    const std::string accumulator = "accumulator";
+    FailureOr<std::string> next =
+        writer.translateBody(op, inputNames, compute, &accumulator, loops);
+    if (failed(next))
+      return failure();
+    compute.line("accumulator = {};", *next);
+    for (; open > 0; --open) {
+      compute.indentLess();
+      compute.line("}}");
+    }
+    return std::string("accumulator");
+  };
+  return emitPerElement(
+      fmt::format("{}_reduction{}", prefix, ordinal), result, loc,
+      fmt::format("{} at {}: a thread an output element, over the reduction "
+                  "loops",
+                  op->getName().getStringRef().str(), locationOf(loc)),
+      valueAt, plan);
+}
+
+LogicalResult FunctionEmitter::emitSlice(KernelRoot root, unsigned ordinal,
+                                         CudaFunctionPlan &plan) {
+  Operation *op = root.view;
+  Value result = op->getResult(0);
+  Location loc = op->getLoc();
+  auto valueAt = [&](KernelWriter &writer, SourcePrinter &compute,
+                     ArrayRef<std::string> indices) -> FailureOr<std::string> {
+    auto offsetText = [&](OpFoldResult offset) -> FailureOr<std::string> {
+      if (auto attr = dyn_cast<Attribute>(offset))
+        return std::to_string(cast<IntegerAttr>(attr).getInt());
+      return writer.indexValue(cast<Value>(offset), loc);
+    };
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      // Source index = offset + stride · result index; a dropped (unit)
+      // dim stays at its offset.
+      llvm::SmallBitVector dropped = slice.getDroppedDims();
+      std::vector<std::string> at;
+      unsigned d = 0;
+      for (auto [i, offset] : llvm::enumerate(slice.getMixedOffsets())) {
+        FailureOr<std::string> start = offsetText(offset);
+        if (failed(start))
+          return failure();
+        if (dropped.test(i)) {
+          at.push_back(*start);
+          continue;
+        }
+        FailureOr<std::string> stride = offsetText(slice.getMixedStrides()[i]);
+        if (failed(stride))
+          return failure();
+        at.push_back(
+            fmt::format("({} + {} * {})", *start, *stride, indices[d]));
+        ++d;
+      }
+      return writer.read(analyzeFusedRead(slice.getSource(), policy), at);
+    }
+    // insert_slice: the source inside its box (unit strides), else the
+    // destination.
+    auto insert = cast<tensor::InsertSliceOp>(op);
+    std::vector<std::string> inner;
+    std::string inside = "true";
+    for (auto [i, offset] : llvm::enumerate(insert.getMixedOffsets())) {
+      FailureOr<std::string> start = offsetText(offset);
+      FailureOr<std::string> size = offsetText(insert.getMixedSizes()[i]);
+      if (failed(start) || failed(size))
+        return failure();
+      inner.push_back(fmt::format("({} - {})", indices[i], *start));
+      inside += fmt::format(" && {0} >= {1} && {0} < {1} + {2}", indices[i],
+                            *start, *size);
+    }
+    FailureOr<std::string> fromSource =
+        writer.read(analyzeFusedRead(insert.getSource(), policy), inner);
+    FailureOr<std::string> fromDest =
+        insert.getDest().getDefiningOp<tensor::EmptyOp>()
+            ? FailureOr<std::string>(std::string("0"))
+            : writer.read(analyzeFusedRead(insert.getDest(), policy), indices);
+    if (failed(fromSource) || failed(fromDest))
+      return failure();
+    return fmt::format("(({}) ? {} : {})", inside, *fromSource, *fromDest);
+  };
+  return emitPerElement(fmt::format("{}_slice{}", prefix, ordinal), result, loc,
+                        fmt::format("{} at {}",
+                                    op->getName().getStringRef().str(),
+                                    locationOf(loc)),
+                        valueAt, plan);
 }
 
 LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
@@ -2384,13 +2653,16 @@ LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
              computeType(element), prefix, index, dense.getNumElements(),
              values);
   }
-  unsigned mixes = 0, elementwise = 0, reductions = 0;
+  unsigned mixes = 0, elementwise = 0, reductions = 0, slices = 0;
   for (KernelRoot &root : roots) {
     if (root.kind == KernelRoot::Kind::Mix) {
       if (failed(emitMix(root, mixes++, plan)))
         return failure();
     } else if (root.kind == KernelRoot::Kind::Reduction) {
       if (failed(emitReduction(root, reductions++, plan)))
+        return failure();
+    } else if (root.kind == KernelRoot::Kind::Slice) {
+      if (failed(emitSlice(root, slices++, plan)))
         return failure();
     } else if (failed(emitElementwise(root, elementwise++, plan))) {
       return failure();

@@ -112,3 +112,24 @@ func.func @reduction_with_floordiv(%x: tensor<4x8xf32>) -> tensor<8xf32> {
   } -> tensor<8xf32>
   return %s : tensor<8xf32>
 }
+
+// -----
+
+// Keys are a cache with the new positions appended: Lk = cache + Lq, which
+// no input dim gives, so the kernels' one length would be wrong.
+func.func @against_a_grown_cache(%q: tensor<1x?x1x16xf32>, %cache: tensor<1x?x1x16xf32>,
+                                 %v: tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32> {
+  %c1 = arith.constant 1 : index
+  %lq = tensor.dim %q, %c1 : tensor<1x?x1x16xf32>
+  %lc = tensor.dim %cache, %c1 : tensor<1x?x1x16xf32>
+  %lk = arith.addi %lc, %lq : index
+  %e = tensor.empty(%lk) : tensor<1x?x1x16xf32>
+  %old = tensor.insert_slice %cache into %e[0, 0, 0, 0] [1, %lc, 1, 16] [1, 1, 1, 1]
+      : tensor<1x?x1x16xf32> into tensor<1x?x1x16xf32>
+  %k = tensor.insert_slice %q into %old[0, %lc, 0, 0] [1, %lq, 1, 16] [1, 1, 1, 1]
+      : tensor<1x?x1x16xf32> into tensor<1x?x1x16xf32>
+  // expected-error @below {{has query and key lengths the program does not make equal (queries against a cache, Lq <= Lk): not mapped to CUDA yet}}
+  %y = ssm.mix softmax(scale = 0.25) causal %q, %k, %k algorithm<quadratic, kernel = quadratic_simt>
+      : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32>
+  return %y : tensor<1x?x1x16xf32>
+}
