@@ -20,28 +20,57 @@ namespace contract = ssm::contract;
 
 namespace {
 
+/// Where a tensor's memory lives: host memory, or (`device` set) memory of
+/// that module's device, which a CUDA module's functions take.
+struct Memory {
+  const ssm_module_t *device = nullptr;
+  void operator()(uint8_t *data) const {
+    if (device)
+      ssm_module_free(device, data);
+    else
+      std::free(data);
+  }
+};
+
 /// A compact tensor this runtime owns (64-byte aligned, never NULL data).
 struct OwnedTensor {
   std::vector<int64_t> shape;
   DLDataType dtype{};
-  std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+  std::unique_ptr<uint8_t, Memory> data;
   size_t bytes = 0;
 
   OwnedTensor() = default;
-  OwnedTensor(DLDataType type, std::vector<int64_t> dims)
+  OwnedTensor(DLDataType type, std::vector<int64_t> dims,
+              const ssm_module_t *device = nullptr)
       : shape(std::move(dims)), dtype(type) {
     bytes = (type.bits + 7u) / 8u;
     for (int64_t d : shape)
       bytes *= static_cast<size_t>(d);
     size_t rounded = (bytes + 63) / 64 * 64;
-    data.reset(static_cast<uint8_t *>(std::aligned_alloc(64, rounded ? rounded : 64)));
+    if (rounded == 0)
+      rounded = 64;
+    if (device) {
+      void *memory = nullptr;
+      if (ssm_status_t status = ssm_module_allocate(device, rounded, &memory)) {
+        ssm_status_free(status);
+        throw std::bad_alloc();
+      }
+      data = std::unique_ptr<uint8_t, Memory>(static_cast<uint8_t *>(memory),
+                                              Memory{device});
+    } else {
+      data.reset(static_cast<uint8_t *>(std::aligned_alloc(64, rounded)));
+    }
     if (!data)
       throw std::bad_alloc();
   }
+  const ssm_module_t *device() const { return data.get_deleter().device; }
   DLTensor view() {
     DLTensor t{};
     t.data = data.get();
-    t.device.device_type = kDLCPU;
+    if (device())
+      t.device = ssm_module_device(device());
+    else
+      t.device.device_type = kDLCPU;
     t.ndim = static_cast<int32_t>(shape.size());
     t.dtype = dtype;
     t.shape = shape.data();
@@ -86,10 +115,39 @@ struct SessionState {
   /// the rows in use are a compact prefix of the buffer, which grows by
   /// doubling; with several, each sequence's rows must stay together, so
   /// the buffer is re-laid at the new length.
-  void append(const DLTensor &rows) {
+  ssm_status_t append(const DLTensor &rows) {
     const int64_t used = shape[1], added = rows.shape[1], batch = shape[0];
     const size_t row = rowBytes(tensor.dtype, shape);
     const auto *source = static_cast<const uint8_t *>(rows.data);
+    if (const ssm_module_t *device = tensor.device()) {
+      // On a device, through the host: the rows in use and the new ones
+      // joined there, and the cache uploaded at its new length.
+      std::vector<uint8_t> old(static_cast<size_t>(batch * tensor.shape[1]) *
+                               row),
+          fresh(static_cast<size_t>(batch * added) * row),
+          joined(static_cast<size_t>(batch * (used + added)) * row);
+      if (ssm_status_t status = ssm_module_copy_to_host(
+              device, old.data(), tensor.data.get(), old.size()))
+        return status;
+      if (ssm_status_t status = ssm_module_copy_to_host(device, fresh.data(),
+                                                        source, fresh.size()))
+        return status;
+      for (int64_t i = 0; i < batch; ++i) {
+        uint8_t *out = joined.data() + i * (used + added) * row;
+        std::memcpy(out, old.data() + i * tensor.shape[1] * row, used * row);
+        std::memcpy(out + used * row, fresh.data() + i * added * row,
+                    added * row);
+      }
+      std::vector<int64_t> joinedShape = shape;
+      joinedShape[1] = used + added;
+      OwnedTensor grown(tensor.dtype, joinedShape, device);
+      if (ssm_status_t status = ssm_module_copy_to_device(
+              device, grown.data.get(), joined.data(), joined.size()))
+        return status;
+      tensor = std::move(grown);
+      shape[1] = used + added;
+      return nullptr;
+    }
     if (batch == 1) {
       if (tensor.shape[1] < used + added) {
         std::vector<int64_t> grown = shape;
@@ -112,6 +170,7 @@ struct SessionState {
       tensor = std::move(joined);
     }
     shape[1] = used + added;
+    return nullptr;
   }
 };
 
@@ -134,12 +193,20 @@ struct ssm_model_s {
   std::atomic<int> references{1};
   ssm_module_t *module = nullptr;
   ssm_safetensors_t *file = nullptr;
+  /// The module whose device memory the tensors live in, or null (CPU).
+  const ssm_module_t *device = nullptr;
+  /// Weights copied (unaligned in the file, or uploaded to the device),
+  /// one copy per name whichever entries take it.
   std::vector<std::unique_ptr<OwnedTensor>> copies;
+  std::map<std::string, DLTensor> copied;
   ModelEntry prefill, chunk, decode, prefillLast;
   std::set<std::string> stateNames;
   int64_t vocab = 0;
 
   ~ssm_model_s() {
+    // Device copies are freed through the module: before it goes.
+    copied.clear();
+    copies.clear();
     ssm_safetensors_release(file);
     ssm_module_release(module);
   }
@@ -153,7 +220,12 @@ struct ssm_session_s {
   /// then allocates, and faults in, no fresh memory.
   std::map<std::string, OwnedTensor> spare;
   int64_t batch = 0, length = 0;
-  ~ssm_session_s() { ssm_model_release(model); }
+  ~ssm_session_s() {
+    // States on a device are freed through the model's module.
+    states.clear();
+    spare.clear();
+    ssm_model_release(model);
+  }
 };
 
 namespace {
@@ -231,12 +303,24 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
                        dtypeText(signature.dtype),
                        formatShape(signature.shape, signature.ndim));
       size_t element = (view.dtype.bits + 7u) / 8u;
-      if (reinterpret_cast<uintptr_t>(view.data) % element != 0) {
+      if (auto known = model.copied.find(input); known != model.copied.end()) {
+        view = known->second;
+      } else if (model.device ||
+                 reinterpret_cast<uintptr_t>(view.data) % element != 0) {
         std::vector<int64_t> shape(view.shape, view.shape + view.ndim);
-        auto copy = std::make_unique<OwnedTensor>(view.dtype, shape);
-        std::memcpy(copy->data.get(), view.data, copy->bytes);
+        auto copy =
+            std::make_unique<OwnedTensor>(view.dtype, shape, model.device);
+        if (model.device) {
+          if (ssm_status_t status = ssm_module_copy_to_device(
+                  model.device, copy->data.get(), view.data, copy->bytes))
+            return status;
+        } else {
+          std::memcpy(copy->data.get(), view.data, copy->bytes);
+        }
         view = copy->view();
+        view.shape = copy->shape.data();
         model.copies.push_back(std::move(copy));
+        model.copied.emplace(input, view);
       }
       used.insert(input);
     }
@@ -270,6 +354,8 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
   if (ssm_status_t status =
           ssm_module_load_with_options(artifactDir, options, &model->module))
     return status;
+  if (ssm_module_device(model->module).device_type != kDLCPU)
+    model->device = model->module;
   if (ssm_status_t status =
           ssm_safetensors_open(weightsPath.c_str(), &model->file))
     return status;
@@ -355,14 +441,24 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
                                             : model.chunk;
   std::vector<DLTensor> inputs = entry.bound;
   int64_t idsShape[2] = {batch, length};
+  // On a device, the ids are uploaded for the call.
+  OwnedTensor deviceIds;
+  if (model.device) {
+    deviceIds = OwnedTensor({kDLInt, 64, 1}, {batch, length}, model.device);
+    if (ssm_status_t status = ssm_module_copy_to_device(
+            model.device, deviceIds.data.get(), ids, deviceIds.bytes))
+      return status;
+  }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (entry.isWeight[i])
       continue;
     if (entry.inputNames[i] == contract::kInputIds) {
       DLTensor &t = inputs[i];
       t = DLTensor{};
-      t.data = const_cast<int64_t *>(ids);
-      t.device.device_type = kDLCPU;
+      t.data = model.device ? static_cast<void *>(deviceIds.data.get())
+                            : const_cast<int64_t *>(ids);
+      t.device =
+          model.device ? ssm_module_device(model.device) : DLDevice{kDLCPU, 0};
       t.ndim = 2;
       t.dtype = {kDLInt, 64, 1};
       t.shape = idsShape;
@@ -397,15 +493,25 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
         sameLayout(spare->second, entry.outputTypes[o], dims))
       outputs[o] = std::move(spare->second);
     else
-      outputs[o] = OwnedTensor(entry.outputTypes[o], std::move(dims));
+      outputs[o] =
+          OwnedTensor(entry.outputTypes[o], std::move(dims), model.device);
     views[o] = outputs[o].view();
   }
   if (ssm_status_t status = ssm_function_invoke(
           entry.function, inputs.data(), inputs.size(), views.data(),
           views.size()))
     return status;
-  if (logitsOut)
-    std::memcpy(logitsOut, outputs[0].data.get(), logitsCount * sizeof(float));
+  if (logitsOut) {
+    if (model.device) {
+      if (ssm_status_t status = ssm_module_copy_to_host(
+              model.device, logitsOut, outputs[0].data.get(),
+              logitsCount * sizeof(float)))
+        return status;
+    } else {
+      std::memcpy(logitsOut, outputs[0].data.get(),
+                  logitsCount * sizeof(float));
+    }
+  }
   std::map<std::string, SessionState> next;
   std::map<std::string, OwnedTensor> spare;
   spare.emplace(entry.outputNames[0], std::move(outputs[0]));
@@ -422,7 +528,8 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
       state.tensor = std::move(outputs[o]);
       next.emplace(name, std::move(state));
     } else if (contract::isAppendedState(name)) {
-      previous->second.append(views[o]);
+      if (ssm_status_t status = previous->second.append(views[o]))
+        return status;
       next.emplace(name, std::move(previous->second));
       spare.emplace(name, std::move(outputs[o]));
     } else {

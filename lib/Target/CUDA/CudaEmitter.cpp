@@ -169,7 +169,7 @@ struct KernelRoot {
   Value source;                    // copy: the value read
   unsigned output = 0;             // copy: the output written
   linalg::LinalgOp reduction;      // reduction: a generic or a matmul
-  Operation *view = nullptr;       // slice: extract_slice or insert_slice
+  Operation *view = nullptr;       // slice: an extract_slice
 
   Operation *op() {
     switch (kind) {
@@ -486,8 +486,11 @@ LogicalResult FunctionEmitter::classify() {
                         [](int64_t stride) { return stride == 1; }))
         return op.emitOpError() << "is not supported by the CUDA backend: "
                                    "only unit strides of the same rank";
+      // Read where it is used (KernelWriter::read), like a pad: a
+      // concatenation's sizes are sums, which no buffer takes.
+      continue;
     }
-    if (isa<tensor::ExtractSliceOp, tensor::InsertSliceOp>(op)) {
+    if (isa<tensor::ExtractSliceOp>(op)) {
       materialized.insert(op.getResult(0));
       KernelRoot root{KernelRoot::Kind::Slice};
       root.view = &op;
@@ -578,15 +581,7 @@ LogicalResult FunctionEmitter::classify() {
         if (root.reduction.payloadUsesValueFromOperand(init))
           readAll(init->get());
       } else if (root.kind == KernelRoot::Kind::Slice) {
-        if (auto slice = dyn_cast<tensor::ExtractSliceOp>(root.view)) {
-          readAll(slice.getSource());
-        } else {
-          auto insert = cast<tensor::InsertSliceOp>(root.view);
-          readAll(insert.getSource());
-          // Into a tensor.empty (a concatenation), the rest is undefined.
-          if (!insert.getDest().getDefiningOp<tensor::EmptyOp>())
-            readAll(insert.getDest());
-        }
+        readAll(cast<tensor::ExtractSliceOp>(root.view).getSource());
       }
       if (root.kind == KernelRoot::Kind::Reduction) {
         // Tensors its body gathers from.
@@ -598,9 +593,20 @@ LogicalResult FunctionEmitter::classify() {
       leaves.push_back(returned);
     for (size_t next = 0; next < leaves.size(); ++next) {
       Value base = viewedValue(leaves[next]);
-      // A pad is read through: its source is what must be readable.
+      // Pads and insertions are read through: their operands are what
+      // must be readable (a tensor.empty under a concatenation is not read).
       if (auto pad = base.getDefiningOp<tensor::PadOp>()) {
         collect(analyzeFusedRead(pad.getSource(), policy));
+        continue;
+      }
+      if (auto insert = base.getDefiningOp<tensor::InsertSliceOp>()) {
+        if (base != leaves[next])
+          return emitError(leaves[next].getLoc())
+                 << "the CUDA backend reads a tensor.insert_slice result "
+                    "where it is used, not through a reshape";
+        collect(analyzeFusedRead(insert.getSource(), policy));
+        if (!insert.getDest().getDefiningOp<tensor::EmptyOp>())
+          collect(analyzeFusedRead(insert.getDest(), policy));
         continue;
       }
       if (materialized.contains(base) || isSplatConstant(base))
@@ -865,6 +871,40 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
   auto type = cast<RankedTensorType>(tensor.getType());
   Type element = type.getElementType();
   Location loc = tensor.getLoc();
+  if (auto insert = tensor.getDefiningOp<tensor::InsertSliceOp>();
+      insert && fused.isLeaf()) {
+    // The source inside its box (unit strides), else the destination (a
+    // tensor.empty under a concatenation: never read there).
+    std::vector<std::string> inner;
+    std::string inside = "true";
+    auto text = [&](OpFoldResult value) -> FailureOr<std::string> {
+      if (auto attr = dyn_cast<Attribute>(value))
+        return std::to_string(cast<IntegerAttr>(attr).getInt());
+      return indexValue(cast<Value>(value), loc);
+    };
+    for (auto [d, offset] : llvm::enumerate(insert.getMixedOffsets())) {
+      FailureOr<std::string> start = text(offset);
+      FailureOr<std::string> size = text(insert.getMixedSizes()[d]);
+      if (failed(start) || failed(size))
+        return failure();
+      inner.push_back(fmt::format("({} - {})", indices[d], *start));
+      inside += fmt::format(" && {0} >= {1} && {0} < {1} + {2}", indices[d],
+                            *start, *size);
+    }
+    FailureOr<std::string> fromSource = read(
+        analyzeFusedRead(insert.getSource(), function.getPolicy()), inner);
+    if (failed(fromSource))
+      return failure();
+    std::string fromDest = "0";
+    if (!insert.getDest().getDefiningOp<tensor::EmptyOp>()) {
+      FailureOr<std::string> value = read(
+          analyzeFusedRead(insert.getDest(), function.getPolicy()), indices);
+      if (failed(value))
+        return failure();
+      fromDest = *value;
+    }
+    return fmt::format("(({}) ? {} : {})", inside, *fromSource, fromDest);
+  }
   if (auto pad = tensor.getDefiningOp<tensor::PadOp>(); pad && fused.isLeaf()) {
     // In the source's box, the source at index - low; elsewhere the value.
     std::string inside = "true";
@@ -2568,7 +2608,8 @@ LogicalResult FunctionEmitter::emitSlice(KernelRoot root, unsigned ordinal,
         return std::to_string(cast<IntegerAttr>(attr).getInt());
       return writer.indexValue(cast<Value>(offset), loc);
     };
-    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    {
+      auto slice = cast<tensor::ExtractSliceOp>(op);
       // Source index = offset + stride · result index; a dropped (unit)
       // dim stays at its offset.
       llvm::SmallBitVector dropped = slice.getDroppedDims();
@@ -2591,29 +2632,6 @@ LogicalResult FunctionEmitter::emitSlice(KernelRoot root, unsigned ordinal,
       }
       return writer.read(analyzeFusedRead(slice.getSource(), policy), at);
     }
-    // insert_slice: the source inside its box (unit strides), else the
-    // destination.
-    auto insert = cast<tensor::InsertSliceOp>(op);
-    std::vector<std::string> inner;
-    std::string inside = "true";
-    for (auto [i, offset] : llvm::enumerate(insert.getMixedOffsets())) {
-      FailureOr<std::string> start = offsetText(offset);
-      FailureOr<std::string> size = offsetText(insert.getMixedSizes()[i]);
-      if (failed(start) || failed(size))
-        return failure();
-      inner.push_back(fmt::format("({} - {})", indices[i], *start));
-      inside += fmt::format(" && {0} >= {1} && {0} < {1} + {2}", indices[i],
-                            *start, *size);
-    }
-    FailureOr<std::string> fromSource =
-        writer.read(analyzeFusedRead(insert.getSource(), policy), inner);
-    FailureOr<std::string> fromDest =
-        insert.getDest().getDefiningOp<tensor::EmptyOp>()
-            ? FailureOr<std::string>(std::string("0"))
-            : writer.read(analyzeFusedRead(insert.getDest(), policy), indices);
-    if (failed(fromSource) || failed(fromDest))
-      return failure();
-    return fmt::format("(({}) ? {} : {})", inside, *fromSource, *fromDest);
   };
   return emitPerElement(fmt::format("{}_slice{}", prefix, ordinal), result, loc,
                         fmt::format("{} at {}",
