@@ -437,8 +437,9 @@ bool MixOp::needsEqualLengths() {
     return false;
   if (plan.getKind() != AlgorithmKind::Quadratic)
     return true;
-  // The CUDA kernels take no cache yet (CudaMapping refuses Lq < Lk).
-  return plan.getKernel() && *plan.getKernel() != KernelKind::Loops;
+  // Of the CUDA kernels, only quadratic_simt takes a cache (Lq < Lk).
+  return plan.getKernel() && *plan.getKernel() != KernelKind::Loops &&
+         *plan.getKernel() != KernelKind::QuadraticSimt;
 }
 
 //===----------------------------------------------------------------------===//

@@ -124,7 +124,8 @@ def Ssm_MixOp : Ssm_Op<"mix", [Pure, AttrSizedOperandSegments]> {
     }
     /// Whether the computation needs Lq = Lk, so that dynamic lengths must
     /// agree at run time: a decay or a state does, and so does a plan whose
-    /// kernel takes no cache (every one but the CPU's quadratic loops).
+    /// kernel takes no cache (every one but the CPU's quadratic loops and
+    /// the GPU's quadratic_simt).
     bool needsEqualLengths();
     /// Why `kind` cannot compute this op (e.g. recurrent softmax), or
     /// nullopt when it can. The verifier, the cost model and the drivers

@@ -247,6 +247,18 @@ public:
                                 const std::string &width, Phase phase,
                                 int &leaf, SourcePrinter &out,
                                 std::vector<std::string> &fields);
+  /// Whether reads of `tensor` go through it to its operands (a pad, an
+  /// insertion): it has no memory of its own.
+  static bool isReadThrough(Value tensor) {
+    return tensor.getDefiningOp<tensor::PadOp>() ||
+           tensor.getDefiningOp<tensor::InsertSliceOp>();
+  }
+  /// Fills `target[0..width)` with such a tensor's values along `rowDim`
+  /// from `indices`, one read each.
+  LogicalResult readThroughRow(const FusedRead &read,
+                               ArrayRef<std::string> indices, unsigned rowDim,
+                               const std::string &width,
+                               const std::string &target, SourcePrinter &out);
   /// A statement storing `value` into the memory of `target` at `indices`.
   FailureOr<std::string> store(Value target, ArrayRef<std::string> indices,
                                const std::string &value, Location loc);
@@ -385,6 +397,30 @@ static bool isSplatConstant(Value value, DenseElementsAttr *attr = nullptr) {
   if (attr)
     *attr = dense;
   return true;
+}
+
+/// The index value that sized dim `dim` of `tensor` (a tensor.empty's, through
+/// the insertions into it and the linalg ops writing it), or null.
+static Value sizeValueOf(Value tensor, unsigned dim) {
+  for (int depth = 0; depth < 64; ++depth) {
+    Operation *op = tensor.getDefiningOp();
+    if (!op)
+      return Value();
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op))
+      return empty.getType().isDynamicDim(dim) ? empty.getDynamicSize(dim)
+                                               : Value();
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      tensor = insert.getDest();
+      continue;
+    }
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+        linalgOp && linalgOp.getNumDpsInits() == 1) {
+      tensor = linalgOp.getDpsInits()[0];
+      continue;
+    }
+    return Value();
+  }
+  return Value();
 }
 
 /// An index expression of the affine expression `expr` over loop variables
@@ -785,9 +821,14 @@ FailureOr<std::string> KernelWriter::sizeOf(Value value, unsigned dim,
     return std::to_string(type.getDimSize(dim));
   std::optional<SizeProduct> product =
       function.getSizes().productOf(value, dim);
-  if (!product)
+  if (!product) {
+    // A size no product of input dims gives (a concatenation's sum): the
+    // index value that sized the tensor, computed in the kernel.
+    if (Value size = sizeValueOf(value, dim))
+      return indexValue(size, loc);
     return emitError(loc) << "cannot tell dim " << dim
                           << " of this tensor from the inputs' sizes";
+  }
   auto parameterOf = [&](const InputDim &source) {
     auto key = std::make_pair(source.input, source.dim);
     auto it = dimNames.find(key);
@@ -943,7 +984,12 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
     }
     std::optional<Storage> where = function.storageOf(tensor);
     if (!where)
-      return emitError(loc) << "internal error: a leaf read has no storage";
+      return emitError(loc)
+             << "internal error: a leaf read has no storage (a "
+             << (tensor.getDefiningOp()
+                     ? tensor.getDefiningOp()->getName().getStringRef()
+                     : StringRef("block argument"))
+             << " result)";
     FailureOr<std::string> offset = offsetOf(tensor, indices, loc);
     if (failed(offset))
       return failure();
@@ -1014,6 +1060,20 @@ FailureOr<std::string> KernelWriter::read(const FusedRead &fused,
   return fmt::format("{}({})", it->second, arguments);
 }
 
+LogicalResult KernelWriter::readThroughRow(
+    const FusedRead &fused, ArrayRef<std::string> indices, unsigned rowDim,
+    const std::string &width, const std::string &target, SourcePrinter &out) {
+  std::vector<std::string> at(indices.begin(), indices.end());
+  at[rowDim] = fmt::format("({} + j)", indices[rowDim]);
+  FailureOr<std::string> value = read(fused, at);
+  if (failed(value))
+    return failure();
+  out.line("#pragma unroll");
+  out.line("for (int j = 0; j < {}; ++j)", width);
+  out.line("  {}[j] = {};", target, *value);
+  return success();
+}
+
 FailureOr<KernelWriter::RowValue>
 KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
                       unsigned rowDim, const std::string &width,
@@ -1029,6 +1089,13 @@ KernelWriter::readRow(const FusedRead &fused, ArrayRef<std::string> indices,
       if (failed(literal))
         return failure();
       return RowValue{*literal, false};
+    }
+    if (isReadThrough(tensor)) {
+      std::string name = fmt::format("r{}", nextValue++);
+      out.line("{} {}[{}];", cType, name, width);
+      if (failed(readThroughRow(fused, indices, rowDim, width, name, out)))
+        return failure();
+      return RowValue{name, true};
     }
     std::optional<Storage> where = function.storageOf(tensor);
     if (!where)
@@ -1140,6 +1207,23 @@ KernelWriter::splitRead(const FusedRead &fused, ArrayRef<std::string> indices,
       return RowValue{*literal, false};
     }
     std::string field = fmt::format("l{}", leaf++);
+    // A pad or an insertion: its values computed in the load phase (kept in
+    // the compute type, as constants are).
+    if (isReadThrough(tensor) && phase == Phase::Load) {
+      if (!rowDim) {
+        FailureOr<std::string> value = read(fused, indices);
+        if (failed(value))
+          return failure();
+        fields.push_back(fmt::format("{} {};", cType, field));
+        out.line("raw.{} = {};", field, *value);
+        return RowValue{field, false};
+      }
+      fields.push_back(fmt::format("{} {}[{}];", cType, field, width));
+      if (failed(readThroughRow(fused, indices, *rowDim, width, "raw." + field,
+                                out)))
+        return failure();
+      return RowValue{field, true};
+    }
     if (phase == Phase::Compute) {
       if (!rowDim)
         return RowValue{fmt::format("ssm::device::load<{}>(&raw.{}, 0)", cType,
@@ -1618,13 +1702,15 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   FailureOr<CudaMixMapping> mapping = mapMixToCuda(op);
   if (failed(mapping))
     return failure();
-  // The kernels take one length: Lq and Lk must be equal by the program's
-  // ops, or input dims that the runtime checks equal (the plan needs them
-  // so); otherwise these are queries against a cache (Lq <= Lk).
+  // The kernels but quadratic_simt take one length: Lq and Lk must be equal
+  // by the program's ops, or input dims that the runtime checks equal (the
+  // plan needs them so); otherwise these are queries against a cache.
   auto queries = cast<RankedTensorType>(op.getQ().getType()),
        keys = cast<RankedTensorType>(op.getK().getType());
   bool equalLengths = queries.getDimSize(1) == keys.getDimSize(1);
-  if (queries.isDynamicDim(1) || keys.isDynamicDim(1)) {
+  if (mapping->kernel == KernelKind::QuadraticSimt && !op.needsEqualLengths())
+    equalLengths = true; // it reads keyLength
+  else if (queries.isDynamicDim(1) || keys.isDynamicDim(1)) {
     DynamicSizes byProgram(func, /*requiredEqualities=*/false);
     equalLengths = byProgram.same(op.getQ(), 1, op.getK(), 1) ||
                    (byProgram.inputDimOf(op.getQ(), 1) &&
@@ -1633,8 +1719,9 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   if (!equalLengths)
     return op.emitOpError()
            << "has query and key lengths the program does not make equal "
-              "(queries against a cache, Lq <= Lk): not mapped to CUDA yet; "
-              "compile for the CPU";
+              "(queries against a cache, Lq <= Lk): only kernel "
+              "'quadratic_simt' takes a cache (plan it, or compile for the "
+              "CPU)";
   std::string kernelName = fmt::format("{}_mix{}", prefix, ordinal);
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
@@ -2045,6 +2132,9 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   }
   FailureOr<std::string> batch = writer.sizeOf(op.getQ(), 0, loc);
   FailureOr<std::string> length = writer.sizeOf(op.getQ(), 1, loc);
+  FailureOr<std::string> keyLength = writer.sizeOf(op.getK(), 1, loc);
+  if (failed(keyLength))
+    return failure();
   if (failed(batch) || failed(length))
     return failure();
 
@@ -2128,7 +2218,8 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
   out.line("float *finalStateData = nullptr;");
   if (mapping->segments)
     out.line("float *segmentStates = nullptr, *segmentDecays = nullptr;");
-  out.line("int64_t batch = 0, length = 0;");
+  // length: Lq (the queries'); keyLength: Lk (a cache's, where Lq < Lk).
+  out.line("int64_t batch = 0, length = 0, keyLength = 0;");
   out.indentLess();
   out.append(accessors.str());
   out.append(writer.getHelpers().str());
@@ -2249,6 +2340,7 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     }
     body.line("ops.batch = {};", *batch);
     body.line("ops.length = {};", *length);
+    body.line("ops.keyLength = {};", *keyLength);
     body.line("{}(ops);", call);
     // The same parameters under the kernel's own name.
     out.line("// {}", comment);

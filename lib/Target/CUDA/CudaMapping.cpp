@@ -186,6 +186,9 @@ FailureOr<AlgorithmAttr> mlir::ssm::planCudaKernel(MixOp op,
     if (warpgroupMma && n >= geometry::kQuadraticWgmmaMinState &&
         whyKernelCannotRun(op, KernelKind::QuadraticWgmma, 0).empty())
       kernel = KernelKind::QuadraticWgmma;
+    // Queries against a cache: the one kernel that takes one.
+    if (op.isAgainstCache())
+      kernel = KernelKind::QuadraticSimt;
     // Two row tiles a warp halve the shared-memory reads per product;
     // decays keep one (their offsets need the block in one key tile).
     if (kernel == KernelKind::QuadraticMma)
@@ -214,11 +217,13 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
            << "has no plan for the GPU: run ssm-select-algorithm "
               "(backend=cuda) before the CUDA backend (it obeys the plan, it "
               "does not choose)";
-  // Dynamic lengths are required equal at run time (needsEqualLengths).
-  if (op.isAgainstCache())
+  // Only quadratic_simt takes a cache, without a decay or a state; the
+  // other kernels' dynamic lengths are required equal at run time
+  // (needsEqualLengths).
+  if (op.isAgainstCache() && op.needsEqualLengths())
     return op.emitOpError()
-           << "queries against a cache (Lq < Lk) are not mapped to CUDA yet: "
-              "'q' has Lq = "
+           << "queries against a cache (Lq < Lk) run on kernel "
+              "'quadratic_simt' only, without a decay or a state: 'q' has Lq = "
            << op.getQueryLength() << ", 'k' has Lk = " << op.getKeyLength()
            << "; compile for the CPU";
   CudaMixMapping mapping;

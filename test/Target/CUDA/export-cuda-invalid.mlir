@@ -57,7 +57,7 @@ func.func @two_tiles_with_decay(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x8x1x64xb
 // -----
 
 func.func @against_a_cache(%q: tensor<1x1x2x64xbf16>, %k: tensor<1x13x1x64xbf16>, %v: tensor<1x13x1x64xbf16>) -> tensor<1x1x2x64xbf16> {
-  // expected-error @below {{queries against a cache (Lq < Lk) are not mapped to CUDA yet: 'q' has Lq = 1, 'k' has Lk = 13; compile for the CPU}}
+  // expected-error @below {{queries against a cache (Lq < Lk) run on kernel 'quadratic_simt' only, without a decay or a state: 'q' has Lq = 1, 'k' has Lk = 13; compile for the CPU}}
   %y = ssm.mix softmax(scale = 0.125) causal %q, %k, %v algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
       : (tensor<1x1x2x64xbf16>, tensor<1x13x1x64xbf16>, tensor<1x13x1x64xbf16>) -> tensor<1x1x2x64xbf16>
   return %y : tensor<1x1x2x64xbf16>
@@ -116,20 +116,20 @@ func.func @reduction_with_floordiv(%x: tensor<4x8xf32>) -> tensor<8xf32> {
 // -----
 
 // Keys are a cache with the new positions appended: Lk = cache + Lq, which
-// no input dim gives, so the kernels' one length would be wrong.
-func.func @against_a_grown_cache(%q: tensor<1x?x1x16xf32>, %cache: tensor<1x?x1x16xf32>,
-                                 %v: tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32> {
+// no input dim gives; the tensor-core kernels take one length.
+func.func @against_a_grown_cache(%q: tensor<1x?x1x16xbf16>, %cache: tensor<1x?x1x16xbf16>,
+                                 %v: tensor<1x?x1x16xbf16>) -> tensor<1x?x1x16xbf16> {
   %c1 = arith.constant 1 : index
-  %lq = tensor.dim %q, %c1 : tensor<1x?x1x16xf32>
-  %lc = tensor.dim %cache, %c1 : tensor<1x?x1x16xf32>
+  %lq = tensor.dim %q, %c1 : tensor<1x?x1x16xbf16>
+  %lc = tensor.dim %cache, %c1 : tensor<1x?x1x16xbf16>
   %lk = arith.addi %lc, %lq : index
-  %e = tensor.empty(%lk) : tensor<1x?x1x16xf32>
+  %e = tensor.empty(%lk) : tensor<1x?x1x16xbf16>
   %old = tensor.insert_slice %cache into %e[0, 0, 0, 0] [1, %lc, 1, 16] [1, 1, 1, 1]
-      : tensor<1x?x1x16xf32> into tensor<1x?x1x16xf32>
+      : tensor<1x?x1x16xbf16> into tensor<1x?x1x16xbf16>
   %k = tensor.insert_slice %q into %old[0, %lc, 0, 0] [1, %lq, 1, 16] [1, 1, 1, 1]
-      : tensor<1x?x1x16xf32> into tensor<1x?x1x16xf32>
-  // expected-error @below {{has query and key lengths the program does not make equal (queries against a cache, Lq <= Lk): not mapped to CUDA yet}}
-  %y = ssm.mix softmax(scale = 0.25) causal %q, %k, %k algorithm<quadratic, kernel = quadratic_simt>
-      : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>) -> tensor<1x?x1x16xf32>
-  return %y : tensor<1x?x1x16xf32>
+      : tensor<1x?x1x16xbf16> into tensor<1x?x1x16xbf16>
+  // expected-error @below {{has query and key lengths the program does not make equal (queries against a cache, Lq <= Lk): only kernel 'quadratic_simt' takes a cache}}
+  %y = ssm.mix softmax(scale = 0.25) causal %q, %k, %k algorithm<quadratic, kernel = quadratic_mma, warp_row_tiles = 2>
+      : (tensor<1x?x1x16xbf16>, tensor<1x?x1x16xbf16>, tensor<1x?x1x16xbf16>) -> tensor<1x?x1x16xbf16>
+  return %y : tensor<1x?x1x16xbf16>
 }

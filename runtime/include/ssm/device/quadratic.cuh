@@ -50,7 +50,9 @@ SSM_DEVICE C decayOffsets(const C *steps, C *offsets, int64_t j0, int64_t i0,
 }
 
 
-/// Grid: (ceil(L / kRows), H, B). Block: 128 threads. kRows divides 64.
+/// Grid: (ceil(Lq / kRows), H, B). Block: 128 threads. kRows divides 64.
+/// Queries may sit against a cache (Lq < Lk: at key positions Lk - Lq + i),
+/// without a decay or a state.
 template <class Ops, int kRows>
 SSM_DEVICE void quadraticSimt(const Ops &ops) {
   using C = typename Ops::Compute;
@@ -65,7 +67,9 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
   const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kRows;
   const int queryHead = queryHeadOf<Ops>(h), keyHead = keyHeadOf<Ops>(h),
             valueHead = valueHeadOf<Ops>(h);
-  const int64_t length = ops.length;
+  // Queries sit at positions offset + i of the keys (a cache: Lk - Lq).
+  const int64_t length = ops.length, keyLength = ops.keyLength;
+  const int64_t offset = keyLength - length;
 
   C *sq = sharedMemory<C>();
   C *sk = sq + kRows * N;
@@ -116,8 +120,8 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
   }
   const C scale2 = static_cast<C>(Ops::kScale * kLog2e);
 
-  const int64_t keyEnd = endKey<Ops>(i0 + kRows, length);
-  const int64_t keyBegin = firstKey<Ops>(i0);
+  const int64_t keyEnd = endKey<Ops>(offset + i0 + kRows, keyLength);
+  const int64_t keyBegin = firstKey<Ops>(offset + i0);
   C carry = C(0);
   if (keyEnd > keyBegin) {
     for (int64_t tile = (keyEnd - 1) / kKeys; tile >= keyBegin / kKeys; --tile) {
@@ -125,11 +129,11 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
       __syncthreads();
       for (int e = threadIdx.x; e < kKeys * N; e += 128) {
         const int64_t j = j0 + e / N;
-        sk[e] = j < length ? ops.k(b, j, keyHead, e % N) : C(0);
+        sk[e] = j < keyLength ? ops.k(b, j, keyHead, e % N) : C(0);
       }
       for (int e = threadIdx.x; e < kKeys * P; e += 128) {
         const int64_t j = j0 + e / P;
-        sv[e] = j < length ? ops.v(b, j, valueHead, e % P) : C(0);
+        sv[e] = j < keyLength ? ops.v(b, j, valueHead, e % P) : C(0);
       }
       if constexpr (Ops::kDecay != Decay::None) {
         for (int jj = threadIdx.x; jj < kKeys; jj += 128)
@@ -155,7 +159,7 @@ SSM_DEVICE void quadraticSimt(const Ops &ops) {
         for (int half = 0; half < 2; ++half) {
           const int jj = lane + 32 * half;
           const int64_t j = j0 + jj;
-          valid[half] = j < length && keeps<Ops>(i, j);
+          valid[half] = j < keyLength && keeps<Ops>(offset + i, j);
           C s = C(0);
           if constexpr (Ops::kDecay == Decay::Diagonal) {
             const C exponent = queryCum[row] + offsets[jj];
