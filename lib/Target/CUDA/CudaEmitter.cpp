@@ -343,13 +343,15 @@ private:
   LogicalResult emitSlice(KernelRoot root, unsigned ordinal,
                           CudaFunctionPlan &plan);
   /// A kernel of a thread an element of `result`: `valueAt` writes the
-  /// statements for the element at `indices` and returns its expression.
+  /// statements for the element at `indices` and returns its expression,
+  /// stored into `target` (default: the result's storage).
   using ElementValue = std::function<FailureOr<std::string>(
       KernelWriter &, SourcePrinter &, ArrayRef<std::string>)>;
   LogicalResult emitPerElement(const std::string &kernelName, Value result,
                                Location loc, const std::string &comment,
                                const ElementValue &valueAt,
-                               CudaFunctionPlan &plan);
+                               CudaFunctionPlan &plan,
+                               std::optional<Storage> target = std::nullopt);
   void finishKernel(const KernelWriter &writer, StringRef comment,
                     StringRef body, unsigned threads);
   FailureOr<CudaGridExtent> extentOf(Value value, unsigned dim,
@@ -2423,113 +2425,41 @@ LogicalResult FunctionEmitter::emitElementwise(KernelRoot root,
       isCopy ? func.getBody().front().getTerminator()->getOperand(root.output)
              : root.generic.getResult(0);
   Location loc = isCopy ? root.source.getLoc() : root.generic.getLoc();
-  std::string kernelName =
-      fmt::format("{}_{}{}", prefix, isCopy ? "copy" : "elementwise", ordinal);
-  std::string opsName = kernelName + "_ops";
-  KernelWriter writer(*this, kernelName);
-  auto type = cast<RankedTensorType>(result.getType());
-  unsigned rank = type.getRank();
-
-  SourcePrinter compute;
-  compute.indentMore();
-  compute.line("SSM_DEVICE void compute(int64_t index) const {{");
-  compute.indentMore();
-  std::vector<std::string> indices(rank);
-  if (rank > 0) {
-    compute.line("int64_t rest = index;");
-    for (int d = static_cast<int>(rank) - 1; d >= 1; --d) {
-      FailureOr<std::string> size = writer.sizeOf(result, d, loc);
-      if (failed(size))
-        return failure();
-      indices[d] = fmt::format("i{}", d);
-      compute.line("const int64_t i{} = rest % {};", d, *size);
-      compute.line("rest /= {};", *size);
+  auto valueAt = [&](KernelWriter &writer, SourcePrinter &,
+                     ArrayRef<std::string> indices) -> FailureOr<std::string> {
+    FusedRead read;
+    if (isCopy) {
+      read.tensor = root.source;
+    } else {
+      read.tensor = result;
+      read.producer = root.generic;
+      for (OpOperand *input : root.generic.getDpsInputOperands()) {
+        read.inputs.push_back(analyzeFusedRead(input->get(), policy));
+        read.inputMaps.push_back(root.generic.getMatchingIndexingMap(input));
+      }
     }
-    indices[0] = "i0";
-    compute.line("const int64_t i0 = rest;");
-  }
-  FusedRead read;
-  if (isCopy) {
-    read.tensor = root.source;
-  } else {
-    read.tensor = result;
-    read.producer = root.generic;
-    for (OpOperand *input : root.generic.getDpsInputOperands()) {
-      read.inputs.push_back(analyzeFusedRead(input->get(), policy));
-      read.inputMaps.push_back(root.generic.getMatchingIndexingMap(input));
-    }
-  }
-  FailureOr<std::string> value = writer.read(read, indices);
-  if (failed(value))
-    return failure();
+    return writer.read(read, indices);
+  };
   // The result is written row-major at `index` (an output viewed through a
   // reshape has the same offsets).
-  std::optional<Storage> where =
-      isCopy ? Storage{Storage::Kind::Output, root.output} : storageOf(result);
-  if (!where)
-    return emitError(loc) << "internal error: elementwise result has no storage";
-  FailureOr<std::string> base =
-      writer.pointer(*where, type.getElementType(), true, loc);
-  if (failed(base))
-    return failure();
-  compute.line("ssm::device::store({}, index, {});", *base, *value);
-  compute.indentLess();
-  compute.line("}}");
-
-  std::string sizeText = "1";
-  for (unsigned d = 0; d < rank; ++d) {
-    FailureOr<std::string> size = writer.sizeOf(result, d, loc);
-    if (failed(size))
-      return failure();
-    sizeText += " * " + *size;
-  }
-  out.line("// {} at {}", isCopy ? "copy into an output" : "elementwise glue",
-           locationOf(loc));
-  out.line("struct {} {{", opsName);
-  out.indentMore();
-  writer.printMembers(out);
-  out.line("SSM_DEVICE int64_t size() const {{ return {}; }}", sizeText);
-  out.indentLess();
-  out.append(compute.str());
-  out.append(writer.getHelpers().str());
-  out.line("}};");
-  SourcePrinter body;
-  body.indentMore();
-  body.line("{} ops;", opsName);
-  writer.printAssignments(body, "ops");
-  body.line("ssm::device::elementwise(ops);");
-  finishKernel(writer,
-               fmt::format("{} at {}", isCopy ? "copy" : "elementwise glue",
-                           locationOf(loc)),
-               body.str(), geometry::kElementwiseThreads);
-
-  CudaLaunch launch;
-  launch.kernel = kernelName;
-  launch.block[0] = geometry::kElementwiseThreads;
-  CudaGridExtent &extent = launch.grid[0];
-  extent.factor = 1;
-  for (unsigned d = 0; d < rank; ++d) {
-    std::optional<SizeProduct> product = sizes.productOf(result, d);
-    if (!product)
-      return emitError(loc) << "cannot tell dim " << d
-                            << " of this result from the inputs' sizes";
-    extent.factor *= product->factor;
-    extent.dims.insert(extent.dims.end(), product->dims.begin(),
-                       product->dims.end());
-  }
-  extent.divisor = geometry::kElementwiseThreads;
-  // A grid-stride loop covers the rest.
-  extent.limit = 1 << 20;
-  launch.arguments = argumentsOf(writer);
-  plan.launches.push_back(launch);
-  return success();
+  std::optional<Storage> target;
+  if (isCopy)
+    target = Storage{Storage::Kind::Output, root.output};
+  return emitPerElement(
+      fmt::format("{}_{}{}", prefix, isCopy ? "copy" : "elementwise", ordinal),
+      result, loc,
+      fmt::format("{} at {}",
+                  isCopy ? "copy into an output" : "elementwise glue",
+                  locationOf(loc)),
+      valueAt, plan, target);
 }
 
 LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
                                               Value result, Location loc,
                                               const std::string &comment,
                                               const ElementValue &valueAt,
-                                              CudaFunctionPlan &plan) {
+                                              CudaFunctionPlan &plan,
+                                              std::optional<Storage> target) {
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
   auto type = cast<RankedTensorType>(result.getType());
@@ -2556,7 +2486,7 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
   FailureOr<std::string> value = valueAt(writer, compute, indices);
   if (failed(value))
     return failure();
-  std::optional<Storage> where = storageOf(result);
+  std::optional<Storage> where = target ? target : storageOf(result);
   if (!where)
     return emitError(loc) << "internal error: a kernel's result has no storage";
   FailureOr<std::string> base =
