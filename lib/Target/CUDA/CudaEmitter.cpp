@@ -21,6 +21,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Path.h"
 
 #include <fmt/format.h>
@@ -367,7 +368,9 @@ private:
   FusionPolicy policy;
 
   std::vector<KernelRoot> roots;
-  llvm::DenseSet<Value> materialized;
+  // In the order found (program order): buffers are numbered by it, so the
+  // emitted code does not depend on where values sit in memory.
+  llvm::SetVector<Value> materialized;
   llvm::DenseMap<Value, Storage> storage;
   llvm::MapVector<Value, unsigned> constants; // dense constants → index
 };
@@ -736,8 +739,10 @@ LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
     if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp>(
             op)) {
       Value base = viewedValue(op->getResult(0));
-      if (storage.count(base))
-        storage[op->getResult(0)] = storage[base];
+      // A copy first: inserting the view may grow the map under a
+      // reference to the base's entry.
+      if (std::optional<Storage> where = storageOf(base))
+        storage[op->getResult(0)] = *where;
     }
   });
   return success();

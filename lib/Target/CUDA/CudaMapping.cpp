@@ -40,6 +40,8 @@ static std::string sixteenBitType(MixOp op) {
 
 std::string CudaMixMapping::describe() const {
   switch (kernel) {
+  case KernelKind::Loops: // Refused by whyKernelCannotRun.
+    return "loops (the CPU's)";
   case KernelKind::RowPerThread:
     return std::string("recurrent, a state row per thread") +
            (stageKeys ? ", q and k staged in shared memory" : "");

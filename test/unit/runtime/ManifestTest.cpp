@@ -280,12 +280,13 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
   written.cuda = {"sm_90a", "model_cuda.cu", "model_cuda_emulated.so"};
   FunctionSpec function;
   function.name = "ssd";
-  function.inputs.push_back({"x", "bf16", {}, {2, -1, 4, 16}, {}});
-  function.inputs.push_back({"dt", "f32", {}, {2, -1, 4}, {}});
+  function.inputs.push_back({"x", "bf16", {}, {2, -1, 4, 16}, {}, {}});
+  function.inputs.push_back({"dt", "f32", {}, {2, -1, 4}, {}, {}});
   function.outputs.push_back(
       {"y", "bf16", {}, {2, -1, 4, 16}, {std::nullopt, InputDim{0, 1},
-                                         std::nullopt, std::nullopt}});
-  function.outputs.push_back({"state", "f32", {}, {2, 4, 16, 8}, {}});
+                                         std::nullopt, std::nullopt},
+       {}});
+  function.outputs.push_back({"state", "f32", {}, {2, 4, 16, 8}, {}, {}});
   function.equalDims.push_back({InputDim{0, 1}, InputDim{1, 1}});
   function.algorithms.push_back({"mixer.mlir:3:8", "chunked", 64});
   function.algorithms.push_back({"mixer.mlir:9:8", "recurrent", 0});
