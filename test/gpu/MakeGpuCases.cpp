@@ -6,10 +6,14 @@
 // float64 reference's outputs; for every shared reference vector, artifacts
 // for every legal algorithm in f32, bf16 and f16. `cases.txt` lists them as
 //   <artifact dir> <inputs file> <reference file> <tolerance>
-// for test/gpu/device-checks.sh, which runs them with ssm-run there. Every
-// artifact's CUDA goes through nvcc for sm_90a, so ctest runs this too (into
-// the build tree): the generated CUDA of every case and shared vector
-// compiles, GPU or not. Exit 0 all compiled, 1 some did not, 77 no nvcc.
+// for test/gpu/device-checks.sh, which runs them with ssm-run there; every
+// shared checkpoint is compiled for the GPU too, with its files copied, and
+// `models.txt` lists them as
+//   <artifact dir> <checkpoint dir>
+// for ssm-run check-model --target=cuda there. Every artifact's CUDA goes
+// through nvcc for sm_90a, so ctest runs this too (into the build tree): the
+// generated CUDA of every case, shared vector and checkpoint compiles, GPU or
+// not. Exit 0 all compiled, 1 some did not, 77 no nvcc.
 //
 //   ssm-make-gpu-cases OUT_DIR TESTDATA_DIR
 //
@@ -18,6 +22,7 @@
 #include "../e2e/MixCases.h"
 
 #include "ssm/Driver/Driver.h"
+#include "ssm/Frontend/ModelImport.h"
 #include "ssm/Frontend/TestVectorImport.h"
 #include "ssm/Target/CUDA/CudaPipeline.h"
 #include "ssm/runtime.h"
@@ -157,9 +162,6 @@ int main(int argc, char **argv) {
   int failures = 0;
 
   for (const MixCase &c : ::ssm::testing::standardCases()) {
-    // The CUDA mapping refuses queries against a cache (Lq < Lk) so far.
-    if (c.isAgainstCache())
-      continue;
     std::string referenceError;
     ::ssm::testing::CaseData data =
         ::ssm::testing::makeCaseData(c, referenceError);
@@ -168,8 +170,10 @@ int main(int argc, char **argv) {
       ++failures;
       continue;
     }
+    // Queries against a cache (Lq < Lk) run on the quadratic form only.
     bool finiteState = c.score == ::ssm::reference::Score::Linear &&
-                       c.mask == ::ssm::reference::Mask::Causal;
+                       c.mask == ::ssm::reference::Mask::Causal &&
+                       !c.isAgainstCache();
     for (const Algorithm &a :
          algorithmsOf(finiteState, c.decay == ::ssm::testing::Decay::Diagonal)) {
       MLIRContext context(registry);
@@ -246,6 +250,40 @@ int main(int argc, char **argv) {
       }
     }
   }
+  // The shared checkpoints, with the cost model's algorithms, and the files
+  // check-model reads (in checkpoints/, apart from the vectors' testdata/, so
+  // that a call can carry one without the other).
+  std::string modelListPath = out + "/models.txt";
+  llvm::raw_fd_ostream modelList(modelListPath, listError);
+  if (listError) {
+    std::fprintf(stderr, "cannot write %s\n", modelListPath.c_str());
+    return 2;
+  }
+  for (llvm::sys::fs::directory_iterator it(testdata + "/models", ignored), end;
+       it != end && !ignored; it.increment(ignored)) {
+    std::string checkpoint = it->path();
+    if (!mlir::ssm::isCheckpointDirectory(checkpoint))
+      continue;
+    std::string name = llvm::sys::path::filename(checkpoint).str();
+    std::string files = out + "/checkpoints/" + name;
+    std::error_code copyError = llvm::sys::fs::create_directories(files);
+    for (const char *file :
+         {"config.json", "model.safetensors", "expected.safetensors"})
+      if (!copyError)
+        copyError = llvm::sys::fs::copy_file(checkpoint + "/" + file,
+                                             files + "/" + file);
+    MLIRContext context(registry);
+    FailureOr<OwningOpRef<ModuleOp>> module =
+        mlir::ssm::importModel(checkpoint, &context);
+    if (copyError || failed(module) ||
+        !compile(**module, out + "/models/" + name, {"auto", 0}, name)) {
+      std::fprintf(stderr, "%s: does not compile\n", name.c_str());
+      ++failures;
+      continue;
+    }
+    modelList << "models/" << name << " checkpoints/" << name << "\n";
+  }
+
   // The runtime builds there with CMake alone: it needs DLPack's header,
   // nlohmann-json's and fmt's, which that machine does not have.
   llvm::sys::fs::create_directories(out + "/include/dlpack");

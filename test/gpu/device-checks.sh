@@ -2,7 +2,10 @@
 # On the GPU machine, which has no MLIR: builds the runtime and ssm-run with
 # CMake alone, then runs every check that `ninja gpu-cases` prepared here in
 # .device/ (MakeGpuCases.cpp): each artifact on its inputs, compared with its
-# reference within its tolerance, and again under compute-sanitizer memcheck.
+# reference within its tolerance, and each shared checkpoint through
+# check-model --target=cuda (logits within 1e-3, every greedy id), each again
+# under compute-sanitizer memcheck. Listed artifacts that are not here (a
+# call's carry limit splits them over calls) are skipped and counted.
 # Prints one line per failure and a summary; the full log goes to
 # $OUT/device-checks.log when $OUT is set. Exit 0 iff every check passes.
 #
@@ -30,6 +33,11 @@ check() {
   local command=("$run" run "$dir/$artifact" "--inputs=$dir/$inputs"
                  "--compare=$dir/$reference" "--tolerance=$tolerance"
                  --warmup=0 --repeat=1)
+  # A checkpoint (models.txt): `inputs` is its directory.
+  if [ "$reference" = model ]; then
+    command=("$run" check-model "$dir/$artifact" "--weights=$dir/$inputs"
+             "--expected=$dir/$inputs/expected.safetensors" --target=cuda)
+  fi
   local output status
   if [ "$kind" = sanitized ]; then
     output=$(compute-sanitizer --tool memcheck --error-exitcode 99 \
@@ -39,7 +47,9 @@ check() {
   fi
   status=$?
   local worst
-  worst=$(grep -o 'rel=[0-9.e+-]*' <<<"$output" | cut -d= -f2 | sort -g | tail -1)
+  worst=$({ grep -o 'rel=[0-9.e+-]*' <<<"$output" | cut -d= -f2
+            grep -o 'logit error| [0-9.e+-]*' <<<"$output" | cut -d' ' -f3
+          } | sort -g | tail -1)
   local verdict=PASS
   [ $status -eq 0 ] || verdict=FAIL
   if [ "$kind" = sanitized ] && ! grep -q "ERROR SUMMARY: 0 errors" <<<"$output"; then
@@ -55,9 +65,15 @@ jobs=$(( $(nproc) < 8 ? $(nproc) : 8 ))
 results=$(
   {
     while read -r artifact inputs reference tolerance; do
+      [ -d "$dir/$artifact" ] || continue
       echo "$artifact $inputs $reference $tolerance plain"
       [ $sanitize -eq 1 ] && echo "$artifact $inputs $reference $tolerance sanitized"
     done <"$dir/cases.txt"
+    while read -r artifact checkpoint; do
+      [ -d "$dir/$artifact" ] || continue
+      echo "$artifact $checkpoint model 0 plain"
+      [ $sanitize -eq 1 ] && echo "$artifact $checkpoint model 0 sanitized"
+    done < <(cat "$dir/models.txt" 2>/dev/null)
   } | xargs -P "$jobs" -L 1 bash -c 'check "$@"' _)
 cat "$log".* >>"$log" 2>/dev/null; rm -f "$log".*
 
@@ -69,8 +85,17 @@ sanitized=$(grep -c ' sanitized ' <<<"$results")
 sanitizedPass=$(grep -c ' sanitized PASS' <<<"$results")
 worst16=$(grep -E -- '-(bf16|f16)-| plain ' <<<"$results" | grep -E 'bf16' |
           awk '{print $4}' | sort -g | tail -1)
-worst32=$(grep ' plain ' <<<"$results" | grep -v -E 'bf16|f16' |
+worst32=$(grep ' plain ' <<<"$results" | grep -v -E 'bf16|f16|^models/' |
           awk '{print $4}' | sort -g | tail -1)
+worstLogit=$(grep '^models/.* plain ' <<<"$results" | awk '{print $4}' |
+             sort -g | tail -1)
+# A call's carry limit may split the artifacts over several calls.
+listed=$(cat "$dir/cases.txt" "$dir/models.txt" 2>/dev/null | wc -l)
+present=$(cat "$dir/cases.txt" "$dir/models.txt" 2>/dev/null |
+          while read -r artifact rest; do [ -d "$dir/$artifact" ] && echo; done | wc -l)
+[ "$present" -eq "$listed" ] ||
+  echo "device-checks: $((listed - present)) of $listed listed artifacts not here (not carried), skipped"
 echo "device-checks: $plainPass/$plain checks pass; memcheck clean on $sanitizedPass/$sanitized"
 echo "device-checks: worst relative error: f32 ${worst32:-n/a}, bf16 ${worst16:-n/a}"
+echo "device-checks: checkpoints: worst max |logit error| ${worstLogit:-n/a}"
 [ "$plainPass" -eq "$plain" ] && [ "$sanitizedPass" -eq "$sanitized" ]
