@@ -21,7 +21,8 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
     (the kernel and its tiles; see KernelPlanner.h). Ops that already carry
     an algorithm keep it unless `force` is set (a plan without a kernel gets
     the backend's). With `explain`, each op gets a remark with every
-    candidate's estimate.
+    candidate's estimate, and with `measured` what each candidate took on
+    the device where a sweep measured the op's shape.
   }];
   let options = [
     Option<"backend", "backend", "std::string", /*default=*/"\"cpu\"",
@@ -43,7 +44,11 @@ def SsmSelectAlgorithm : Pass<"ssm-select-algorithm", "ModuleOp"> {
     Option<"assumedLength", "assumed-length", "int64_t", /*default=*/"2048",
            "Sequence length assumed when L is dynamic">,
     Option<"explain", "explain", "bool", /*default=*/"false",
-           "Emit a remark per op with every candidate's estimate">
+           "Emit a remark per op with every candidate's estimate">,
+    Option<"measured", "measured", "std::string", /*default=*/"\"\"",
+           "With explain: a measurements file (a device sweep's, "
+           "ssm/CostModel/Measurements.h) whose times of the op's shape are "
+           "printed next to the estimates">
   ];
 }
 

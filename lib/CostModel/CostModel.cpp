@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/CostModel/CostModel.h"
+#include "ssm/CostModel/Measurements.h"
 
 #include "ssm/device/geometry.h"
 
@@ -372,7 +373,8 @@ static Estimate toEstimate(const MixShape &s, const TargetDescription &t,
       std::max({e.matrixSeconds, e.vectorSeconds, e.specialSeconds});
   e.computeSeconds = largest + (1 - t.unitOverlap) * (sum - largest);
   e.memorySeconds = seconds(w.bytes, t.memoryBandwidth);
-  e.latencySeconds = w.depth * efficiency.stepSeconds * rounds;
+  e.latencySeconds =
+      w.depth * efficiency.stepSeconds * rounds + efficiency.launchSeconds;
   e.seconds =
       std::max(e.computeSeconds, e.memorySeconds) +
       (1 - t.memoryOverlap) * std::min(e.computeSeconds, e.memorySeconds) +
@@ -397,9 +399,32 @@ Estimate ssm::cost::estimate(const MixShape &shape,
                              const TargetDescription &target,
                              Algorithm algorithm, int64_t chunkSize) {
   switch (algorithm) {
-  case Algorithm::Quadratic:
-    return toEstimate(shape, target, algorithm, 0,
-                      quadraticWork(shape, target));
+  case Algorithm::Quadratic: {
+    if (target.kind != TargetKind::Gpu || !shape.hasFinalState)
+      return toEstimate(shape, target, algorithm, 0,
+                        quadraticWork(shape, target));
+    // The GPU's quadratic kernels leave the final state to a recurrent scan
+    // over the sequence (CudaMapping's stateScan): both times add.
+    MixShape outputs = shape;
+    outputs.hasFinalState = false;
+    Estimate e = toEstimate(outputs, target, algorithm, 0,
+                            quadraticWork(outputs, target));
+    Estimate scan = estimate(shape, target, Algorithm::Recurrent);
+    e.matrixFlops += scan.matrixFlops;
+    e.vectorFlops += scan.vectorFlops;
+    e.specialOps += scan.specialOps;
+    e.bytes += scan.bytes;
+    e.depth += scan.depth;
+    e.matrixSeconds += scan.matrixSeconds;
+    e.vectorSeconds += scan.vectorSeconds;
+    e.specialSeconds += scan.specialSeconds;
+    e.computeSeconds += scan.computeSeconds;
+    e.memorySeconds += scan.memorySeconds;
+    e.latencySeconds += scan.latencySeconds;
+    e.seconds += scan.seconds;
+    e.note += "; final state by a recurrent scan";
+    return e;
+  }
   case Algorithm::Recurrent:
     return toEstimate(shape, target, algorithm, 0,
                       recurrentWork(shape, target));
@@ -479,17 +504,26 @@ std::string ssm::cost::describe(const TargetDescription &t) {
 }
 
 void ssm::cost::printEstimates(raw_ostream &os, ArrayRef<Estimate> estimates,
-                               const Estimate *chosen) {
+                               const Estimate *chosen,
+                               const Measurement *measured) {
   os << formatv("  {0,-10} {1,5} {2,12} {3,12} {4,11} {5,10} {6,7} {7,7} "
-                "{8,13}  {9}\n",
+                "{8,13}",
                 "algorithm", "chunk", "matrix GFLOP", "vector GFLOP",
-                "special Gop", "MB moved", "depth", "items", "time µs",
-                "bound");
+                "special Gop", "MB moved", "depth", "items", "time µs");
+  if (measured)
+    os << formatv(" {0,13}", "measured µs");
+  os << "  bound\n";
   for (const Estimate &e : estimates) {
     os << formatv("{0} {1,-10} {2,5} {3,12:f3} {4,12:f3} {5,11:f4} "
-                  "{6,10:f2} {7,7} {8,7} {9,12:f1}  {10}\n",
+                  "{6,10:f2} {7,7} {8,7} {9,12:f1}",
                   &e == chosen ? "*" : " ", toString(e.algorithm), e.chunkSize,
                   e.matrixFlops / 1e9, e.vectorFlops / 1e9, e.specialOps / 1e9,
-                  e.bytes / 1e6, e.depth, e.workItems, e.seconds * 1e6, e.note);
+                  e.bytes / 1e6, e.depth, e.workItems, e.seconds * 1e6);
+    if (measured) {
+      const MeasuredCandidate *run = measured->find(e.algorithm, e.chunkSize);
+      os << (run ? formatv(" {0,12:f1}", run->seconds * 1e6).str()
+                 : formatv(" {0,12}", "–").str());
+    }
+    os << "  " << e.note << "\n";
   }
 }

@@ -200,6 +200,7 @@ static CompileResult compileForCuda(ModuleOp module,
   pipeline.algorithm = options.algorithm;
   pipeline.chunkSize = options.chunkSize;
   pipeline.explain = options.explain;
+  pipeline.measured = options.measured;
   pipeline.arch = target.arch;
   CudaExport exported;
   PipelineRunner runner(module, options);
@@ -298,6 +299,7 @@ CompileResult mlir::ssm::compileModule(ModuleOp module,
   pipeline.vectorWidth =
       options.vectorWidth > 0 ? options.vectorWidth : cpu->vectorWidth();
   pipeline.explain = options.explain;
+  pipeline.measured = options.measured;
   PipelineRunner runner(module, options);
 
   if (failed(runner.run(

@@ -29,6 +29,7 @@ void ssm::buildSelectionPipeline(OpPassManager &pm,
   select.force = options.algorithm == "auto" ? "" : options.algorithm;
   select.forceChunkSize = options.chunkSize;
   select.explain = options.explain;
+  select.measured = options.measured;
   select.arch = options.arch;
   pm.addPass(createSsmSelectAlgorithm(select));
 }

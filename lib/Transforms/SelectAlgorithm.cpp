@@ -7,6 +7,7 @@
 
 #include "ssm/Transforms/SelectAlgorithm.h"
 
+#include "ssm/CostModel/Measurements.h"
 #include "ssm/Transforms/KernelPlanner.h"
 #include "ssm/Transforms/Passes.h"
 
@@ -163,6 +164,22 @@ struct SsmSelectAlgorithmPass
                          << llvm::toString(description.takeError());
       return signalPassFailure();
     }
+    if (!measured.empty()) {
+      if (!explain) {
+        module.emitError() << "ssm-select-algorithm: 'measured' prints "
+                              "measurements next to the estimates of "
+                              "'explain', which is not set";
+        return signalPassFailure();
+      }
+      llvm::Expected<cost::Measurements> read =
+          cost::readMeasurements(measured);
+      if (!read) {
+        module.emitError() << "ssm-select-algorithm: "
+                           << llvm::toString(read.takeError());
+        return signalPassFailure();
+      }
+      measurements = std::move(*read);
+    }
     planner = lookupKernelPlanner(backend);
     if (!planner) {
       module.emitError() << "ssm-select-algorithm: no backend '" << backend
@@ -212,6 +229,7 @@ struct SsmSelectAlgorithmPass
 
   KernelPlanner planner;
   PlanRequest request;
+  std::optional<cost::Measurements> measurements;
 
   LogicalResult select(MixOp op, const cost::TargetDescription &description,
                        std::optional<AlgorithmKind> forced,
@@ -280,8 +298,15 @@ struct SsmSelectAlgorithmPass
     os << "\n  shape " << describeShape(shape);
     if (!assumptions.empty())
       os << "; assumed " << llvm::join(assumptions, ", ");
+    const cost::Measurement *measurement =
+        measurements ? measurements->find(shape) : nullptr;
+    if (measurements)
+      os << "\n  measured "
+         << (measurement ? "on " + measurements->target + " as '" +
+                               measurement->name + "' in " + measured
+                         : "in " + measured + ": no shape there matches");
     os << "\n";
-    cost::printEstimates(os, estimates, chosen);
+    cost::printEstimates(os, estimates, chosen, measurement);
     // The table ends with a newline; the diagnostic adds its own.
     op.emitRemark() << StringRef(text).rtrim();
     return success();

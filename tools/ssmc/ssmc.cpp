@@ -85,6 +85,12 @@ static cl::opt<bool>
     explain("explain",
             cl::desc("Print each op's algorithm candidates and estimates"),
             cl::cat(ssmcCategory), cl::init(false));
+static cl::opt<std::string> measured(
+    "measured",
+    cl::desc("With --explain: a device sweep's measurements "
+             "(bench/gpu/results/<target>-sweep.json) to print next to the "
+             "estimates"),
+    cl::value_desc("file"), cl::cat(ssmcCategory), cl::init(""));
 
 static cl::opt<bool> cudaEmulation(
     "cuda-emulation",
@@ -137,6 +143,12 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (!measured.empty() && !explain) {
+    llvm::errs() << "ssmc: --measured prints a sweep's times next to the "
+                    "estimates of --explain; add --explain\n";
+    return 2;
+  }
+
   DialectRegistry registry;
   ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
@@ -154,6 +166,7 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.vectorWidth = vectorWidth;
   options.explain = explain;
+  options.measured = measured;
   options.cudaEmulation = cudaEmulation;
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   if (emit == "artifact") {

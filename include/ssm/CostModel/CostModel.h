@@ -21,7 +21,7 @@
 //   compute = max(matrix, vector, special)
 //             + (1 − unitOverlap) · (the other two)
 //   memory  = bytes / memoryBandwidth
-//   latency = depth · eff.stepSeconds · rounds
+//   latency = depth · eff.stepSeconds · rounds + eff.launchSeconds
 //   seconds = max(compute, memory)
 //             + (1 − memoryOverlap) · min(compute, memory) + latency
 //
@@ -29,7 +29,8 @@
 //   peak its generated kernels reach (calibrated against bench/ results) and
 //   the fixed cost of one dependent step that throughput does not hide
 //   (a token of the recurrence, a chunk of the chunked form, a key tile of
-//   the quadratic form).
+//   the quadratic form), and the fixed cost of a call (GPU: its launches,
+//   the ramp-up and the tail of the grid), which small shapes are made of.
 // - `lanes` is the share of the vector lanes a recurrent kernel fills (its
 //   lanes run over value dims P, or over heads for Mamba-1's P = 1); the
 //   other kernels are assumed to fill them (N, P multiples of the lanes).
@@ -44,6 +45,8 @@
 //   last-level cache; a work item whose scratch (state, packed blocks) does
 //   not fit its core's fast memory (CPU L2, GPU shared memory) reads and
 //   writes that scratch once per step.
+// - On GPUs the quadratic form's final state is a recurrent scan after it
+//   (the CUDA kernels' stateScan): its estimate is the sum of the two.
 // - Elements are computed in f32 whatever the storage type (bf16/f16 halve
 //   the bytes; on GPUs their matrix work runs at the bf16/f16 tensor-core
 //   rate, f32 matmuls at the TF32 rate as Triton's tl.dot does by default).
@@ -99,6 +102,8 @@ struct KernelEfficiency {
   double vector = 0.4;
   /// Seconds one dependent step costs beyond its FLOPs and bytes.
   double stepSeconds = 0;
+  /// Seconds a call costs whatever its size (launches, ramp-up, tail).
+  double launchSeconds = 0;
 };
 
 struct TargetDescription {
@@ -144,8 +149,9 @@ TargetDescription getH200Target();
 /// 'host', 'h100', 'h200', or the path of a JSON target file.
 llvm::Expected<TargetDescription> getTarget(llvm::StringRef nameOrPath);
 /// Parses the JSON form of a target; `source` names it in errors. Every
-/// field of `toJSON` is required except clock_hz, l3_bytes and
-/// shared_memory_bytes; an unknown field is an error.
+/// field of `toJSON` is required except clock_hz, l3_bytes,
+/// shared_memory_bytes and the efficiencies' launch_seconds; an unknown
+/// field is an error.
 llvm::Expected<TargetDescription> parseTarget(llvm::StringRef json,
                                               llvm::StringRef source);
 llvm::json::Value toJSON(const TargetDescription &target);
@@ -248,9 +254,13 @@ std::optional<Estimate> choose(const MixShape &shape,
 
 /// One line describing the target (kind, cores, peaks, bandwidth).
 std::string describe(const TargetDescription &target);
-/// An aligned table, one line per estimate, `chosen` marked with '*'.
+struct Measurement;
+/// An aligned table, one line per estimate, `chosen` marked with '*'; with
+/// `measured` (a sweep's measurement of the same shape), a column of what
+/// each candidate took on the device ("–" where it was not run).
 void printEstimates(llvm::raw_ostream &os, llvm::ArrayRef<Estimate> estimates,
-                    const Estimate *chosen);
+                    const Estimate *chosen,
+                    const Measurement *measured = nullptr);
 
 } // namespace ssm::cost
 

@@ -43,6 +43,9 @@ struct CompileOptions {
   int64_t vectorWidth = 0;
   /// Remark every op's candidates and estimates.
   bool explain = false;
+  /// With explain: a device sweep's measurements file
+  /// (ssm/CostModel/Measurements.h) printed next to the estimates.
+  std::string measured;
   /// CUDA artifacts: also build the kernels for the runtime's host emulator
   /// (model_cuda_emulated.so, run with SSM_CUDA_EMULATOR=1), for testing on
   /// machines without a GPU.

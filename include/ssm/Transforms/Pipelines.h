@@ -27,6 +27,8 @@ struct SelectionOptions {
   /// Chunk size for chunked; 0 lets the cost model choose.
   int64_t chunkSize = 0;
   bool explain = false;
+  /// With explain: a measurements file to print next to the estimates.
+  std::string measured;
   /// GPU: the architecture the kernels are built for.
   std::string arch = "sm_90a";
 };

@@ -63,6 +63,7 @@ void ssm::buildCpuSelectionPipeline(OpPassManager &pm,
   selection.algorithm = options.algorithm;
   selection.chunkSize = options.chunkSize;
   selection.explain = options.explain;
+  selection.measured = options.measured;
   buildSelectionPipeline(pm, selection);
 }
 

@@ -26,6 +26,7 @@ void ssm::buildCudaPipeline(OpPassManager &pm,
   selection.algorithm = options.algorithm;
   selection.chunkSize = options.chunkSize;
   selection.explain = options.explain;
+  selection.measured = options.measured;
   selection.arch = options.arch;
   buildSelectionPipeline(pm, selection);
   if (result) {

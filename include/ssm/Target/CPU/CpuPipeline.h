@@ -37,6 +37,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "explain",
       llvm::cl::desc("Remark each op's algorithm candidates and estimates"),
       llvm::cl::init(false)};
+  PassOptions::Option<std::string> measured{
+      *this, "measured",
+      llvm::cl::desc("With explain: a measurements file whose times are "
+                     "printed next to the estimates"),
+      llvm::cl::init("")};
 };
 
 /// f32 lanes of the host's widest vector unit (16 with AVX-512).

@@ -41,6 +41,11 @@ struct CudaPipelineOptions : public PassPipelineOptions<CudaPipelineOptions> {
       *this, "explain",
       llvm::cl::desc("Remark each op's algorithm candidates and estimates"),
       llvm::cl::init(false)};
+  PassOptions::Option<std::string> measured{
+      *this, "measured",
+      llvm::cl::desc("With explain: a measurements file whose times are "
+                     "printed next to the estimates"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> output{
       *this, "output",
       llvm::cl::desc("Where ssm-export-cuda writes the CUDA C++ ('-': stdout)"),

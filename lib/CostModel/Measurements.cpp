@@ -1,0 +1,233 @@
+//===- Measurements.cpp - Measured times of ssm.mix candidates ------------===//
+
+#include "ssm/CostModel/Measurements.h"
+
+#include "FieldReader.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <limits>
+#include <tuple>
+
+using namespace llvm;
+using namespace ssm::cost;
+
+const MeasuredCandidate *Measurement::fastest() const {
+  const MeasuredCandidate *best = nullptr;
+  for (const MeasuredCandidate &candidate : candidates)
+    if (!best || candidate.seconds < best->seconds)
+      best = &candidate;
+  return best;
+}
+
+const MeasuredCandidate *Measurement::find(Algorithm algorithm,
+                                           int64_t chunkSize) const {
+  for (const MeasuredCandidate &candidate : candidates)
+    if (candidate.algorithm == algorithm && candidate.chunkSize == chunkSize)
+      return &candidate;
+  return nullptr;
+}
+
+static auto fieldsOf(const MixShape &s) {
+  return std::tie(s.batch, s.length, s.keyLength, s.numHeads, s.numQueryHeads,
+                  s.numKeyHeads, s.numValueHeads, s.stateSize, s.valueHeadDim,
+                  s.score, s.mask, s.window, s.decay, s.hasInitialState,
+                  s.hasFinalState, s.elementType);
+}
+
+bool ssm::cost::operator==(const MixShape &a, const MixShape &b) {
+  return fieldsOf(a) == fieldsOf(b);
+}
+
+const Measurement *Measurements::find(const MixShape &shape) const {
+  for (const Measurement &measurement : shapes)
+    if (measurement.shape == shape)
+      return &measurement;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+static const char *scoreName(Score score) {
+  return score == Score::Softmax ? "softmax" : "linear";
+}
+
+static const char *decayName(Decay decay) {
+  switch (decay) {
+  case Decay::None:
+    return "none";
+  case Decay::Scalar:
+    return "scalar";
+  case Decay::Diagonal:
+    return "diagonal";
+  }
+  llvm_unreachable("unknown decay");
+}
+
+json::Value ssm::cost::toJSON(const MixShape &s) {
+  return json::Object{{"batch", s.batch},
+                      {"length", s.length},
+                      {"key_length", s.keyLength},
+                      {"heads", s.numHeads},
+                      {"query_heads", s.numQueryHeads},
+                      {"key_heads", s.numKeyHeads},
+                      {"value_heads", s.numValueHeads},
+                      {"state_size", s.stateSize},
+                      {"value_head_dim", s.valueHeadDim},
+                      {"score", scoreName(s.score)},
+                      {"mask", ::ssm::contract::toString(s.mask)},
+                      {"window", s.window},
+                      {"decay", decayName(s.decay)},
+                      {"initial_state", s.hasInitialState},
+                      {"final_state", s.hasFinalState},
+                      {"element_type", toString(s.elementType)}};
+}
+
+json::Value ssm::cost::toJSON(const Measurements &measurements) {
+  json::Array shapes;
+  for (const Measurement &m : measurements.shapes) {
+    json::Array candidates;
+    for (const MeasuredCandidate &c : m.candidates)
+      candidates.push_back(json::Object{{"algorithm", toString(c.algorithm)},
+                                        {"chunk", c.chunkSize},
+                                        {"seconds", c.seconds}});
+    shapes.push_back(json::Object{{"name", m.name},
+                                  {"shape", toJSON(m.shape)},
+                                  {"seconds", std::move(candidates)}});
+  }
+  return json::Object{{"target", measurements.target},
+                      {"shapes", std::move(shapes)}};
+}
+
+/// Reads `key` as one of `names` (its index), naming them in the error.
+template <typename Enum, size_t Count>
+static void readName(FieldReader &reader, StringRef key, Enum &out,
+                     const std::pair<const char *, Enum> (&names)[Count]) {
+  std::string text;
+  reader.string(key, text);
+  if (text.empty()) // Missing or not a string: already reported.
+    return;
+  for (const auto &[name, value] : names)
+    if (text == name) {
+      out = value;
+      return;
+    }
+  std::string list;
+  for (const auto &[name, value] : names)
+    list += (list.empty() ? "'" : ", '") + std::string(name) + "'";
+  reader.fail(formatv("field '{0}' must be one of {1}, got '{2}'",
+                      reader.pathOf(key), list, text)
+                  .str());
+}
+
+static void readShape(FieldReader &r, MixShape &s) {
+  r.integer("batch", s.batch, 1);
+  r.integer("length", s.length, 1);
+  r.integer("key_length", s.keyLength, 0);
+  r.integer("heads", s.numHeads, 1);
+  r.integer("query_heads", s.numQueryHeads, 1);
+  r.integer("key_heads", s.numKeyHeads, 1);
+  r.integer("value_heads", s.numValueHeads, 1);
+  r.integer("state_size", s.stateSize, 1);
+  r.integer("value_head_dim", s.valueHeadDim, 1);
+  readName(r, "score", s.score,
+           {std::pair{"linear", Score::Linear}, {"softmax", Score::Softmax}});
+  readName(r, "mask", s.mask,
+           {std::pair{"causal", Mask::Causal},
+            {"full", Mask::Full},
+            {"window", Mask::Window}});
+  r.integer("window", s.window, 0);
+  readName(r, "decay", s.decay,
+           {std::pair{"none", Decay::None},
+            {"scalar", Decay::Scalar},
+            {"diagonal", Decay::Diagonal}});
+  r.boolean("initial_state", s.hasInitialState);
+  r.boolean("final_state", s.hasFinalState);
+  readName(r, "element_type", s.elementType,
+           {std::pair{"f32", ElementType::F32},
+            {"bf16", ElementType::BF16},
+            {"f16", ElementType::F16},
+            {"f64", ElementType::F64}});
+}
+
+Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
+                                                    StringRef source) {
+  Expected<json::Value> parsed = json::parse(text);
+  if (!parsed)
+    return createStringError(inconvertibleErrorCode(), "%s: malformed JSON: %s",
+                             source.str().c_str(),
+                             toString(parsed.takeError()).c_str());
+  const json::Object *root = parsed->getAsObject();
+  if (!root)
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: measurements must be a JSON object",
+                             source.str().c_str());
+  Measurements measurements;
+  std::optional<std::string> error;
+  FieldReader reader(*root, "", error);
+  reader.string("target", measurements.target);
+  reader.objects("shapes", [&](FieldReader &r) {
+    Measurement &m = measurements.shapes.emplace_back();
+    r.string("name", m.name);
+    r.nested("shape", [&](FieldReader &s) { readShape(s, m.shape); });
+    r.objects("seconds", [&](FieldReader &c) {
+      MeasuredCandidate &candidate = m.candidates.emplace_back();
+      readName(c, "algorithm", candidate.algorithm,
+               {std::pair{"quadratic", Algorithm::Quadratic},
+                {"recurrent", Algorithm::Recurrent},
+                {"chunked", Algorithm::Chunked}});
+      c.integer("chunk", candidate.chunkSize, 0);
+      c.number("seconds", candidate.seconds, 0, /*exclusive=*/true);
+      if ((candidate.algorithm == Algorithm::Chunked) !=
+          (candidate.chunkSize > 0))
+        c.fail("field '" + c.pathOf("chunk") +
+               "' must be > 0 for chunked and 0 otherwise");
+    });
+  });
+  reader.finish();
+  if (error)
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             source.str().c_str(), error->c_str());
+  return measurements;
+}
+
+Expected<Measurements> ssm::cost::readMeasurements(StringRef path) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
+      MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return createStringError(buffer.getError(), "cannot read %s: %s",
+                             path.str().c_str(),
+                             buffer.getError().message().c_str());
+  return parseMeasurements((*buffer)->getBuffer(), path);
+}
+
+//===----------------------------------------------------------------------===//
+// Scoring
+//===----------------------------------------------------------------------===//
+
+PickScore ssm::cost::scorePicks(const Measurements &measurements,
+                                const TargetDescription &target, double slack) {
+  PickScore score;
+  for (const Measurement &m : measurements.shapes) {
+    const MeasuredCandidate *fastest = m.fastest();
+    if (!fastest)
+      continue;
+    // The target chooses among what was measured.
+    std::vector<Estimate> estimates;
+    for (const Estimate &e : estimateAll(m.shape, target))
+      if (m.find(e.algorithm, e.chunkSize))
+        estimates.push_back(e);
+    const Estimate *pick = choose(estimates);
+    double ratio = pick ? m.find(pick->algorithm, pick->chunkSize)->seconds /
+                              fastest->seconds
+                        : std::numeric_limits<double>::infinity();
+    score.ratios.push_back(ratio);
+    ++score.total;
+    if (ratio <= 1 + slack)
+      ++score.good;
+  }
+  return score;
+}
