@@ -1,0 +1,8 @@
+// Causal softmax attention, head dim 64, B4 L4096 H32 (16K tokens, hidden 2048):
+// SDPA's is_causal=True in peers_gpu.py.
+func.func @attention(%q: tensor<4x4096x32x64xbf16> {ssm.name = "q"}, %k: tensor<4x4096x32x64xbf16> {ssm.name = "k"},
+                     %v: tensor<4x4096x32x64xbf16> {ssm.name = "v"}) -> (tensor<4x4096x32x64xbf16> {ssm.name = "out"}) {
+  %out = ssm.mix softmax(scale = 0.125) causal %q, %k, %v
+      : (tensor<4x4096x32x64xbf16>, tensor<4x4096x32x64xbf16>, tensor<4x4096x32x64xbf16>) -> tensor<4x4096x32x64xbf16>
+  return %out : tensor<4x4096x32x64xbf16>
+}
