@@ -19,6 +19,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -182,6 +183,84 @@ TEST_P(MixEndToEnd, EveryLegalAlgorithmMatchesTheReference) {
 // Queries against a cache run on the SIMT quadratic kernel.
 TEST_P(MixEndToEnd, EveryLegalAlgorithmOnTheCudaEmulatorMatchesTheReference) {
   checkEveryAlgorithm(GetParam(), "cuda", {32, 64});
+}
+
+// A kDLCUDA tensor must hold the driver's memory: a host pointer is refused
+// before any kernel runs, naming the tensor (the loader asks the driver about
+// every tensor of every call).
+TEST(MixOnTheCudaEmulator, RefusesHostMemoryInACudaTensor) {
+  setenv("SSM_CUDA_EMULATOR", "1", 1);
+  DialectRegistry registry;
+  mlir::ssm::registerCompilerDialects(registry);
+  MLIRContext context(registry);
+  // A case with elements in every tensor (bytes = 0 is not checked).
+  std::vector<MixCase> cases = ::ssm::testing::standardCases();
+  const MixCase &c = *llvm::find_if(cases, [](const MixCase &m) {
+    return m.length >= 2 && !m.isAgainstCache() && !m.finalState;
+  });
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(::ssm::testing::mlirOf(c), &context);
+  ASSERT_TRUE(module);
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-e2e", dir));
+  mlir::ssm::CompileOptions options;
+  options.target = "cuda";
+  options.output = dir.str().str();
+  options.cudaEmulation = true;
+  ASSERT_EQ(mlir::ssm::compileModule(*module, options),
+            mlir::ssm::CompileResult::Success);
+  ssm_module_t *loaded = nullptr;
+  ASSERT_EQ(ssm_module_load(dir.c_str(), &loaded), nullptr);
+  const ssm_function_t *function = nullptr;
+  ASSERT_EQ(ssm_module_function_at(loaded, 0, &function), nullptr);
+
+  std::string referenceError;
+  CaseData data = ::ssm::testing::makeCaseData(c, referenceError);
+  ASSERT_TRUE(referenceError.empty()) << referenceError;
+  StoredTensor output(::ssm::testing::shapesOf(c).y, c.storage);
+  ASSERT_FALSE(c.finalState) << c.name << " has a second output";
+  std::vector<DLTensor> inputs;
+  std::vector<void *> deviceMemory;
+  for (StoredTensor &t : data.inputs) {
+    inputs.push_back(t.view());
+    void *memory = nullptr;
+    ASSERT_EQ(ssm_module_allocate(loaded, t.bytes.size(), &memory), nullptr);
+    deviceMemory.push_back(memory);
+    inputs.back().data = memory;
+    inputs.back().device = ssm_module_device(loaded);
+  }
+  DLTensor outputView = output.view();
+  outputView.device = ssm_module_device(loaded);
+  void *outputMemory = nullptr;
+  ASSERT_EQ(ssm_module_allocate(loaded, output.bytes.size(), &outputMemory),
+            nullptr);
+  deviceMemory.push_back(outputMemory);
+  outputView.data = outputMemory;
+  ssm_status_t status = ssm_function_invoke(function, inputs.data(),
+                                            inputs.size(), &outputView, 1);
+  ASSERT_EQ(status, nullptr) << take(status);
+
+  // Input 1 and then the output point at host memory.
+  inputs[1].data = data.inputs[1].bytes.data();
+  status = ssm_function_invoke(function, inputs.data(), inputs.size(),
+                               &outputView, 1);
+  ASSERT_NE(status, nullptr);
+  std::string message = take(status);
+  EXPECT_NE(message.find("input 1 ("), std::string::npos) << message;
+  EXPECT_NE(message.find("data is not memory the CUDA driver knows"),
+            std::string::npos)
+      << message;
+  inputs[1].data = deviceMemory[1];
+  outputView.data = output.bytes.data();
+  status = ssm_function_invoke(function, inputs.data(), inputs.size(),
+                               &outputView, 1);
+  ASSERT_NE(status, nullptr);
+  message = take(status);
+  EXPECT_NE(message.find("output 0 ("), std::string::npos) << message;
+  for (void *memory : deviceMemory)
+    ssm_module_free(loaded, memory);
+  ssm_module_release(loaded);
+  llvm::sys::fs::remove_directories(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(
