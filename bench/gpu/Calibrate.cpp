@@ -185,7 +185,7 @@ int fit(StringRef path, StringRef targetName) {
     std::vector<double *> result;
     for (KernelEfficiency *e : {&t.quadratic, &t.recurrent, &t.chunked})
       result.insert(result.end(), {&e->matrix, &e->vector, &e->stepSeconds,
-                                   &e->launchSeconds});
+                                   &e->launchSeconds, &e->itemSeconds});
     return result;
   };
   const double factors[] = {0.25, 0.5, 0.7, 0.85, 0.95, 1.05, 1.2, 1.4, 2, 4};
@@ -199,7 +199,7 @@ int fit(StringRef path, StringRef targetName) {
           // A cost of 0 scales to nothing: start it at 1 µs.
           value = value > 0 ? value * factor : 1e-6 * factor;
           // Efficiencies are shares of a peak.
-          if (p % 4 < 2 && value > 1)
+          if (p % 5 < 2 && value > 1)
             continue;
           if (isBetter(trial, best)) {
             best = trial;
@@ -221,9 +221,11 @@ int fit(StringRef path, StringRef targetName) {
   };
   std::vector<double> shares = logSpaced(0.01, 1, 13),
                       steps = logSpaced(1e-9, 1e-5, 9),
-                      launches = logSpaced(1e-6, 1e-4, 9);
+                      launches = logSpaced(1e-6, 1e-4, 9),
+                      items = logSpaced(1e-7, 1e-4, 7);
   steps.insert(steps.begin(), 0);
   launches.insert(launches.begin(), 0);
+  items.insert(items.begin(), 0);
   for (KernelEfficiency TargetDescription::*algorithm :
        {&TargetDescription::quadratic, &TargetDescription::recurrent,
         &TargetDescription::chunked}) {
@@ -241,14 +243,15 @@ int fit(StringRef path, StringRef targetName) {
     for (double matrix : matrixShares)
       for (double vector : shares)
         for (double step : steps)
-          for (double launch : launches) {
-            trial.*algorithm = {matrix, vector, step, launch};
-            double error = logError(*measurements, trial);
-            if (error < bestError) {
-              bestError = error;
-              best.*algorithm = trial.*algorithm;
+          for (double launch : launches)
+            for (double item : items) {
+              trial.*algorithm = {matrix, vector, step, launch, item};
+              double error = logError(*measurements, trial);
+              if (error < bestError) {
+                bestError = error;
+                best.*algorithm = trial.*algorithm;
+              }
             }
-          }
   }
   descend([&](const TargetDescription &a, const TargetDescription &b) {
     return logError(*measurements, a) < logError(*measurements, b) * (1 - 1e-9);
@@ -257,13 +260,14 @@ int fit(StringRef path, StringRef targetName) {
     return better(*measurements, a, b);
   });
   report(outs(), *measurements, best);
-  outs() << "fitted efficiencies (matrix, vector, step and launch "
+  outs() << "fitted efficiencies (matrix, vector, step, launch and item "
             "seconds):\n";
   for (auto [name, e] : {std::pair{"quadratic", best.quadratic},
                          {"recurrent", best.recurrent},
                          {"chunked", best.chunked}})
-    outs() << formatv("  {0,-9} {1:e3} {2:e3} {3:e3} {4:e3}\n", name, e.matrix,
-                      e.vector, e.stepSeconds, e.launchSeconds);
+    outs() << formatv("  {0,-9} {1:e3} {2:e3} {3:e3} {4:e3} {5:e3}\n", name,
+                      e.matrix, e.vector, e.stepSeconds, e.launchSeconds,
+                      e.itemSeconds);
   return 0;
 }
 

@@ -25,6 +25,9 @@ grep -v '^#' "$list" | while read -r kind template batch length; do
   source=$work/$name.mlir
   if [ "$kind" = linear ]; then
     sed "s/@B@/$batch/g; s/@L@/$length/g" "$template" > "$source"
+  elif [ "$kind" = attention64 ] || [ "$kind" = attention128 ]; then
+    # Softmax attention: the B8 L2048 template's batch and length replaced.
+    sed "s/\b8x2048x/${batch}x${length}x/g" "$template" > "$source"
   elif [ "$kind" = decode ]; then
     # One token: every tensor with a batch leads with the B1 template's 1.
     sed "s/tensor<1x/tensor<${batch}x/g" "$template" > "$source"
@@ -36,6 +39,7 @@ grep -v '^#' "$list" | while read -r kind template batch length; do
   for algorithm in quadratic recurrent chunked; do
     case $kind:$algorithm in
       mamba1:chunked) continue ;; # diagonal decays have no chunked form
+      attention*:recurrent | attention*:chunked) continue ;; # softmax: quadratic only
     esac
     flags=(--algorithm=$algorithm)
     [ $algorithm = chunked ] && flags+=(--chunk-size=64)

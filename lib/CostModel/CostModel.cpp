@@ -374,7 +374,8 @@ static Estimate toEstimate(const MixShape &s, const TargetDescription &t,
   e.computeSeconds = largest + (1 - t.unitOverlap) * (sum - largest);
   e.memorySeconds = seconds(w.bytes, t.memoryBandwidth);
   e.latencySeconds =
-      w.depth * efficiency.stepSeconds * rounds + efficiency.launchSeconds;
+      (w.depth * efficiency.stepSeconds + efficiency.itemSeconds) * rounds +
+      efficiency.launchSeconds;
   e.seconds =
       std::max(e.computeSeconds, e.memorySeconds) +
       (1 - t.memoryOverlap) * std::min(e.computeSeconds, e.memorySeconds) +

@@ -212,9 +212,13 @@ PickScore ssm::cost::scorePicks(const Measurements &measurements,
                                 const TargetDescription &target, double slack) {
   PickScore score;
   for (const Measurement &m : measurements.shapes) {
+    // A shape with one candidate (softmax attention) calibrates rates, not
+    // picks.
     const MeasuredCandidate *fastest = m.fastest();
-    if (!fastest)
+    if (!fastest || m.candidates.size() < 2) {
+      score.ratios.push_back(1);
       continue;
+    }
     // The target chooses among what was measured.
     std::vector<Estimate> estimates;
     for (const Estimate &e : estimateAll(m.shape, target))

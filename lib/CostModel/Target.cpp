@@ -247,10 +247,13 @@ TargetDescription ssm::cost::getH100Target() {
   target.cores = 132;
   target.vectorLanes = 32;
   target.clockHz = 1.83e9;
-  // Dense tensor-core peaks for bf16/f16; the generated kernels take f32
-  // operands on the FMA units (the tensor-core kernels need 16-bit ones), so
-  // f32 matrix work runs at the vector rate, not TF32's.
-  target.matrixFlops = {67e12, 989e12, 989e12};
+  // Dense tensor-core peaks for bf16/f16. f32 operands go to the SIMT
+  // kernels (the tensor-core ones take 16-bit operands), whose products ran
+  // at 2.6 TFLOP/s on the H200 (SSD f32 B1 L4096 quadratic: 262 GFLOP in
+  // 101 ms, bench/gpu/results/h200-2026-12-02-f32-check.jsonl); with the
+  // efficiencies below, fitted on the tensor-core kernels, that is the rate
+  // that reproduces it.
+  target.matrixFlops = {2.6e12, 989e12, 989e12};
   // Non-tensor f32; bf16/f16 data is computed in f32 registers.
   target.vectorFlops = {67e12, 67e12, 67e12};
   target.specialOpsPerSecond = 3.9e12;
@@ -264,16 +267,20 @@ TargetDescription ssm::cost::getH100Target() {
   target.memoryOverlap = 0.8;
   // Fitted by `ssm-calibrate fit` to the H200 sweep of the generated CUDA
   // kernels (bench/gpu/results/h200-sweep.json: 22 shapes of SSD, decayed
-  // and plain linear attention, Mamba-1 and the decode step; checked on
-  // the 14 others of h200-sweep-validation.json); the H100 has the same
-  // SMs, so they carry over. Refit when the kernels change.
-  target.quadratic = {/*matrix=*/0.157, /*vector=*/0.281, /*stepSeconds=*/0,
-                      /*launchSeconds=*/1.51e-5};
+  // and plain linear attention, Mamba-1 and the decode step, and 10 of
+  // causal softmax attention; checked on the 14 others of
+  // h200-sweep-validation.json); the H100 has the same SMs, so they carry
+  // over. Refit when the kernels change. The quadratic form's matrix share
+  // sits at its bound: its kernels' time is their softmax or decay work and
+  // the cost of a block (itemSeconds), not their products.
+  target.quadratic = {/*matrix=*/1.0, /*vector=*/0.433, /*stepSeconds=*/0,
+                      /*launchSeconds=*/6.96e-6, /*itemSeconds=*/6.23e-6};
   // The recurrence has no matrix work: its matrix share is unused.
-  target.recurrent = {/*matrix=*/0.4, /*vector=*/0.192, /*stepSeconds=*/1e-7,
-                      /*launchSeconds=*/3.72e-6};
-  target.chunked = {/*matrix=*/0.3135, /*vector=*/0.057, /*stepSeconds=*/0,
-                    /*launchSeconds=*/7.53e-6};
+  target.recurrent = {/*matrix=*/0.4, /*vector=*/0.192, /*stepSeconds=*/9.5e-8,
+                      /*launchSeconds=*/2.31e-6, /*itemSeconds=*/1.28e-6};
+  target.chunked = {/*matrix=*/0.331, /*vector=*/0.0608,
+                    /*stepSeconds=*/7.7e-8, /*launchSeconds=*/5.61e-6,
+                    /*itemSeconds=*/1.67e-6};
   return target;
 }
 
@@ -300,7 +307,8 @@ static json::Object toJSON(const KernelEfficiency &efficiency) {
   return json::Object{{"matrix", efficiency.matrix},
                       {"vector", efficiency.vector},
                       {"step_seconds", efficiency.stepSeconds},
-                      {"launch_seconds", efficiency.launchSeconds}};
+                      {"launch_seconds", efficiency.launchSeconds},
+                      {"item_seconds", efficiency.itemSeconds}};
 }
 
 json::Value ssm::cost::toJSON(const TargetDescription &target) {
@@ -338,6 +346,8 @@ static void readEfficiency(FieldReader &reader, KernelEfficiency &efficiency) {
                 /*exclusive=*/false);
   reader.number("launch_seconds", efficiency.launchSeconds, 0,
                 /*exclusive=*/false, /*required=*/false);
+  reader.number("item_seconds", efficiency.itemSeconds, 0, /*exclusive=*/false,
+                /*required=*/false);
 }
 
 Expected<TargetDescription> ssm::cost::parseTarget(StringRef text,

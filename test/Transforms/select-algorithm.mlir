@@ -11,28 +11,25 @@
 // QUADRATIC-COUNT-8: algorithm<quadratic, kernel = quadratic_
 // QUADRATIC-NOT: algorithm<
 
-// Mamba-2 prefill (SSD, 80 heads in 1 group, L 4096): the chunked form is
-// estimated the fastest (which chunk, for f32 operands, the h100 target does
-// not yet know from measurements: bench/gpu/results/h200-2026-12-02-f32-check).
+// Mamba-2 prefill (SSD, 80 heads in 1 group, L 4096, bf16): tensor cores make
+// the chunked form the fastest.
 // CHECK-LABEL: func @ssd_prefill
 // CHECK:       ssm.mix {{.*}} algorithm<chunked, chunk_size = {{[0-9]+}}, kernel = {{[a-z_]+[^>]*}}>
 // Q64-LABEL:   func @ssd_prefill
 // Q64:         algorithm<chunked, chunk_size = 64, kernel = {{[a-z_]+[^>]*}}>
 // EXPLAIN:      remark: ssm-select-algorithm: chose #ssm.algorithm<chunked, chunk_size = {{[0-9]+}}, kernel = {{[a-z_]+[^>]*}}>
 // EXPLAIN-NEXT:   target h100 (gpu, 132 SMs, 32 f32 lanes)
-// EXPLAIN-NEXT:   shape B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay, f32
+// EXPLAIN-NEXT:   shape B=1 L=4096 H=80 (Hq=1 Hk=1 Hv=80) N=128 P=64 linear causal, scalar decay, bf16
 // EXPLAIN-NEXT:   algorithm  chunk matrix GFLOP vector GFLOP special Gop   MB moved   depth   items      time µs  bound
 // EXPLAIN-NEXT:   quadratic      0
-// EXPLAIN-NEXT:   recurrent      0        0.000       13.422      0.0003     173.28    4096      80
-// EXPLAIN-NEXT: {{\*?}} chunked 16
-// EXPLAIN-NEXT: {{\*?}} chunked 32
-// EXPLAIN-NEXT: {{\*?}} chunked 64
-func.func @ssd_prefill(%C: tensor<1x4096x1x128xf32>, %B: tensor<1x4096x1x128xf32>, %x: tensor<1x4096x80x64xf32>,
-                       %dt: tensor<1x4096x80xf32>, %A: tensor<80xf32>) -> tensor<1x4096x80x64xf32> {
+// EXPLAIN-NEXT:   recurrent      0        0.000       13.422      0.0003      86.64    4096      80
+// EXPLAIN-NEXT: * chunked       64
+func.func @ssd_prefill(%C: tensor<1x4096x1x128xbf16>, %B: tensor<1x4096x1x128xbf16>, %x: tensor<1x4096x80x64xbf16>,
+                       %dt: tensor<1x4096x80xbf16>, %A: tensor<80xbf16>) -> tensor<1x4096x80x64xbf16> {
   %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A)
-      : (tensor<1x4096x1x128xf32>, tensor<1x4096x1x128xf32>, tensor<1x4096x80x64xf32>, tensor<1x4096x80xf32>, tensor<80xf32>)
-      -> tensor<1x4096x80x64xf32>
-  return %y : tensor<1x4096x80x64xf32>
+      : (tensor<1x4096x1x128xbf16>, tensor<1x4096x1x128xbf16>, tensor<1x4096x80x64xbf16>, tensor<1x4096x80xbf16>, tensor<80xbf16>)
+      -> tensor<1x4096x80x64xbf16>
+  return %y : tensor<1x4096x80x64xbf16>
 }
 
 // One decode step with a state is the recurrent step.
@@ -93,12 +90,13 @@ func.func @window(%q: tensor<2x1024x4x32xf32>, %k: tensor<2x1024x4x32xf32>, %v: 
 }
 
 // An algorithm already recorded is kept (explain says what the model would
-// have picked).
+// have picked: for f32 SSD at L4096 on the SIMT kernels, the recurrence, as
+// the H200 measured: bench/gpu/results/h200-2026-12-02-f32-check.jsonl).
 // CHECK-LABEL: func @recorded
 // CHECK:       ssm.mix {{.*}} algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}> :
 // Q64-LABEL:   func @recorded
 // Q64:         algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}> :
-// EXPLAIN:     remark: ssm-select-algorithm: keeps the recorded #ssm.algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}> (the cost model would pick #ssm.algorithm<chunked
+// EXPLAIN:     remark: ssm-select-algorithm: keeps the recorded #ssm.algorithm<quadratic, kernel = {{[a-z_]+[^>]*}}> (the cost model would pick #ssm.algorithm<recurrent
 func.func @recorded(%C: tensor<1x4096x1x128xf32>, %B: tensor<1x4096x1x128xf32>, %x: tensor<1x4096x80x64xf32>,
                     %dt: tensor<1x4096x80xf32>, %A: tensor<80xf32>) -> tensor<1x4096x80x64xf32> {
   %y = ssm.mix linear causal %C, %B, %x decay(%dt, %A) algorithm<quadratic>

@@ -21,7 +21,8 @@
 //   compute = max(matrix, vector, special)
 //             + (1 − unitOverlap) · (the other two)
 //   memory  = bytes / memoryBandwidth
-//   latency = depth · eff.stepSeconds · rounds + eff.launchSeconds
+//   latency = (depth · eff.stepSeconds + eff.itemSeconds) · rounds
+//             + eff.launchSeconds
 //   seconds = max(compute, memory)
 //             + (1 − memoryOverlap) · min(compute, memory) + latency
 //
@@ -29,7 +30,8 @@
 //   peak its generated kernels reach (calibrated against bench/ results) and
 //   the fixed cost of one dependent step that throughput does not hide
 //   (a token of the recurrence, a chunk of the chunked form, a key tile of
-//   the quadratic form), and the fixed cost of a call (GPU: its launches,
+//   the quadratic form), the fixed cost of a work item (its prologue and
+//   epilogue) per round, and the fixed cost of a call (GPU: its launches,
 //   the ramp-up and the tail of the grid), which small shapes are made of.
 // - `lanes` is the share of the vector lanes a recurrent kernel fills (its
 //   lanes run over value dims P, or over heads for Mamba-1's P = 1); the
@@ -104,6 +106,9 @@ struct KernelEfficiency {
   double stepSeconds = 0;
   /// Seconds a call costs whatever its size (launches, ramp-up, tail).
   double launchSeconds = 0;
+  /// Seconds a work item costs beyond its steps (its prologue and epilogue:
+  /// loads before the first step, stores after the last), per round.
+  double itemSeconds = 0;
 };
 
 struct TargetDescription {
@@ -150,8 +155,8 @@ TargetDescription getH200Target();
 llvm::Expected<TargetDescription> getTarget(llvm::StringRef nameOrPath);
 /// Parses the JSON form of a target; `source` names it in errors. Every
 /// field of `toJSON` is required except clock_hz, l3_bytes,
-/// shared_memory_bytes and the efficiencies' launch_seconds; an unknown
-/// field is an error.
+/// shared_memory_bytes and the efficiencies' launch_seconds and
+/// item_seconds; an unknown field is an error.
 llvm::Expected<TargetDescription> parseTarget(llvm::StringRef json,
                                               llvm::StringRef source);
 llvm::json::Value toJSON(const TargetDescription &target);

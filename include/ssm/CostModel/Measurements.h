@@ -70,11 +70,13 @@ llvm::Expected<Measurements> readMeasurements(llvm::StringRef path);
 struct PickScore {
   /// Shapes whose pick ran within `slack` of the fastest measured.
   int64_t good = 0, total = 0;
-  /// Per shape: the pick's measured time over the fastest's (1: best).
+  /// Per shape, in order: the pick's measured time over the fastest's (1:
+  /// best, and where there is one candidate).
   std::vector<double> ratios;
 };
 /// Scores `target`'s choice (estimateAll over the measured candidates only)
-/// on every shape: good when its measured time ≤ (1 + slack) · fastest.
+/// on every shape with two candidates or more: good when its measured time
+/// ≤ (1 + slack) · fastest.
 PickScore scorePicks(const Measurements &measurements,
                      const TargetDescription &target, double slack = 0.1);
 
