@@ -31,7 +31,8 @@ config.substitutions.append(
     ("%make-inputs", "%s %s" % (sys.executable, os.path.join(config.test_source_root, "make_inputs.py"))))
 
 tool_dirs = [config.ssm_tools_dir, config.llvm_tools_dir]
-tools = ["ssm-opt", "ssmc", "ssm-run", "ssm-example-run", "ssm-example-generate", "ssm-example-weights"]
+tools = ["ssm-opt", "ssmc", "ssm-run", "ssm-example-run", "ssm-example-generate", "ssm-example-weights",
+         "ssm-calibrate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Tests that compile through the real compiler need it built.

@@ -11,11 +11,12 @@
 //       own pick, not a candidate).
 //   ssm-calibrate fit MEASUREMENTS.json TARGET
 //       Fits TARGET's per-algorithm efficiencies (matrix, vector, step,
-//       launch) to
-//       the measurements: first the share of shapes whose pick runs within
-//       10 % of the fastest, then the estimates' log error. Prints the
-//       fitted values, the score before and after, and each shape's
-//       estimates next to what was measured.
+//       launch and item seconds) to the measurements: first the estimates'
+//       log error (a grid per algorithm, repeated until it settles, then a
+//       descent), then the share of shapes whose pick runs within 10 % of
+//       the fastest (a descent that keeps the log error as a tie-break).
+//       Prints the score before and after, each shape's estimates next to
+//       what was measured, and the fitted values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,6 +111,11 @@ int table(StringRef sources, StringRef results, StringRef targetName) {
         (!chunkText.empty() && chunkText.getAsInteger(10, candidate.chunkSize)))
       return fail(where() + ": unknown algorithm '" + *algorithm + "'");
     candidate.algorithm = *parsedAlgorithm;
+    if ((candidate.algorithm == Algorithm::Chunked) !=
+        (candidate.chunkSize > 0))
+      return fail(where() + ": algorithm '" + *algorithm +
+                  "': chunked runs with a chunk ('chunked/64'), the others "
+                  "without");
     candidate.seconds = *milliseconds * 1e-3;
 
     auto [it, inserted] =
@@ -210,9 +216,11 @@ int fit(StringRef path, StringRef targetName) {
         return;
     }
   };
-  // The estimates' shape first: the log error is a sum over algorithms, each
-  // term depending on that algorithm's efficiency alone, so each is
-  // searched on a grid of its own, then refined; the picks last.
+  // The estimates' shape first: the log error is a sum over candidates, each
+  // term depending on its algorithm's efficiency (and, for the quadratic
+  // form with a final state, on the recurrence's too, its scan): each
+  // algorithm is searched on a grid of its own, the grids repeated until they
+  // settle, then refined; the picks last.
   auto logSpaced = [](double low, double high, int count) {
     std::vector<double> values;
     for (int i = 0; i < count; ++i)
@@ -226,32 +234,38 @@ int fit(StringRef path, StringRef targetName) {
   steps.insert(steps.begin(), 0);
   launches.insert(launches.begin(), 0);
   items.insert(items.begin(), 0);
-  for (KernelEfficiency TargetDescription::*algorithm :
-       {&TargetDescription::quadratic, &TargetDescription::recurrent,
-        &TargetDescription::chunked}) {
-    TargetDescription trial = best;
-    double bestError = logError(*measurements, best);
-    // An algorithm without matrix work (the recurrence) keeps its share.
-    bool matrixWork = false;
-    for (const Measurement &m : measurements->shapes)
-      for (const MeasuredCandidate &c : m.candidates)
-        if (&best.efficiency(c.algorithm) == &(best.*algorithm))
-          matrixWork |=
-              estimate(m.shape, best, c.algorithm, c.chunkSize).matrixFlops > 0;
-    std::vector<double> matrixShares =
-        matrixWork ? shares : std::vector<double>{(best.*algorithm).matrix};
-    for (double matrix : matrixShares)
-      for (double vector : shares)
-        for (double step : steps)
-          for (double launch : launches)
-            for (double item : items) {
-              trial.*algorithm = {matrix, vector, step, launch, item};
-              double error = logError(*measurements, trial);
-              if (error < bestError) {
-                bestError = error;
-                best.*algorithm = trial.*algorithm;
+  for (int sweep = 0; sweep < 5; ++sweep) {
+    double before = logError(*measurements, best);
+    for (KernelEfficiency TargetDescription::*algorithm :
+         {&TargetDescription::quadratic, &TargetDescription::recurrent,
+          &TargetDescription::chunked}) {
+      TargetDescription trial = best;
+      double bestError = logError(*measurements, best);
+      // An algorithm without matrix work (the recurrence) keeps its share.
+      bool matrixWork = false;
+      for (const Measurement &m : measurements->shapes)
+        for (const MeasuredCandidate &c : m.candidates)
+          if (&best.efficiency(c.algorithm) == &(best.*algorithm))
+            matrixWork |=
+                estimate(m.shape, best, c.algorithm, c.chunkSize).matrixFlops >
+                0;
+      std::vector<double> matrixShares =
+          matrixWork ? shares : std::vector<double>{(best.*algorithm).matrix};
+      for (double matrix : matrixShares)
+        for (double vector : shares)
+          for (double step : steps)
+            for (double launch : launches)
+              for (double item : items) {
+                trial.*algorithm = {matrix, vector, step, launch, item};
+                double error = logError(*measurements, trial);
+                if (error < bestError) {
+                  bestError = error;
+                  best.*algorithm = trial.*algorithm;
+                }
               }
-            }
+    }
+    if (logError(*measurements, best) >= before * (1 - 1e-6))
+      break;
   }
   descend([&](const TargetDescription &a, const TargetDescription &b) {
     return logError(*measurements, a) < logError(*measurements, b) * (1 - 1e-9);

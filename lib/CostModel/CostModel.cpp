@@ -152,7 +152,10 @@ static double inputOutputBytes(const MixShape &s) {
 /// N·P state updates (mul + fma) and outputs (fma), vectorised over value
 /// dims, or over heads when a vector of heads shares q and k (Mamba-1), or
 /// over state rows at a single position (LowerRecurrent.cpp's plan).
-static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
+/// With `stateOnly`, the scan that only carries the state to the final one
+/// (the GPU quadratic form's): no outputs, no queries read.
+static Work recurrentWork(const MixShape &s, const TargetDescription &t,
+                          bool stateOnly = false) {
   Work w;
   const int64_t n = s.stateSize, p = s.valueHeadDim;
   int64_t valueLanes = lanesDividing(p, t.vectorLanes);
@@ -169,12 +172,14 @@ static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
                   : overHeads ? headLanes
                               : valueLanes;
   w.laneFraction = static_cast<double>(lanes) / t.vectorLanes;
-  w.workItems = s.batch * (overHeads && !overRows ? s.numHeads / headLanes
-                                                  : s.numHeads);
+  w.workItems =
+      s.batch * (overHeads && !overRows ? s.numHeads / headLanes : s.numHeads);
   w.depth = s.length;
 
   double tokenHeads = static_cast<double>(s.batch) * s.length * s.numHeads;
-  double flopsPerUpdate = s.decay == Decay::None ? 4 : 5;
+  // The output's fma is 2 of them.
+  double flopsPerUpdate =
+      (s.decay == Decay::None ? 4 : 5) - (stateOnly ? 2 : 0);
   w.vectorFlops = tokenHeads * flopsPerUpdate * n * p;
   if (s.decay == Decay::Scalar) {
     // exp(dt · A) once per token and head.
@@ -187,6 +192,10 @@ static Work recurrentWork(const MixShape &s, const TargetDescription &t) {
   }
 
   w.bytes = inputOutputBytes(s);
+  if (stateOnly) // Neither q read nor y written.
+    w.bytes -= static_cast<double>(s.batch) * s.length *
+               (s.numQueryHeads * s.stateSize + s.numHeads * s.valueHeadDim) *
+               s.elementBytes();
   if (overRows) {
     if (w.laneFraction < 1)
       w.remark = formatv("{0} of {1} lanes", lanes, t.vectorLanes).str();
@@ -321,8 +330,7 @@ static Work quadraticWork(const MixShape &s, const TargetDescription &t) {
   w.bytes = inputOutputBytes(s);
   // K and V of the heads in flight are re-read per query block when they do
   // not stay in the last-level cache.
-  double keyValueBytes =
-      static_cast<double>(keys) * (n + p) * s.elementBytes();
+  double keyValueBytes = static_cast<double>(keys) * (n + p) * s.elementBytes();
   double headsInFlight = std::min<double>(heads, t.cores);
   if (keyValueBytes * headsInFlight >
       static_cast<double>(t.lastLevelCacheBytes()))
@@ -405,12 +413,15 @@ Estimate ssm::cost::estimate(const MixShape &shape,
       return toEstimate(shape, target, algorithm, 0,
                         quadraticWork(shape, target));
     // The GPU's quadratic kernels leave the final state to a recurrent scan
-    // over the sequence (CudaMapping's stateScan): both times add.
+    // over the sequence that stores nothing else (CudaMapping's stateScan):
+    // both times add.
     MixShape outputs = shape;
     outputs.hasFinalState = false;
     Estimate e = toEstimate(outputs, target, algorithm, 0,
                             quadraticWork(outputs, target));
-    Estimate scan = estimate(shape, target, Algorithm::Recurrent);
+    Estimate scan =
+        toEstimate(shape, target, Algorithm::Recurrent, 0,
+                   recurrentWork(shape, target, /*stateOnly=*/true));
     e.matrixFlops += scan.matrixFlops;
     e.vectorFlops += scan.vectorFlops;
     e.specialOps += scan.specialOps;
@@ -423,7 +434,8 @@ Estimate ssm::cost::estimate(const MixShape &shape,
     e.memorySeconds += scan.memorySeconds;
     e.latencySeconds += scan.latencySeconds;
     e.seconds += scan.seconds;
-    e.note += "; final state by a recurrent scan";
+    e.note = (scan.seconds > e.seconds - scan.seconds ? scan.note : e.note) +
+             "; final state by a recurrent scan";
     return e;
   }
   case Algorithm::Recurrent:
@@ -523,7 +535,7 @@ void ssm::cost::printEstimates(raw_ostream &os, ArrayRef<Estimate> estimates,
     if (measured) {
       const MeasuredCandidate *run = measured->find(e.algorithm, e.chunkSize);
       os << (run ? formatv(" {0,12:f1}", run->seconds * 1e6).str()
-                 : formatv(" {0,12}", "–").str());
+                 : formatv(" {0,12}", "-").str());
     }
     os << "  " << e.note << "\n";
   }

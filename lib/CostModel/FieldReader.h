@@ -131,6 +131,9 @@ public:
     fail(llvm::formatv("unknown field '{0}'", name(unknown.front())).str());
   }
 
+  /// Whether no field has failed so far.
+  bool ok() const { return !error; }
+
   /// `key`'s dotted path, for messages about its value.
   std::string pathOf(llvm::StringRef key) const { return name(key); }
 

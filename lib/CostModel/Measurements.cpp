@@ -108,7 +108,7 @@ static void readName(FieldReader &reader, StringRef key, Enum &out,
                      const std::pair<const char *, Enum> (&names)[Count]) {
   std::string text;
   reader.string(key, text);
-  if (text.empty()) // Missing or not a string: already reported.
+  if (!reader.ok()) // Missing, not a string, or an earlier error.
     return;
   for (const auto &[name, value] : names)
     if (text == name) {
@@ -185,7 +185,19 @@ Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
           (candidate.chunkSize > 0))
         c.fail("field '" + c.pathOf("chunk") +
                "' must be > 0 for chunked and 0 otherwise");
+      for (size_t other = 0; other + 1 < m.candidates.size(); ++other)
+        if (m.candidates[other].algorithm == candidate.algorithm &&
+            m.candidates[other].chunkSize == candidate.chunkSize)
+          c.fail(formatv("field '{0}' repeats an earlier candidate of '{1}'",
+                         c.pathOf("algorithm"), m.name)
+                     .str());
     });
+    for (size_t other = 0; r.ok() && other + 1 < measurements.shapes.size();
+         ++other)
+      if (measurements.shapes[other].shape == m.shape)
+        r.fail(formatv("field '{0}' repeats the shape of '{1}'",
+                       r.pathOf("shape"), measurements.shapes[other].name)
+                   .str());
   });
   reader.finish();
   if (error)

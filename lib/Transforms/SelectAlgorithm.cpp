@@ -298,12 +298,23 @@ struct SsmSelectAlgorithmPass
     os << "\n  shape " << describeShape(shape);
     if (!assumptions.empty())
       os << "; assumed " << llvm::join(assumptions, ", ");
+    // Times of another device, or of a shape only assumed, are not this
+    // op's: they are named, not shown.
     const cost::Measurement *measurement =
-        measurements ? measurements->find(shape) : nullptr;
-    if (measurements)
+        measurements && measurements->target == description.name
+            ? measurements->find(shape)
+            : nullptr;
+    if (measurements && measurements->target != description.name)
+      os << "\n  measured in " << measured << " on "
+         << measurements->target << ", not the target " << description.name
+         << ": not shown";
+    else if (measurements)
       os << "\n  measured "
          << (measurement ? "on " + measurements->target + " as '" +
-                               measurement->name + "' in " + measured
+                               measurement->name + "' in " + measured +
+                               (assumptions.empty()
+                                    ? std::string()
+                                    : " (for the shape assumed above)")
                          : "in " + measured + ": no shape there matches");
     os << "\n";
     cost::printEstimates(os, estimates, chosen, measurement);

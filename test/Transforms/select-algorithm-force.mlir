@@ -2,6 +2,7 @@
 // RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked chunk-size=128" | FileCheck %s --check-prefix=Q128
 // RUN: ssm-opt %s -ssm-select-algorithm="target=host force=recurrent chunk-size=128" | FileCheck %s --check-prefix=RECURRENT
 // RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked explain=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=EXPLAIN
+// RUN: ssm-opt %s -ssm-select-algorithm="target=h100 backend=cuda force=chunked explain=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHOSEN
 
 // Forcing a legal algorithm sets it on every op, recorded or not. Forced
 // chunked without a chunk size lets the model pick the size among the
@@ -41,6 +42,10 @@ func.func @decode(%C: tensor<4x1x1x64xf32>, %B: tensor<4x1x1x64xf32>, %x: tensor
 // EXPLAIN-NEXT: {{\*?}} chunked 32
 // EXPLAIN-NEXT: {{\*?}} chunked 64
 // EXPLAIN-NEXT:    %y = ssm.mix
+// One of the three is marked as the chosen one.
+// CHOSEN:        (forced)
+// CHOSEN:        algorithm  chunk
+// CHOSEN:        {{^}}* chunked
 func.func @recorded(%q: tensor<1x1024x4x32xf32>, %k: tensor<1x1024x4x32xf32>, %v: tensor<1x1024x4x32xf32>)
     -> tensor<1x1024x4x32xf32> {
   %y = ssm.mix linear causal %q, %k, %v algorithm<quadratic>

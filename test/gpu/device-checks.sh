@@ -4,8 +4,9 @@
 # .device/ (MakeGpuCases.cpp): each artifact on its inputs, compared with its
 # reference within its tolerance, and each shared checkpoint through
 # check-model --target=cuda (logits within 1e-3, every greedy id), each again
-# under compute-sanitizer memcheck. Listed artifacts that are not here (a
-# call's carry limit splits them over calls) are skipped and counted.
+# under compute-sanitizer memcheck. Listed artifacts that are not here, or
+# whose inputs are not (a call's carry limit splits them over calls), are
+# skipped and counted.
 # Prints one line per failure and a summary; the full log goes to
 # $OUT/device-checks.log when $OUT is set. Exit 0 iff every check passes.
 #
@@ -65,12 +66,12 @@ jobs=$(( $(nproc) < 8 ? $(nproc) : 8 ))
 results=$(
   {
     while read -r artifact inputs reference tolerance; do
-      [ -d "$dir/$artifact" ] || continue
+      [ -d "$dir/$artifact" ] && [ -e "$dir/$inputs" ] || continue
       echo "$artifact $inputs $reference $tolerance plain"
       [ $sanitize -eq 1 ] && echo "$artifact $inputs $reference $tolerance sanitized"
     done <"$dir/cases.txt"
     while read -r artifact checkpoint; do
-      [ -d "$dir/$artifact" ] || continue
+      [ -d "$dir/$artifact" ] && [ -d "$dir/$checkpoint" ] || continue
       echo "$artifact $checkpoint model 0 plain"
       [ $sanitize -eq 1 ] && echo "$artifact $checkpoint model 0 sanitized"
     done < <(cat "$dir/models.txt" 2>/dev/null)
@@ -92,9 +93,11 @@ worstLogit=$(grep '^models/.* plain ' <<<"$results" | awk '{print $4}' |
 # A call's carry limit may split the artifacts over several calls.
 listed=$(cat "$dir/cases.txt" "$dir/models.txt" 2>/dev/null | wc -l)
 present=$(cat "$dir/cases.txt" "$dir/models.txt" 2>/dev/null |
-          while read -r artifact rest; do [ -d "$dir/$artifact" ] && echo; done | wc -l)
+          while read -r artifact inputs rest; do
+            [ -d "$dir/$artifact" ] && [ -e "$dir/$inputs" ] && echo
+          done | wc -l)
 [ "$present" -eq "$listed" ] ||
-  echo "device-checks: $((listed - present)) of $listed listed artifacts not here (not carried), skipped"
+  echo "device-checks: $((listed - present)) of $listed listed checks skipped: their artifact or inputs are not here (not carried)"
 echo "device-checks: $plainPass/$plain checks pass; memcheck clean on $sanitizedPass/$sanitized"
 echo "device-checks: worst relative error: f32 ${worst32:-n/a}, bf16 ${worst16:-n/a}"
 echo "device-checks: checkpoints: worst max |logit error| ${worstLogit:-n/a}"

@@ -48,7 +48,8 @@
 //   not fit its core's fast memory (CPU L2, GPU shared memory) reads and
 //   writes that scratch once per step.
 // - On GPUs the quadratic form's final state is a recurrent scan after it
-//   (the CUDA kernels' stateScan): its estimate is the sum of the two.
+//   (the CUDA kernels' stateScan, which reads no queries and writes no
+//   outputs): its estimate is the sum of the two.
 // - Elements are computed in f32 whatever the storage type (bf16/f16 halve
 //   the bytes; on GPUs their matrix work runs at the bf16/f16 tensor-core
 //   rate, f32 matmuls at the TF32 rate as Triton's tl.dot does by default).
@@ -262,7 +263,7 @@ std::string describe(const TargetDescription &target);
 struct Measurement;
 /// An aligned table, one line per estimate, `chosen` marked with '*'; with
 /// `measured` (a sweep's measurement of the same shape), a column of what
-/// each candidate took on the device ("–" where it was not run).
+/// each candidate took on the device ("-" where it was not run).
 void printEstimates(llvm::raw_ostream &os, llvm::ArrayRef<Estimate> estimates,
                     const Estimate *chosen,
                     const Measurement *measured = nullptr);

@@ -368,8 +368,9 @@ private:
   FusionPolicy policy;
 
   std::vector<KernelRoot> roots;
-  // In the order found (program order): buffers are numbered by it, so the
-  // emitted code does not depend on where values sit in memory.
+  // In the order found (program order, then the producers the fixpoint
+  // adds): buffers are numbered by it, so the emitted code does not depend
+  // on where values sit in memory.
   llvm::SetVector<Value> materialized;
   llvm::DenseMap<Value, Storage> storage;
   llvm::MapVector<Value, unsigned> constants; // dense constants → index
