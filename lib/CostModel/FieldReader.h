@@ -12,6 +12,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
@@ -162,6 +163,33 @@ private:
   std::optional<std::string> &error;
   llvm::StringSet<> known;
 };
+/// Parses `text` as one JSON object, reads it with `read` and reports the
+/// first field nobody asked for. Errors start with `source`; `what` says
+/// what the text must be ("a target") when it is not an object.
+inline llvm::Error
+readStrictObject(llvm::StringRef text, llvm::StringRef source,
+                 llvm::StringRef what,
+                 llvm::function_ref<void(FieldReader &)> read) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  if (!parsed)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(), "%s: malformed JSON: %s",
+        source.str().c_str(), llvm::toString(parsed.takeError()).c_str());
+  const llvm::json::Object *root = parsed->getAsObject();
+  if (!root)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "%s: %s must be a JSON object",
+                                   source.str().c_str(), what.str().c_str());
+  std::optional<std::string> error;
+  FieldReader reader(*root, "", error);
+  read(reader);
+  reader.finish();
+  if (error)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s",
+                                   source.str().c_str(), error->c_str());
+  return llvm::Error::success();
+}
+
 } // namespace ssm::cost
 
 #endif // SSM_COSTMODEL_FIELDREADER_H

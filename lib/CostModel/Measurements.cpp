@@ -7,6 +7,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
 #include <tuple>
 
@@ -51,22 +52,6 @@ const Measurement *Measurements::find(const MixShape &shape) const {
 // JSON
 //===----------------------------------------------------------------------===//
 
-static const char *scoreName(Score score) {
-  return score == Score::Softmax ? "softmax" : "linear";
-}
-
-static const char *decayName(Decay decay) {
-  switch (decay) {
-  case Decay::None:
-    return "none";
-  case Decay::Scalar:
-    return "scalar";
-  case Decay::Diagonal:
-    return "diagonal";
-  }
-  llvm_unreachable("unknown decay");
-}
-
 json::Value ssm::cost::toJSON(const MixShape &s) {
   return json::Object{{"batch", s.batch},
                       {"length", s.length},
@@ -77,10 +62,10 @@ json::Value ssm::cost::toJSON(const MixShape &s) {
                       {"value_heads", s.numValueHeads},
                       {"state_size", s.stateSize},
                       {"value_head_dim", s.valueHeadDim},
-                      {"score", scoreName(s.score)},
+                      {"score", ::ssm::contract::toString(s.score)},
                       {"mask", ::ssm::contract::toString(s.mask)},
                       {"window", s.window},
-                      {"decay", decayName(s.decay)},
+                      {"decay", ::ssm::contract::toString(s.decay)},
                       {"initial_state", s.hasInitialState},
                       {"final_state", s.hasFinalState},
                       {"element_type", toString(s.elementType)}};
@@ -102,22 +87,24 @@ json::Value ssm::cost::toJSON(const Measurements &measurements) {
                       {"shapes", std::move(shapes)}};
 }
 
-/// Reads `key` as one of `names` (its index), naming them in the error.
-template <typename Enum, size_t Count>
+/// Reads `key` as the name (toString's spelling) of one of `values`,
+/// naming them all in the error.
+template <typename Enum>
 static void readName(FieldReader &reader, StringRef key, Enum &out,
-                     const std::pair<const char *, Enum> (&names)[Count]) {
+                     std::initializer_list<Enum> values) {
   std::string text;
   reader.string(key, text);
   if (!reader.ok()) // Missing, not a string, or an earlier error.
     return;
-  for (const auto &[name, value] : names)
+  std::string list;
+  for (Enum value : values) {
+    StringRef name = toString(value);
     if (text == name) {
       out = value;
       return;
     }
-  std::string list;
-  for (const auto &[name, value] : names)
-    list += (list.empty() ? "'" : ", '") + std::string(name) + "'";
+    list += (list.empty() ? "'" : ", '") + name.str() + "'";
+  }
   reader.fail(formatv("field '{0}' must be one of {1}, got '{2}'",
                       reader.pathOf(key), list, text)
                   .str());
@@ -133,41 +120,19 @@ static void readShape(FieldReader &r, MixShape &s) {
   r.integer("value_heads", s.numValueHeads, 1);
   r.integer("state_size", s.stateSize, 1);
   r.integer("value_head_dim", s.valueHeadDim, 1);
-  readName(r, "score", s.score,
-           {std::pair{"linear", Score::Linear}, {"softmax", Score::Softmax}});
-  readName(r, "mask", s.mask,
-           {std::pair{"causal", Mask::Causal},
-            {"full", Mask::Full},
-            {"window", Mask::Window}});
+  readName(r, "score", s.score, {Score::Linear, Score::Softmax});
+  readName(r, "mask", s.mask, {Mask::Causal, Mask::Full, Mask::Window});
   r.integer("window", s.window, 0);
-  readName(r, "decay", s.decay,
-           {std::pair{"none", Decay::None},
-            {"scalar", Decay::Scalar},
-            {"diagonal", Decay::Diagonal}});
+  readName(r, "decay", s.decay, {Decay::None, Decay::Scalar, Decay::Diagonal});
   r.boolean("initial_state", s.hasInitialState);
   r.boolean("final_state", s.hasFinalState);
   readName(r, "element_type", s.elementType,
-           {std::pair{"f32", ElementType::F32},
-            {"bf16", ElementType::BF16},
-            {"f16", ElementType::F16},
-            {"f64", ElementType::F64}});
+           {ElementType::F32, ElementType::BF16, ElementType::F16,
+            ElementType::F64});
 }
 
-Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
-                                                    StringRef source) {
-  Expected<json::Value> parsed = json::parse(text);
-  if (!parsed)
-    return createStringError(inconvertibleErrorCode(), "%s: malformed JSON: %s",
-                             source.str().c_str(),
-                             toString(parsed.takeError()).c_str());
-  const json::Object *root = parsed->getAsObject();
-  if (!root)
-    return createStringError(inconvertibleErrorCode(),
-                             "%s: measurements must be a JSON object",
-                             source.str().c_str());
-  Measurements measurements;
-  std::optional<std::string> error;
-  FieldReader reader(*root, "", error);
+static void readMeasurementsObject(FieldReader &reader,
+                                   Measurements &measurements) {
   reader.string("target", measurements.target);
   reader.objects("shapes", [&](FieldReader &r) {
     Measurement &m = measurements.shapes.emplace_back();
@@ -175,10 +140,9 @@ Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
     r.nested("shape", [&](FieldReader &s) { readShape(s, m.shape); });
     r.objects("seconds", [&](FieldReader &c) {
       MeasuredCandidate &candidate = m.candidates.emplace_back();
-      readName(c, "algorithm", candidate.algorithm,
-               {std::pair{"quadratic", Algorithm::Quadratic},
-                {"recurrent", Algorithm::Recurrent},
-                {"chunked", Algorithm::Chunked}});
+      readName(
+          c, "algorithm", candidate.algorithm,
+          {Algorithm::Quadratic, Algorithm::Recurrent, Algorithm::Chunked});
       c.integer("chunk", candidate.chunkSize, 0);
       c.number("seconds", candidate.seconds, 0, /*exclusive=*/true);
       if ((candidate.algorithm == Algorithm::Chunked) !=
@@ -199,10 +163,16 @@ Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
                        r.pathOf("shape"), measurements.shapes[other].name)
                    .str());
   });
-  reader.finish();
-  if (error)
-    return createStringError(inconvertibleErrorCode(), "%s: %s",
-                             source.str().c_str(), error->c_str());
+}
+
+Expected<Measurements> ssm::cost::parseMeasurements(StringRef text,
+                                                    StringRef source) {
+  Measurements measurements;
+  if (Error error =
+          readStrictObject(text, source, "measurements", [&](FieldReader &r) {
+            readMeasurementsObject(r, measurements);
+          }))
+    return std::move(error);
   return measurements;
 }
 

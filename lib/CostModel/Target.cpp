@@ -351,26 +351,11 @@ static void readEfficiency(FieldReader &reader, KernelEfficiency &efficiency) {
                 /*required=*/false);
 }
 
-Expected<TargetDescription> ssm::cost::parseTarget(StringRef text,
-                                                   StringRef source) {
-  Expected<json::Value> parsed = json::parse(text);
-  if (!parsed)
-    return createStringError(inconvertibleErrorCode(), "%s: malformed JSON: %s",
-                             source.str().c_str(),
-                             toString(parsed.takeError()).c_str());
-  const json::Object *root = parsed->getAsObject();
-  if (!root)
-    return createStringError(inconvertibleErrorCode(),
-                             "%s: a target must be a JSON object",
-                             source.str().c_str());
-
-  TargetDescription target;
-  std::optional<std::string> error;
-  FieldReader reader(*root, "", error);
+static void readTarget(FieldReader &reader, TargetDescription &target) {
   reader.string("name", target.name);
   std::string kind;
   reader.string("kind", kind);
-  if (!error && kind != "cpu" && kind != "gpu")
+  if (reader.ok() && kind != "cpu" && kind != "gpu")
     reader.fail("field 'kind' must be \"cpu\" or \"gpu\", got \"" + kind +
                 "\"");
   target.kind = kind == "gpu" ? TargetKind::Gpu : TargetKind::Cpu;
@@ -392,10 +377,10 @@ Expected<TargetDescription> ssm::cost::parseTarget(StringRef text,
   reader.integer("shared_memory_bytes", target.sharedMemoryBytes, 0,
                  /*required=*/false);
   reader.number("unit_overlap", target.unitOverlap, 0, /*exclusive=*/false);
-  if (!error && target.unitOverlap > 1)
+  if (reader.ok() && target.unitOverlap > 1)
     reader.fail("field 'unit_overlap' must be in [0, 1]");
   reader.number("memory_overlap", target.memoryOverlap, 0, /*exclusive=*/false);
-  if (!error && target.memoryOverlap > 1)
+  if (reader.ok() && target.memoryOverlap > 1)
     reader.fail("field 'memory_overlap' must be in [0, 1]");
   reader.nested("efficiency", [&](FieldReader &r) {
     r.nested("quadratic",
@@ -405,10 +390,15 @@ Expected<TargetDescription> ssm::cost::parseTarget(StringRef text,
     r.nested("chunked",
              [&](FieldReader &e) { readEfficiency(e, target.chunked); });
   });
-  reader.finish();
-  if (error)
-    return createStringError(inconvertibleErrorCode(), "%s: %s",
-                             source.str().c_str(), error->c_str());
+}
+
+Expected<TargetDescription> ssm::cost::parseTarget(StringRef text,
+                                                   StringRef source) {
+  TargetDescription target;
+  if (Error error =
+          readStrictObject(text, source, "a target",
+                           [&](FieldReader &r) { readTarget(r, target); }))
+    return std::move(error);
   return target;
 }
 

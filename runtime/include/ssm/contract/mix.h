@@ -39,6 +39,22 @@ inline const char *toString(Algorithm algorithm) {
   return "unknown";
 }
 
+inline const char *toString(Score score) {
+  return score == Score::Softmax ? "softmax" : "linear";
+}
+
+inline const char *toString(Decay decay) {
+  switch (decay) {
+  case Decay::None:
+    return "none";
+  case Decay::Scalar:
+    return "scalar";
+  case Decay::Diagonal:
+    return "diagonal";
+  }
+  return "unknown";
+}
+
 inline const char *toString(Mask mask) {
   switch (mask) {
   case Mask::Causal:
