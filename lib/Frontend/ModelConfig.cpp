@@ -778,6 +778,26 @@ void readBamba(Fields &fields, ModelConfig &config) {
 
 } // namespace
 
+/// The dtype the checkpoint's weights are saved in: transformers 5 writes
+/// `dtype`, earlier versions `torch_dtype`; float32 when neither is there.
+static void readWeightType(Fields &fields, ModelConfig &config) {
+  for (const char *key : {"dtype", "torch_dtype"}) {
+    std::string dtype = fields.string(key, std::string());
+    if (dtype.empty())
+      continue;
+    if (dtype == "float32")
+      config.weightType = "f32";
+    else if (dtype == "bfloat16")
+      config.weightType = "bf16";
+    else if (dtype == "float16")
+      config.weightType = "f16";
+    else
+      fields.fail("field '" + std::string(key) + "' is '" + dtype +
+                  "'; weights are imported as float32, bfloat16 or float16");
+    return;
+  }
+}
+
 llvm::Expected<ModelConfig> mlir::ssm::parseModelConfig(llvm::StringRef text) {
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
@@ -793,6 +813,7 @@ llvm::Expected<ModelConfig> mlir::ssm::parseModelConfig(llvm::StringRef text) {
   ModelConfig config;
   config.modelType = modelType->str();
   Fields fields(*object, *modelType);
+  readWeightType(fields, config);
   if (*modelType == "mamba2")
     readMamba2(fields, config);
   else if (*modelType == "mamba")

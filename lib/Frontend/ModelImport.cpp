@@ -202,8 +202,9 @@ std::string activation(std::vector<int64_t> trailing) {
   return "tensor<" + dims(trailing) + "f32>";
 }
 
-std::string weightType(const std::vector<int64_t> &shape) {
-  return "tensor<" + dims(shape) + "f32>";
+std::string weightType(const std::vector<int64_t> &shape,
+                       const std::string &element = "f32") {
+  return "tensor<" + dims(shape) + element + ">";
 }
 
 std::string identityMap(unsigned rank) {
@@ -266,9 +267,10 @@ public:
                             "\"input_ids\"}";
     for (const ModelWeight &weight : weights) {
       std::string name = "%w" + std::to_string(weightValues.size());
-      weightValues[weight.name] = {name, weightType(weight.shape),
-                                   weight.shape};
-      signature += ",\n    " + name + ": " + weightType(weight.shape) +
+      weightValues[weight.name] = {
+          name, weightType(weight.shape, config.weightType), weight.shape};
+      signature += ",\n    " + name + ": " +
+                   weightType(weight.shape, config.weightType) +
                    " {ssm.name = \"" + weight.name + "\"}";
     }
     std::vector<ModelState> states = modelStates(config);
@@ -363,6 +365,8 @@ private:
   const ModelConfig &config;
   Entry entry;
   std::map<std::string, Tensor> weightValues;
+  /// bf16 and f16 weights widened to f32, by name.
+  std::map<std::string, Tensor> widenedWeights;
   /// The states taken (prefill_chunk, decode) and returned, by name.
   std::map<std::string, Tensor> stateValues, nextStates;
   std::ostringstream body;
@@ -376,7 +380,41 @@ private:
   }
   void line(const std::string &text) { body << "  " << text << "\n"; }
 
-  Tensor weight(const std::string &name) { return weightValues.at(name); }
+  /// Weight `name` as f32: the parameter itself, or (bf16, f16 weights) its
+  /// widening, written before the first use and shared by the later ones.
+  /// The backends fuse the widening into the kernels that read it.
+  Tensor weight(const std::string &name) {
+    const Tensor &stored = weightValues.at(name);
+    if (config.weightType == "f32")
+      return stored;
+    auto [it, inserted] = widenedWeights.try_emplace(name);
+    if (!inserted)
+      return it->second;
+    Tensor wide{fresh("widened"), weightType(stored.shape), stored.shape};
+    std::string init = fresh("empty"), in = fresh("a"), out = fresh("acc"),
+                value = fresh("v");
+    line(init + " = tensor.empty() : " + wide.type);
+    unsigned rank = static_cast<unsigned>(stored.shape.size());
+    line(wide.name + " = linalg.generic {indexing_maps = [" +
+         identityMap(rank) + ", " + identityMap(rank) +
+         "], iterator_types = [" + iteratorList(rank) + "]} ins(" +
+         stored.name + " : " + stored.type + ") outs(" + init + " : " +
+         wide.type + ") {");
+    line("^bb0(" + in + ": " + config.weightType + ", " + out + ": f32):");
+    line("  " + value + " = arith.extf " + in + " : " + config.weightType +
+         " to f32");
+    line("  linalg.yield " + value + " : f32");
+    line("} -> " + wide.type);
+    it->second = wide;
+    return wide;
+  }
+
+  static std::string iteratorList(unsigned rank) {
+    std::string list;
+    for (unsigned i = 0; i < rank; ++i)
+      list += std::string(i ? ", " : "") + "\"parallel\"";
+    return list;
+  }
 
   /// tensor.empty for a [B, L, trailing...] activation.
   Tensor empty(const std::vector<int64_t> &trailing) {
@@ -604,10 +642,9 @@ private:
   }
 
   std::optional<Tensor> optionalWeight(const std::string &name) {
-    auto it = weightValues.find(name);
-    if (it == weightValues.end())
+    if (!weightValues.count(name))
       return std::nullopt;
-    return it->second;
+    return weight(name);
   }
 
   Tensor project(const Tensor &x, const std::string &prefix,
@@ -1072,7 +1109,8 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
   return text + "]";
 }
 
-/// Every weight present, f32 and of its shape; every tensor accounted for.
+/// Every weight present, of its shape and of the config's dtype; every tensor
+/// accounted for.
 static LogicalResult checkWeights(const ModelConfig &config,
                                   llvm::StringRef path, Location loc) {
   ssm_safetensors_t *file = nullptr;
@@ -1103,9 +1141,15 @@ static LogicalResult checkWeights(const ModelConfig &config,
       result = failure();
       break;
     }
-    if (tensor.dtype.code != kDLFloat || tensor.dtype.bits != 32) {
-      emitError(loc) << path << ": tensor '" << weight.name
-                     << "' must be F32 (checkpoints are imported in float32)";
+    DLDataType wanted = config.weightType == "bf16" ? DLDataType{kDLBfloat, 16, 1}
+                        : config.weightType == "f16" ? DLDataType{kDLFloat, 16, 1}
+                                                     : DLDataType{kDLFloat, 32, 1};
+    if (tensor.dtype.code != wanted.code || tensor.dtype.bits != wanted.bits ||
+        tensor.dtype.lanes != 1) {
+      emitError(loc) << path << ": tensor '" << weight.name << "' is "
+                     << ssm_dtype_name(tensor.dtype)
+                     << "; the config's dtype makes every weight "
+                     << ssm_dtype_name(wanted);
       result = failure();
       break;
     }
@@ -1141,7 +1185,10 @@ mlir::ssm::importModel(llvm::StringRef directory, MLIRContext *context) {
   llvm::Expected<ModelConfig> config = parseModelConfig((*text)->getBuffer());
   if (!config)
     return emitError(loc) << llvm::toString(config.takeError());
-  if (failed(checkWeights(*config, weightsPath, loc)))
+  // Weights are parameters: a config alone compiles, and the runtime checks
+  // the checkpoint it is given at load.
+  if (llvm::sys::fs::exists(weightsPath) &&
+      failed(checkWeights(*config, weightsPath, loc)))
     return failure();
   context->loadDialect<SsmDialect, arith::ArithDialect, func::FuncDialect,
                        linalg::LinalgDialect, math::MathDialect,

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -236,6 +237,50 @@ ssm_status_t invalid(fmt::format_string<Args...> format, Args &&...args) {
                     std::forward<Args>(args)...);
 }
 
+/// Whether a checkpoint tensor of `stored` type binds to a parameter of
+/// `wanted` type by exact widening (bf16 or f16 to f32).
+bool isWidenable(DLDataType stored, DLDataType wanted) {
+  bool wantsF32 = wanted.code == kDLFloat && wanted.bits == 32;
+  bool is16 = (stored.code == kDLBfloat || stored.code == kDLFloat) &&
+              stored.bits == 16 && stored.lanes == 1;
+  return wantsF32 && is16;
+}
+
+/// Writes `tensor`'s bf16 or f16 values as f32 into `out` (bit patterns, so
+/// that the runtime needs no half-precision type).
+void widen(const DLTensor &tensor, float *out) {
+  size_t count = 1;
+  for (int32_t d = 0; d < tensor.ndim; ++d)
+    count *= static_cast<size_t>(tensor.shape[d]);
+  const auto *in = static_cast<const uint8_t *>(tensor.data);
+  for (size_t i = 0; i < count; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, in + 2 * i, 2);
+    uint32_t word;
+    if (tensor.dtype.code == kDLBfloat) {
+      word = static_cast<uint32_t>(bits) << 16;
+    } else {
+      uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+      uint32_t exponent = (bits >> 10) & 0x1fu, mantissa = bits & 0x3ffu;
+      if (exponent == 0x1f) { // inf, nan
+        word = sign | 0x7f800000u | (mantissa << 13);
+      } else if (exponent != 0) { // normal
+        word = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+      } else if (mantissa == 0) { // zero
+        word = sign;
+      } else { // subnormal: normalise
+        int shift = 0;
+        while (!(mantissa & 0x400u)) {
+          mantissa <<= 1;
+          ++shift;
+        }
+        word = sign | ((113u - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+      }
+    }
+    std::memcpy(out + i, &word, 4);
+  }
+}
+
 /// The function `name` of the model's module, its signature's names, and
 /// its weights bound (checked against the file; `used` collects them).
 ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
@@ -295,8 +340,10 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
       bool sameShape = view.ndim == signature.ndim &&
                        std::equal(view.shape, view.shape + view.ndim,
                                   signature.shape);
-      if (view.dtype.code != signature.dtype.code ||
-          view.dtype.bits != signature.dtype.bits || !sameShape)
+      bool sameType = view.dtype.code == signature.dtype.code &&
+                      view.dtype.bits == signature.dtype.bits;
+      bool widened = isWidenable(view.dtype, signature.dtype);
+      if ((!sameType && !widened) || !sameShape)
         return invalid("{}: tensor '{}' is {}{}, function '{}' takes {}{}",
                        weightsPath, input, dtypeText(view.dtype),
                        formatShape(view.shape, view.ndim), name,
@@ -305,17 +352,25 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
       size_t element = (view.dtype.bits + 7u) / 8u;
       if (auto known = model.copied.find(input); known != model.copied.end()) {
         view = known->second;
-      } else if (model.device ||
+      } else if (model.device || widened ||
                  reinterpret_cast<uintptr_t>(view.data) % element != 0) {
         std::vector<int64_t> shape(view.shape, view.shape + view.ndim);
-        auto copy =
-            std::make_unique<OwnedTensor>(view.dtype, shape, model.device);
+        // A bf16 or f16 checkpoint for f32 parameters is widened once, here.
+        std::optional<OwnedTensor> wide;
+        const void *source = view.data;
+        if (widened) {
+          wide.emplace(signature.dtype, shape);
+          widen(view, reinterpret_cast<float *>(wide->data.get()));
+          source = wide->data.get();
+        }
+        auto copy = std::make_unique<OwnedTensor>(signature.dtype, shape,
+                                                  model.device);
         if (model.device) {
           if (ssm_status_t status = ssm_module_copy_to_device(
-                  model.device, copy->data.get(), view.data, copy->bytes))
+                  model.device, copy->data.get(), source, copy->bytes))
             return status;
         } else {
-          std::memcpy(copy->data.get(), view.data, copy->bytes);
+          std::memcpy(copy->data.get(), source, copy->bytes);
         }
         view = copy->view();
         view.shape = copy->shape.data();

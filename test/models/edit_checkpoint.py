@@ -10,11 +10,17 @@ EDITs, applied in order:
   retype:NAME=DT    relabels model.safetensors' tensor NAME as dtype DT (same
                     bytes: a valid file with a tensor of the wrong dtype)
   reshape:NAME=a,b  relabels tensor NAME's shape (same element count)
+  round:bf16        rounds every F32 weight to the nearest bf16 value (ties
+                    to even), still stored as F32
+  store:bf16        the same values stored as BF16, config dtype "bfloat16"
+  store:f16         every F32 weight stored as F16 (Python's own rounding),
+                    config dtype "float16"
   ids:NAME=a,b,..   rewrites expected.safetensors with only the I64 [1, n]
                     tensor NAME holding those ids (plus the source's other
                     tensors, unchanged)
 The other files are copied as they are.
 """
+import array
 import json
 import os
 import shutil
@@ -49,6 +55,32 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
+def bf16_bits(blob):
+    """The bf16 bit patterns nearest the F32 values (ties to even)."""
+    words = array.array("I", blob)
+    return [(w + 0x7FFF + ((w >> 16) & 1)) >> 16 for w in words]
+
+
+def retype_weights(out, kind, dtype):
+    weights = os.path.join(out, "model.safetensors")
+    tensors = read_safetensors(weights)
+    for name, (stored, shape, blob) in tensors.items():
+        if stored != "F32":
+            continue
+        if dtype == "F16":
+            values = array.array("f", blob)
+            blob = struct.pack("<%de" % len(values), *values)
+            tensors[name] = ("F16", shape, blob)
+            continue
+        bits = bf16_bits(blob)
+        if kind == "round":
+            tensors[name] = ("F32", shape,
+                             array.array("I", [b << 16 for b in bits]).tobytes())
+        else:
+            tensors[name] = ("BF16", shape, array.array("H", bits).tobytes())
+    write_safetensors(weights, tensors)
+
+
 def main():
     source, out = sys.argv[1], sys.argv[2]
     shutil.rmtree(out, ignore_errors=True)
@@ -77,6 +109,11 @@ def main():
                 shape = [int(v) for v in value.split(",")]
             tensors[name] = (dtype, shape, blob)
             write_safetensors(weights, tensors)
+        elif kind in ("round", "store"):
+            dtype = {"bf16": "BF16", "f16": "F16"}[rest]
+            retype_weights(out, kind, dtype)
+            if kind == "store":
+                config["dtype"] = {"BF16": "bfloat16", "F16": "float16"}[dtype]
         elif kind == "ids":
             name, _, values = rest.partition("=")
             ids = [int(v) for v in values.split(",") if v]

@@ -93,6 +93,10 @@ struct ModelConfig {
   /// Logits are divided by this.
   double logitsScaling = 1.0;
   std::vector<Sublayer> sublayers;
+  /// The weights' element type in the model IR ("f32", "bf16", "f16"): the
+  /// checkpoint's dtype. Activations, norms and states stay f32; every
+  /// weight is widened where it is read.
+  std::string weightType = "f32";
 };
 
 /// Reads `config.json` text. Errors name the field: an unknown model_type,

@@ -64,9 +64,9 @@ std::vector<ModelState> modelStates(const ModelConfig &config);
 std::string modelSource(const ModelConfig &config);
 
 /// Reads `directory`/config.json and checks `directory`/model.safetensors
-/// against it (every weight present with its shape and dtype f32, no tensor
-/// the config does not account for), then builds the module. Errors name the
-/// file and the field or tensor.
+/// against it when it is there (every weight present with its shape and the
+/// config's dtype, no tensor the config does not account for), then builds
+/// the module. Errors name the file and the field or tensor.
 FailureOr<OwningOpRef<ModuleOp>> importModel(llvm::StringRef directory,
                                              MLIRContext *context);
 
