@@ -8,7 +8,9 @@
 // on the device of each artifact's target, and requires
 //   max |logits_A − logits_B| ≤ TOLERANCE · max(1, max |logits_B|)
 // and, so that two equally wrong answers cannot agree, both within SANITY of
-// EXPECTED's `logits` (what transformers computed from the source weights).
+// EXPECTED's `logits` (what transformers computed from the source weights);
+// then the same for the first three tokens of the first sequence alone (the
+// few-row kernels decode runs).
 // Used for checkpoints stored in other dtypes than their artifact's: the same
 // values through another path must give the same answer. Exit 0 iff both
 // hold.
@@ -18,6 +20,7 @@
 #include "ssm/model.hpp"
 #include "ssm/runtime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -94,22 +97,37 @@ int main(int argc, char **argv) {
   std::memcpy(ids.data(), idBytes.data(), idBytes.size());
   std::vector<float> reference(logitBytes.size() / 4);
   std::memcpy(reference.data(), logitBytes.data(), logitBytes.size());
+  // Also a few tokens of the first sequence: the kernels of few rows
+  // (decode's).
+  const int64_t length = idsShape[1], few = std::min<int64_t>(length, 3);
+  std::vector<int64_t> fewIds(ids.begin(), ids.begin() + few);
   try {
-    std::vector<float> logits[2];
+    std::vector<float> logits[2], fewLogits[2];
     for (int i = 0; i < 2; ++i) {
       ssm::Model model = ssm::Model::load(argv[4 + 2 * i], argv[5 + 2 * i]);
       ssm::Session session(model);
       logits[i] = session.forward(ids, idsShape[0]);
+      ssm::Session short_(model);
+      fewLogits[i] = short_.forward(fewIds, 1);
     }
-    auto [difference, scale] = compare(logits[0], logits[1]);
-    double bound = tolerance * std::max(1.0, scale);
-    double errorA = compare(logits[0], reference).first;
-    double errorB = compare(logits[1], reference).first;
-    bool ok = difference <= bound && errorA <= sanity && errorB <= sanity;
-    std::printf("max |A - B| %.3e (bound %.1e); from transformers' logits: "
-                "A %.3e, B %.3e (bound %.1e) %s\n",
-                difference, bound, errorA, errorB, sanity,
-                ok ? "ok" : "MISMATCH");
+    const int64_t vocab = logitsShape[2];
+    std::vector<float> fewReference(reference.begin(),
+                                    reference.begin() + few * vocab);
+    bool ok = true;
+    for (int pass = 0; pass < 2; ++pass) {
+      const std::vector<float> *got = pass ? fewLogits : logits;
+      const std::vector<float> &want = pass ? fewReference : reference;
+      auto [difference, scale] = compare(got[0], got[1]);
+      double bound = tolerance * std::max(1.0, scale);
+      double errorA = compare(got[0], want).first;
+      double errorB = compare(got[1], want).first;
+      bool passOk = difference <= bound && errorA <= sanity && errorB <= sanity;
+      ok = ok && passOk;
+      std::printf("%s: max |A - B| %.3e (bound %.1e); from transformers' "
+                  "logits: A %.3e, B %.3e (bound %.1e) %s\n",
+                  pass ? "first tokens" : "input_ids", difference, bound,
+                  errorA, errorB, sanity, passOk ? "ok" : "MISMATCH");
+    }
     return ok ? 0 : 1;
   } catch (const ssm::Error &error) {
     std::fprintf(stderr, "ssm-model-agreement: %s\n", error.what());

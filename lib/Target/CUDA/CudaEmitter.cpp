@@ -84,6 +84,8 @@ std::string locationOf(Location loc) {
   return "unknown location";
 }
 
+static std::optional<BlockArgument> projectionWeight(linalg::MatmulOp op);
+
 /// The C++ type a value of element type `type` is computed in.
 std::string computeType(Type type) {
   if (type.isF64())
@@ -343,6 +345,10 @@ private:
                               CudaFunctionPlan &plan);
   LogicalResult emitSlice(KernelRoot root, unsigned ordinal,
                           CudaFunctionPlan &plan);
+  /// A projection x · Wᵀ of 16-bit weights on tensor cores (matmul.cuh):
+  /// `weight` is W's function argument.
+  LogicalResult emitProjection(linalg::MatmulOp op, BlockArgument weight,
+                               unsigned ordinal, CudaFunctionPlan &plan);
   /// A kernel of a thread an element of `result`: `valueAt` writes the
   /// statements for the element at `indices` and returns its expression,
   /// stored into `target` (default: the result's storage).
@@ -565,8 +571,13 @@ LogicalResult FunctionEmitter::classify() {
       if (writtenByMixes.contains(generic))
         continue;
       generics.insert(generic);
+      // Gathers read through it; so do projections of the 16-bit weight a
+      // widening widens (they read the weight itself).
       bool needed = llvm::any_of(generic->getUsers(), [](Operation *user) {
-        return !isa<linalg::GenericOp, MixOp>(user);
+        auto matmul = dyn_cast<linalg::MatmulOp>(user);
+        if (matmul && projectionWeight(matmul))
+          return false;
+        return !isa<linalg::GenericOp, MixOp, tensor::ExtractOp>(user);
       });
       if (needed) {
         materialized.insert(generic.getResult(0));
@@ -1509,9 +1520,9 @@ FailureOr<std::string> KernelWriter::translateBody(
           return failure();
         at.push_back(*name);
       }
-      FusedRead leaf;
-      leaf.tensor = extract.getTensor();
-      FailureOr<std::string> value = read(leaf, at);
+      // Through the tensor's fused producers (a weight's widening).
+      FailureOr<std::string> value = read(
+          analyzeFusedRead(extract.getTensor(), function.getPolicy()), at);
       if (failed(value))
         return failure();
       std::string local = fmt::format("v{}", nextValue++);
@@ -2548,9 +2559,139 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
   return success();
 }
 
+/// W's function argument when `op` is a projection the tensor-core kernel
+/// takes: x [M, K] · Wᵀ with W [N, K] (the importer's maps), an f32 result,
+/// N and K static, K a multiple of 8, and W a bf16 or f16 argument, read as
+/// it is or through its widening to f32 (a generic of one arith.extf).
+static std::optional<BlockArgument> projectionWeight(linalg::MatmulOp op) {
+  MLIRContext *context = op.getContext();
+  AffineExpr m, n, k;
+  bindDims(context, m, n, k);
+  SmallVector<AffineMap> expected = AffineMap::inferFromExprList(
+      ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
+  if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected))
+    return std::nullopt;
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  auto weightType =
+      cast<RankedTensorType>(op.getDpsInputOperand(1)->get().getType());
+  if (!resultType.getElementType().isF32() || weightType.getRank() != 2 ||
+      !weightType.hasStaticShape() ||
+      !geometry::projectionTakes(weightType.getDimSize(1)))
+    return std::nullopt;
+  Value weight = op.getDpsInputOperand(1)->get();
+  if (auto widening = weight.getDefiningOp<linalg::GenericOp>()) {
+    Block &body = widening.getRegion().front();
+    auto extension = dyn_cast<arith::ExtFOp>(body.front());
+    bool isWidening =
+        widening.getNumDpsInputs() == 1 && widening.getNumDpsInits() == 1 &&
+        llvm::all_of(widening.getIndexingMapsArray(),
+                     [](AffineMap map) { return map.isIdentity(); }) &&
+        body.getOperations().size() == 2 && extension &&
+        extension.getIn() == body.getArgument(0) &&
+        cast<linalg::YieldOp>(body.getTerminator()).getOperand(0) ==
+            extension.getResult();
+    if (!isWidening)
+      return std::nullopt;
+    weight = widening.getDpsInputOperand(0)->get();
+  }
+  auto argument = dyn_cast<BlockArgument>(weight);
+  Type element = cast<RankedTensorType>(weight.getType()).getElementType();
+  if (!argument || !(element.isBF16() || element.isF16()))
+    return std::nullopt;
+  return argument;
+}
+
+LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
+                                              BlockArgument weight,
+                                              unsigned ordinal,
+                                              CudaFunctionPlan &plan) {
+  Value result = op->getResult(0), x = op.getDpsInputOperand(0)->get();
+  Location loc = op.getLoc();
+  Type element = cast<RankedTensorType>(weight.getType()).getElementType();
+  int64_t columns = cast<RankedTensorType>(weight.getType()).getDimSize(0);
+  int64_t depth = cast<RankedTensorType>(weight.getType()).getDimSize(1);
+  std::string kernelName = fmt::format("{}_projection{}", prefix, ordinal);
+  std::string opsName = kernelName + "_ops";
+  KernelWriter writer(*this, kernelName);
+  FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
+  FailureOr<std::string> xValue =
+      writer.read(analyzeFusedRead(x, policy), {"m", "k"});
+  FailureOr<std::string> weightBase =
+      writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
+                     element, false, loc);
+  std::optional<Storage> where = storageOf(result);
+  if (!where)
+    return emitError(loc) << "internal error: a projection has no storage";
+  FailureOr<std::string> resultBase =
+      writer.pointer(*where, cast<RankedTensorType>(result.getType())
+                                 .getElementType(),
+                     true, loc);
+  if (failed(rows) || failed(xValue) || failed(weightBase) ||
+      failed(resultBase))
+    return failure();
+  // The result's initial value where the matmul accumulates into it.
+  std::string initial;
+  OpOperand *init = op.getDpsInitOperand(0);
+  if (op.payloadUsesValueFromOperand(init)) {
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
+    if (failed(value))
+      return failure();
+    initial = " + " + *value;
+  }
+  std::string type = element.isBF16() ? "ssm::device::bf16" : "ssm::device::f16";
+  std::string comment = fmt::format(
+      "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]",
+      op->getName().getStringRef().str(), locationOf(loc),
+      element.isBF16() ? "bf16" : "f16", columns, depth);
+  out.line("// {}", comment);
+  out.line("struct {} {{", opsName);
+  out.indentMore();
+  writer.printMembers(out);
+  out.line("static constexpr int64_t kColumns = {}, kDepth = {};", columns,
+           depth);
+  out.line("SSM_DEVICE int64_t rows() const {{ return {}; }}", *rows);
+  out.line("SSM_DEVICE float a(int64_t m, int64_t k) const {{ return {}; }}",
+           *xValue);
+  out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
+           *weightBase);
+  out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) const "
+           "{{ ssm::device::store({}, m * kColumns + n, value{}); }}",
+           *resultBase, initial);
+  out.indentLess();
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  SourcePrinter body;
+  body.indentMore();
+  body.line("{} ops;", opsName);
+  writer.printAssignments(body, "ops");
+  body.line("ssm::device::projection<{}>(ops);", type);
+  finishKernel(writer, comment, body.str(), geometry::kProjectionThreads);
+
+  CudaLaunch launch;
+  launch.kernel = kernelName;
+  launch.block[0] = geometry::kProjectionThreads;
+  launch.sharedBytes = geometry::projectionSharedBytes(2);
+  std::optional<SizeProduct> product = sizes.productOf(result, 0);
+  if (!product)
+    return emitError(loc) << "cannot tell the rows of this projection from "
+                             "the inputs' sizes";
+  launch.grid[0].factor = product->factor;
+  launch.grid[0].dims.assign(product->dims.begin(), product->dims.end());
+  launch.grid[0].divisor = geometry::kProjectionRows;
+  launch.grid[1].factor =
+      (columns + geometry::kProjectionColumns - 1) / geometry::kProjectionColumns;
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
+  return success();
+}
+
 LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
                                              CudaFunctionPlan &plan) {
   linalg::LinalgOp op = root.reduction;
+  if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
+    if (std::optional<BlockArgument> weight = projectionWeight(matmul))
+      return emitProjection(matmul, *weight, ordinal, plan);
   Value result = op->getResult(0);
   Location loc = op.getLoc();
   std::string cType =
@@ -2717,6 +2858,57 @@ LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
   return success();
 }
 
+/// Gives buffers of one shape and dtype whose uses do not overlap one
+/// buffer: the launches run in order on one stream, so a buffer is free
+/// after the last launch that names it. A model's layers are alike, so its
+/// functions need one layer's buffers, not one per layer.
+void shareBuffers(CudaFunctionPlan &plan) {
+  const size_t count = plan.buffers.size();
+  std::vector<int64_t> first(count, -1), last(count, -1);
+  for (auto [index, launch] : llvm::enumerate(plan.launches))
+    for (const CudaKernelArgument &argument : launch.arguments)
+      if (argument.kind == CudaKernelArgument::Kind::Buffer) {
+        int64_t at = static_cast<int64_t>(index);
+        if (first[argument.index] < 0)
+          first[argument.index] = at;
+        last[argument.index] = at;
+      }
+  auto sameSpec = [](const CudaBuffer &a, const CudaBuffer &b) {
+    return a.dtype == b.dtype && a.shape == b.shape && a.dimsFrom == b.dimsFrom;
+  };
+  // In order of first use, each buffer takes a slot of its spec that is
+  // free by then, or a new one.
+  std::vector<unsigned> order(count);
+  for (unsigned b = 0; b < count; ++b)
+    order[b] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](unsigned a, unsigned b) { return first[a] < first[b]; });
+  std::vector<CudaBuffer> slots;
+  std::vector<int64_t> slotFreeAfter;
+  std::vector<unsigned> slotOf(count);
+  for (unsigned b : order) {
+    std::optional<unsigned> chosen;
+    for (unsigned slot = 0; slot < slots.size() && first[b] >= 0; ++slot)
+      if (sameSpec(slots[slot], plan.buffers[b]) &&
+          slotFreeAfter[slot] < first[b]) {
+        chosen = slot;
+        break;
+      }
+    if (!chosen) {
+      chosen = static_cast<unsigned>(slots.size());
+      slots.push_back(plan.buffers[b]);
+      slotFreeAfter.push_back(-1);
+    }
+    slotOf[b] = *chosen;
+    slotFreeAfter[*chosen] = first[b] < 0 ? INT64_MAX : last[b];
+  }
+  for (CudaLaunch &launch : plan.launches)
+    for (CudaKernelArgument &argument : launch.arguments)
+      if (argument.kind == CudaKernelArgument::Kind::Buffer)
+        argument.index = slotOf[argument.index];
+  plan.buffers = std::move(slots);
+}
+
 } // namespace
 
 LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
@@ -2729,6 +2921,7 @@ LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
   out.line("// instances of the templates in ssm/device/ (runtime/include).");
   out.line("#include \"ssm/device/chunked.cuh\"");
   out.line("#include \"ssm/device/elementwise.cuh\"");
+  out.line("#include \"ssm/device/matmul.cuh\"");
   out.line("#include \"ssm/device/quadratic.cuh\"");
   out.line("#include \"ssm/device/recurrent.cuh\"");
   out.blank();
@@ -2740,6 +2933,7 @@ LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
     FunctionEmitter emitter(func, out);
     if (failed(emitter.emit(plan)))
       return failure();
+    shareBuffers(plan);
     plans.push_back(std::move(plan));
     entries.insert(entries.end(), emitter.emulatorEntries.begin(),
                    emitter.emulatorEntries.end());

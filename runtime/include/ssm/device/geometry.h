@@ -17,6 +17,31 @@ namespace ssm {
 namespace device {
 namespace geometry {
 
+/// Projections (x · Wᵀ, W of 16-bit values, matmul.cuh): 8 warps a block,
+/// each block 128 rows × 128 columns of the result; grid
+/// (ceil(M / 128), ceil(N / 128)). Up to kProjectionVectorRows rows the
+/// block streams W once instead (a matrix-vector product: decode).
+constexpr int kProjectionThreads = 256;
+constexpr int kProjectionRows = 128;
+constexpr int kProjectionColumns = 128;
+constexpr int kProjectionVectorRows = 4;
+/// K steps of 32, rows padded to 40 (16-byte aligned, ldmatrix without bank
+/// conflicts): two buffers of x's and W's tiles; the matrix-vector form
+/// stages slices of 1024 of K as f32 in the same memory.
+constexpr int kProjectionStep = 32;
+constexpr int kProjectionPitch = kProjectionStep + 8;
+constexpr int kProjectionSlice = 1024;
+constexpr int projectionSharedBytes(int elementBytes) {
+  return 2 * (kProjectionRows + kProjectionColumns) * kProjectionPitch *
+             elementBytes >
+                 kProjectionVectorRows * kProjectionSlice * 4
+             ? 2 * (kProjectionRows + kProjectionColumns) * kProjectionPitch *
+                   elementBytes
+             : kProjectionVectorRows * kProjectionSlice * 4;
+}
+/// W's rows are copied 16 bytes at a time: K a multiple of 8.
+constexpr bool projectionTakes(long long depth) { return depth % 8 == 0; }
+
 /// Every mixer kernel runs 4 warps per block.
 constexpr int kMixThreads = 128;
 /// Elementwise kernels: threads per block.

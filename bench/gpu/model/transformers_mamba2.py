@@ -1,0 +1,123 @@
+"""On the GPU machine: the whole-model peer for ssm-model-bench.
+
+    python3 transformers_mamba2.py CONFIG_DIR CHECKPOINT_DIR OUT.json POINT...
+
+Builds transformers' Mamba2ForCausalLM from CONFIG_DIR/config.json with random
+weights on the GPU, in bfloat16, saves it to CHECKPOINT_DIR (the checkpoint the
+ssmc artifact then loads: the same weights on both sides), and times it at each
+POINT "BATCHxPROMPTxNEW" as ssm-model-bench does: prefill (one forward pass
+over the prompt, last position's logits) and greedy decode (per step, from
+generate of NEW tokens minus generate of one). Medians of 5 after a warm-up.
+
+transformers takes its fast path (mamba_ssm's Triton kernels: the chunked SSD
+scan, the state update, the gated RMSNorm) only when causal_conv1d's kernels
+are present; that package is not on this machine, so its two entry points are
+given here in plain torch (a grouped conv1d, a rolled state), and mamba_ssm is
+the snapshot on PYTHONPATH. Everything else is transformers' own code.
+"""
+import json
+import statistics
+import sys
+import time
+import types
+
+import torch
+import torch.nn.functional as F
+
+
+def conv1d_module():
+    def causal_conv1d_fn(x, weight, bias=None, activation=None, **unused):
+        width = weight.shape[-1]
+        y = F.conv1d(x, weight.unsqueeze(1), bias, padding=width - 1,
+                     groups=x.shape[1])[..., : x.shape[-1]]
+        return F.silu(y) if activation in ("silu", "swish") else y
+
+    def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None,
+                             **unused):
+        # x [B, D] or [B, D, 1]; conv_state [B, D, W], shifted in place.
+        single = x.dim() == 2
+        column = x.unsqueeze(-1) if single else x
+        conv_state.copy_(torch.cat([conv_state[..., 1:],
+                                    column.to(conv_state.dtype)], dim=-1))
+        y = (conv_state * weight.unsqueeze(0)).sum(-1)
+        if bias is not None:
+            y = y + bias
+        if activation in ("silu", "swish"):
+            y = F.silu(y)
+        y = y.to(x.dtype)
+        return y if single else y.unsqueeze(-1)
+
+    module = types.ModuleType("causal_conv1d")
+    module.causal_conv1d_fn = causal_conv1d_fn
+    module.causal_conv1d_update = causal_conv1d_update
+    return module
+
+
+def use_mamba_ssm_kernels():
+    import mamba_ssm
+    import mamba_ssm.ops.triton.selective_state_update  # noqa: F401
+    import mamba_ssm.ops.triton.ssd_combined  # noqa: F401
+    from transformers.integrations import hub_kernels
+    mapping = hub_kernels._KERNEL_MODULE_MAPPING
+    mapping["mamba-ssm"] = mamba_ssm
+    mapping["causal-conv1d"] = conv1d_module()
+
+
+def median_seconds(fn, repeat=5):
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    config_dir, checkpoint_dir, out_path = sys.argv[1:4]
+    points = [tuple(int(v) for v in p.split("x")) for p in sys.argv[4:]]
+    use_mamba_ssm_kernels()
+    from transformers import Mamba2Config, Mamba2ForCausalLM
+    from transformers.models.mamba2 import modeling_mamba2
+
+    config = Mamba2Config.from_pretrained(config_dir)
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        model = Mamba2ForCausalLM(config).to(torch.bfloat16).eval()
+    fast = bool(getattr(modeling_mamba2, "is_fast_path_available", False))
+    model.save_pretrained(checkpoint_dir)
+    vocab = config.vocab_size
+    results = {"fast_path": fast, "points": []}
+    generator = torch.Generator(device="cuda").manual_seed(1)
+    with torch.no_grad():
+        for batch, prompt, new in points:
+            ids = torch.randint(0, vocab, (batch, prompt), device="cuda",
+                                generator=generator)
+
+            def prefill():
+                try:
+                    model(ids, use_cache=False, logits_to_keep=1)
+                except TypeError:
+                    model(ids, use_cache=False)
+
+            def generate(count):
+                return lambda: model.generate(
+                    ids, max_new_tokens=count, min_new_tokens=count,
+                    do_sample=False, pad_token_id=0)
+
+            prefill_s = median_seconds(prefill)
+            decode_s = (median_seconds(generate(new)) -
+                        median_seconds(generate(1))) / (new - 1)
+            point = {"batch": batch, "prompt": prompt, "new": new,
+                     "prefill_ms": 1e3 * prefill_s,
+                     "prefill_tokens_per_s": batch * prompt / prefill_s,
+                     "decode_ms_per_step": 1e3 * decode_s,
+                     "decode_tokens_per_s": batch / decode_s}
+            print(json.dumps(point), flush=True)
+            results["points"].append(point)
+    json.dump(results, open(out_path, "w"), indent=1)
+
+
+main()
