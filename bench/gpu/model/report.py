@@ -7,7 +7,7 @@ import sys
 
 ssmc = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 peer = json.load(open(sys.argv[2]))
-print("transformers fast path (mamba_ssm kernels): %s\n" % peer["fast_path"])
+print("transformers fast path (mamba_ssm kernels in prefill): %s; kernels: %s\n" % (peer["fast_path"], peer.get("kernels")))
 print("| batch × prompt | what | ssmc tokens/s | transformers tokens/s | ratio |")
 print("|---|---|---:|---:|---:|")
 for ours in ssmc:

@@ -86,10 +86,27 @@ def main():
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = Mamba2ForCausalLM(config).to(torch.bfloat16).eval()
-    fast = bool(getattr(modeling_mamba2, "is_fast_path_available", False))
+    # Which kernels the mixers call: transformers resolves them into its
+    # module's globals when the mixers are built; counting the SSD scan's
+    # calls shows the fast path ran.
+    kernels = {}
+    for name in ("mamba_chunk_scan_combined", "selective_state_update",
+                 "causal_conv1d_fn", "causal_conv1d_update"):
+        function = getattr(modeling_mamba2, name, None)
+        kernels[name] = getattr(function, "__module__", repr(function))
+    calls = {"scan": 0, "update": 0}
+    for name, key in (("mamba_chunk_scan_combined", "scan"),
+                      ("selective_state_update", "update")):
+        function = getattr(modeling_mamba2, name, None)
+        if callable(function):
+            def counted(*args, _function=function, _key=key, **kwargs):
+                calls[_key] += 1
+                return _function(*args, **kwargs)
+            setattr(modeling_mamba2, name, counted)
+    print(json.dumps({"kernels": kernels}), flush=True)
     model.save_pretrained(checkpoint_dir)
     vocab = config.vocab_size
-    results = {"fast_path": fast, "points": []}
+    results = {"kernels": kernels, "points": []}
     generator = torch.Generator(device="cuda").manual_seed(1)
     with torch.no_grad():
         for batch, prompt, new in points:
@@ -107,6 +124,11 @@ def main():
                     ids, max_new_tokens=count, min_new_tokens=count,
                     do_sample=False, pad_token_id=0)
 
+            before = dict(calls)
+            prefill()
+            results.setdefault("mamba_ssm_calls_in_prefill", {})[
+                "%dx%d" % (batch, prompt)] = {
+                    k: calls[k] - before[k] for k in calls}
             prefill_s = median_seconds(prefill)
             decode_s = (median_seconds(generate(new)) -
                         median_seconds(generate(1))) / (new - 1)
@@ -117,6 +139,8 @@ def main():
                      "decode_tokens_per_s": batch / decode_s}
             print(json.dumps(point), flush=True)
             results["points"].append(point)
+    results["fast_path"] = all(
+        v["scan"] > 0 for v in results["mamba_ssm_calls_in_prefill"].values())
     json.dump(results, open(out_path, "w"), indent=1)
 
 

@@ -54,10 +54,100 @@ public:
   void indentMore() { ++indent; }
   void indentLess() { --indent; }
   const std::string &str() const { return text; }
+  size_t size() const { return text.size(); }
+  /// The text written since `mark` (a size() before), removed from here.
+  std::string takeFrom(size_t mark) {
+    std::string tail = text.substr(mark);
+    text.resize(mark);
+    return tail;
+  }
 
 private:
   std::string text;
   int indent = 0;
+};
+
+/// Kernels already written, by their text with names made positional: a
+/// model's layers are alike, and each of their kernels is written once (and
+/// compiled once) for every function of the module, its launches naming the
+/// first.
+class KernelDeduplicator {
+public:
+  /// `text` writes the kernels `kernels` (each with its parameters' names,
+  /// in order): the kernels' names if one like it was written before (the
+  /// same order), or nothing after recording it.
+  std::optional<std::vector<std::string>>
+  find(const std::string &text,
+       const std::vector<std::pair<std::string, std::vector<std::string>>>
+           &kernels) {
+    std::string key = canonical(text, kernels);
+    auto [it, inserted] = written.try_emplace(key);
+    if (inserted) {
+      for (const auto &kernel : kernels)
+        it->second.push_back(kernel.first);
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+private:
+  /// `text` without its comments (they name source locations), each
+  /// kernel's name (and the names made from it) and each parameter's name
+  /// replaced by its position.
+  static std::string canonical(
+      const std::string &text,
+      const std::vector<std::pair<std::string, std::vector<std::string>>>
+          &kernels) {
+    std::map<std::string, std::string> parameters;
+    for (const auto &kernel : kernels)
+      for (const std::string &name : kernel.second)
+        parameters.try_emplace(name, "@p" + std::to_string(parameters.size()));
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t lineEnd = text.find('\n', i);
+      if (lineEnd == std::string::npos)
+        lineEnd = text.size();
+      size_t first = text.find_first_not_of(' ', i);
+      bool comment = first < lineEnd && text.compare(first, 2, "//") == 0;
+      for (size_t j = i; j < lineEnd && !comment;) {
+        char c = text[j];
+        if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_')) {
+          out += c;
+          ++j;
+          continue;
+        }
+        size_t end = j;
+        while (end < lineEnd &&
+               (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                text[end] == '_'))
+          ++end;
+        std::string token = text.substr(j, end - j);
+        if (auto it = parameters.find(token); it != parameters.end()) {
+          out += it->second;
+        } else {
+          bool renamed = false;
+          for (size_t k = kernels.size(); k-- > 0 && !renamed;) {
+            const std::string &name = kernels[k].first;
+            if (token.compare(0, name.size(), name) == 0 &&
+                (token.size() == name.size() || token[name.size()] == '_')) {
+              out += "@k" + std::to_string(k) + token.substr(name.size());
+              renamed = true;
+            }
+          }
+          if (!renamed)
+            out += token;
+        }
+        j = end;
+      }
+      if (!comment)
+        out += '\n';
+      i = lineEnd + 1;
+    }
+    return out;
+  }
+
+  std::map<std::string, std::vector<std::string>> written;
 };
 
 /// A C identifier made of `name`.
@@ -313,8 +403,9 @@ private:
 
 class FunctionEmitter {
 public:
-  FunctionEmitter(func::FuncOp func, SourcePrinter &out)
-      : func(func), sizes(func), out(out),
+  FunctionEmitter(func::FuncOp func, SourcePrinter &out,
+                  KernelDeduplicator &written)
+      : func(func), sizes(func), out(out), written(written),
         prefix(identifier(func.getSymName())) {}
 
   LogicalResult emit(CudaFunctionPlan &plan);
@@ -370,6 +461,9 @@ private:
   func::FuncOp func;
   DynamicSizes sizes;
   SourcePrinter &out;
+  KernelDeduplicator &written;
+  /// Each kernel's parameter names, by kernel (finishKernel).
+  std::map<std::string, std::vector<std::string>> parameterNames;
   std::string prefix;
   FusionPolicy policy;
 
@@ -1680,10 +1774,13 @@ void FunctionEmitter::finishKernel(const KernelWriter &writer,
   out.append(body.str());
   out.line("}}");
   out.blank();
-  std::vector<std::string> types;
-  for (const KernelParameter &parameter : writer.getParameters())
+  std::vector<std::string> types, names;
+  for (const KernelParameter &parameter : writer.getParameters()) {
     types.push_back(parameter.type);
+    names.push_back(parameter.name);
+  }
   emulatorEntries.push_back({writer.getName(), types});
+  parameterNames[writer.getName()] = names;
 }
 
 static std::vector<CudaKernelArgument>
@@ -2371,10 +2468,13 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     out.append(body.str());
     out.line("}}");
     out.blank();
-    std::vector<std::string> types;
-    for (const KernelParameter &parameter : writer.getParameters())
+    std::vector<std::string> types, names;
+    for (const KernelParameter &parameter : writer.getParameters()) {
       types.push_back(parameter.type);
+      names.push_back(parameter.name);
+    }
     emulatorEntries.push_back({name, types});
+    parameterNames[name] = names;
   };
   if (mapping->segments) {
     // The segments' states first: every segment but the last, the state
@@ -2842,6 +2942,8 @@ LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
   }
   unsigned mixes = 0, elementwise = 0, reductions = 0, slices = 0;
   for (KernelRoot &root : roots) {
+    size_t mark = out.size(), firstLaunch = plan.launches.size(),
+           firstEntry = emulatorEntries.size();
     if (root.kind == KernelRoot::Kind::Mix) {
       if (failed(emitMix(root, mixes++, plan)))
         return failure();
@@ -2854,6 +2956,24 @@ LogicalResult FunctionEmitter::emit(CudaFunctionPlan &plan) {
     } else if (failed(emitElementwise(root, elementwise++, plan))) {
       return failure();
     }
+    // The root's kernels, in the order written; a root like one before
+    // launches that one's kernels instead.
+    std::vector<std::pair<std::string, std::vector<std::string>>> kernels;
+    for (size_t e = firstEntry; e < emulatorEntries.size(); ++e)
+      kernels.push_back({emulatorEntries[e].first,
+                         parameterNames[emulatorEntries[e].first]});
+    std::string text = out.takeFrom(mark);
+    std::optional<std::vector<std::string>> earlier =
+        written.find(text, kernels);
+    if (!earlier) {
+      out.append(text);
+      continue;
+    }
+    for (size_t l = firstLaunch; l < plan.launches.size(); ++l)
+      for (size_t k = 0; k < kernels.size(); ++k)
+        if (plan.launches[l].kernel == kernels[k].first)
+          plan.launches[l].kernel = (*earlier)[k];
+    emulatorEntries.resize(firstEntry);
   }
   return success();
 }
@@ -2926,11 +3046,12 @@ LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
   out.line("#include \"ssm/device/recurrent.cuh\"");
   out.blank();
   std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  KernelDeduplicator written;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isDeclaration())
       continue;
     CudaFunctionPlan plan;
-    FunctionEmitter emitter(func, out);
+    FunctionEmitter emitter(func, out, written);
     if (failed(emitter.emit(plan)))
       return failure();
     shareBuffers(plan);
