@@ -445,11 +445,14 @@ private:
   /// stored into `target` (default: the result's storage).
   using ElementValue = std::function<FailureOr<std::string>(
       KernelWriter &, SourcePrinter &, ArrayRef<std::string>)>;
+  /// With `perWarp`, a warp an element: `valueAt` may read `lane` and
+  /// every lane returns the element (lane 0 stores it).
   LogicalResult emitPerElement(const std::string &kernelName, Value result,
                                Location loc, const std::string &comment,
                                const ElementValue &valueAt,
                                CudaFunctionPlan &plan,
-                               std::optional<Storage> target = std::nullopt);
+                               std::optional<Storage> target = std::nullopt,
+                               bool perWarp = false);
   void finishKernel(const KernelWriter &writer, StringRef comment,
                     StringRef body, unsigned threads);
   FailureOr<CudaGridExtent> extentOf(Value value, unsigned dim,
@@ -673,6 +676,19 @@ LogicalResult FunctionEmitter::classify() {
           return false;
         return !isa<linalg::GenericOp, MixOp, tensor::ExtractOp>(user);
       });
+      // A value a reduction reads and something else too (a model's
+      // residual stream: the next norm's sum and the next sum) is kept,
+      // rather than recomputed by each reader from a chain that grows a
+      // layer at a time.
+      auto isReduction = [&](Operation *user) {
+        auto consumer = dyn_cast<linalg::GenericOp>(user);
+        return isa<linalg::MatmulOp>(user) ||
+               (consumer && !isFusableElementwise(consumer, policy));
+      };
+      SmallPtrSet<Operation *, 4> users(generic->getUsers().begin(),
+                                        generic->getUsers().end());
+      needed = needed ||
+               (users.size() > 1 && llvm::any_of(users, isReduction));
       if (needed) {
         materialized.insert(generic.getResult(0));
         roots.push_back({KernelRoot::Kind::Elementwise, MixOp(), std::nullopt,
@@ -2576,7 +2592,8 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
                                               const std::string &comment,
                                               const ElementValue &valueAt,
                                               CudaFunctionPlan &plan,
-                                              std::optional<Storage> target) {
+                                              std::optional<Storage> target,
+                                              bool perWarp) {
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
   auto type = cast<RankedTensorType>(result.getType());
@@ -2584,7 +2601,9 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
 
   SourcePrinter compute;
   compute.indentMore();
-  compute.line("SSM_DEVICE void compute(int64_t index) const {{");
+  compute.line(perWarp ? "SSM_DEVICE void compute(int64_t index, int lane) "
+                         "const {{"
+                       : "SSM_DEVICE void compute(int64_t index) const {{");
   compute.indentMore();
   if (rank > 0) {
     compute.line("int64_t rest = index;");
@@ -2610,7 +2629,8 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
       writer.pointer(*where, type.getElementType(), true, loc);
   if (failed(base))
     return failure();
-  compute.line("ssm::device::store({}, index, {});", *base, *value);
+  compute.line("{}ssm::device::store({}, index, {});",
+               perWarp ? "if (lane == 0) " : "", *base, *value);
   compute.indentLess();
   compute.line("}}");
 
@@ -2634,7 +2654,8 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
   body.indentMore();
   body.line("{} ops;", opsName);
   writer.printAssignments(body, "ops");
-  body.line("ssm::device::elementwise(ops);");
+  body.line(perWarp ? "ssm::device::warpPerElement(ops);"
+                    : "ssm::device::elementwise(ops);");
   finishKernel(writer, comment, body.str(), geometry::kElementwiseThreads);
 
   CudaLaunch launch;
@@ -2651,12 +2672,45 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
     extent.dims.insert(extent.dims.end(), product->dims.begin(),
                        product->dims.end());
   }
-  extent.divisor = geometry::kElementwiseThreads;
+  extent.divisor = perWarp ? geometry::kElementwiseThreads / 32
+                           : geometry::kElementwiseThreads;
   // A grid-stride loop covers the rest.
   extent.limit = 1 << 20;
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   return success();
+}
+
+/// Whether a warp computes each element of `op`'s result: one reduction
+/// loop of a static extent of at least 64 (a row's sum: RMSNorm's, a dot
+/// product's), an f32 result, and a body that adds a term not depending on
+/// the accumulator to it, so that lanes can sum terms apart.
+static bool isWarpReduction(linalg::LinalgOp op) {
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type.getElementType().isF32() || op.getNumReductionLoops() != 1)
+    return false;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
+    if (iterators[loop] != utils::IteratorType::reduction)
+      continue;
+    auto source = loopExtentSource(op, loop);
+    if (!source)
+      return false;
+    auto shaped = cast<ShapedType>(source->first.getType());
+    if (shaped.isDynamicDim(source->second) ||
+        shaped.getDimSize(source->second) < 64)
+      return false;
+  }
+  Block &body = op->getRegion(0).front();
+  BlockArgument accumulator = body.getArguments().back();
+  auto add = dyn_cast_or_null<arith::AddFOp>(
+      body.getTerminator()->getOperand(0).getDefiningOp());
+  if (!add || !accumulator.hasOneUse())
+    return false;
+  Value term = add.getLhs() == accumulator ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != accumulator && add.getRhs() != accumulator)
+    return false;
+  return term != accumulator;
 }
 
 /// W's function argument when `op` is a projection the tensor-core kernel
@@ -2711,11 +2765,82 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   int64_t columns = cast<RankedTensorType>(weight.getType()).getDimSize(0);
   int64_t depth = cast<RankedTensorType>(weight.getType()).getDimSize(1);
   std::string kernelName = fmt::format("{}_projection{}", prefix, ordinal);
+  std::string type = element.isBF16() ? "ssm::device::bf16" : "ssm::device::f16";
+  std::optional<SizeProduct> rowsProduct = sizes.productOf(result, 0);
+  if (!rowsProduct)
+    return emitError(loc) << "cannot tell the rows of this projection from "
+                             "the inputs' sizes";
+
+  // x staged in the weight's type, [rows..., K]: its fused glue evaluated
+  // once per element, not once per block column of the product.
+  CudaBuffer staged;
+  staged.dtype = manifestDtype(element);
+  if (rowsProduct->factor != 1) {
+    staged.shape.push_back(rowsProduct->factor);
+    staged.dimsFrom.push_back(std::nullopt);
+  }
+  for (const InputDim &dim : rowsProduct->dims) {
+    staged.shape.push_back(-1);
+    staged.dimsFrom.push_back(dim);
+  }
+  staged.shape.push_back(depth);
+  staged.dimsFrom.push_back(std::nullopt);
+  Storage stagedStorage{Storage::Kind::Buffer,
+                        static_cast<unsigned>(plan.buffers.size())};
+  plan.buffers.push_back(staged);
+  auto rowsExtent = [&](CudaGridExtent &extent) {
+    extent.factor = rowsProduct->factor;
+    extent.dims.assign(rowsProduct->dims.begin(), rowsProduct->dims.end());
+  };
+  {
+    std::string stageName = kernelName + "_stage";
+    KernelWriter writer(*this, stageName);
+    FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(x, policy), {"m", "k"});
+    FailureOr<std::string> base =
+        writer.pointer(stagedStorage, element, true, loc);
+    if (failed(rows) || failed(value) || failed(base))
+      return failure();
+    std::string comment =
+        fmt::format("{} at {}: x staged as {} for the projection",
+                    op->getName().getStringRef().str(), locationOf(loc),
+                    element.isBF16() ? "bf16" : "f16");
+    out.line("// {}", comment);
+    out.line("struct {}_ops {{", stageName);
+    out.indentMore();
+    writer.printMembers(out);
+    out.line("SSM_DEVICE int64_t size() const {{ return {} * {}; }}", *rows,
+             depth);
+    out.line("SSM_DEVICE void compute(int64_t index) const {{");
+    out.line("  const int64_t m = index / {0}, k = index % {0};", depth);
+    out.line("  ssm::device::store({}, index, {});", *base, *value);
+    out.line("}}");
+    out.indentLess();
+    out.append(writer.getHelpers().str());
+    out.line("}};");
+    SourcePrinter body;
+    body.indentMore();
+    body.line("{}_ops ops;", stageName);
+    writer.printAssignments(body, "ops");
+    body.line("ssm::device::elementwise(ops);");
+    finishKernel(writer, comment, body.str(), geometry::kElementwiseThreads);
+    CudaLaunch launch;
+    launch.kernel = stageName;
+    launch.block[0] = geometry::kElementwiseThreads;
+    rowsExtent(launch.grid[0]);
+    launch.grid[0].factor *= depth;
+    launch.grid[0].divisor = geometry::kElementwiseThreads;
+    launch.grid[0].limit = 1 << 20;
+    launch.arguments = argumentsOf(writer);
+    plan.launches.push_back(launch);
+  }
+
   std::string opsName = kernelName + "_ops";
   KernelWriter writer(*this, kernelName);
   FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
-  FailureOr<std::string> xValue =
-      writer.read(analyzeFusedRead(x, policy), {"m", "k"});
+  FailureOr<std::string> stagedBase =
+      writer.pointer(stagedStorage, element, false, loc);
   FailureOr<std::string> weightBase =
       writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
                      element, false, loc);
@@ -2726,7 +2851,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
       writer.pointer(*where, cast<RankedTensorType>(result.getType())
                                  .getElementType(),
                      true, loc);
-  if (failed(rows) || failed(xValue) || failed(weightBase) ||
+  if (failed(rows) || failed(stagedBase) || failed(weightBase) ||
       failed(resultBase))
     return failure();
   // The result's initial value where the matmul accumulates into it.
@@ -2739,7 +2864,6 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
       return failure();
     initial = " + " + *value;
   }
-  std::string type = element.isBF16() ? "ssm::device::bf16" : "ssm::device::f16";
   std::string comment = fmt::format(
       "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]",
       op->getName().getStringRef().str(), locationOf(loc),
@@ -2751,8 +2875,8 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   out.line("static constexpr int64_t kColumns = {}, kDepth = {};", columns,
            depth);
   out.line("SSM_DEVICE int64_t rows() const {{ return {}; }}", *rows);
-  out.line("SSM_DEVICE float a(int64_t m, int64_t k) const {{ return {}; }}",
-           *xValue);
+  out.line("SSM_DEVICE const {} *x() const {{ return {}; }}", type,
+           *stagedBase);
   out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
            *weightBase);
   out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) const "
@@ -2772,12 +2896,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   launch.kernel = kernelName;
   launch.block[0] = geometry::kProjectionThreads;
   launch.sharedBytes = geometry::projectionSharedBytes(2);
-  std::optional<SizeProduct> product = sizes.productOf(result, 0);
-  if (!product)
-    return emitError(loc) << "cannot tell the rows of this projection from "
-                             "the inputs' sizes";
-  launch.grid[0].factor = product->factor;
-  launch.grid[0].dims.assign(product->dims.begin(), product->dims.end());
+  rowsExtent(launch.grid[0]);
   launch.grid[0].divisor = geometry::kProjectionRows;
   launch.grid[1].factor =
       (columns + geometry::kProjectionColumns - 1) / geometry::kProjectionColumns;
@@ -2792,6 +2911,7 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
   if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
     if (std::optional<BlockArgument> weight = projectionWeight(matmul))
       return emitProjection(matmul, *weight, ordinal, plan);
+  const bool perWarp = isWarpReduction(op);
   Value result = op->getResult(0);
   Location loc = op.getLoc();
   std::string cType =
@@ -2815,6 +2935,10 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
     } else {
       compute.line("{} accumulator{{}};", cType);
     }
+    // A warp's lanes each sum every 32nd term from zero, then the warp's
+    // sum joins the initial value.
+    if (perWarp)
+      compute.line("{} partial{{}};", cType);
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     unsigned open = 0;
     for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
@@ -2825,8 +2949,12 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
       if (failed(extent))
         return failure();
       loops[loop] = fmt::format("r{}", loop);
-      compute.line("for (int64_t r{0} = 0; r{0} < {1}; ++r{0}) {{", loop,
-                   *extent);
+      if (perWarp)
+        compute.line("for (int64_t r{0} = lane; r{0} < {1}; r{0} += 32) {{",
+                     loop, *extent);
+      else
+        compute.line("for (int64_t r{0} = 0; r{0} < {1}; ++r{0}) {{", loop,
+                     *extent);
       compute.indentMore();
       ++open;
     }
@@ -2845,16 +2973,18 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
       compute.line("const {} {} = {};", computeType(element), local, *value);
       inputNames.push_back(local);
     }
-    const std::string accumulator = "accumulator";
+    const std::string accumulator = perWarp ? "partial" : "accumulator";
     FailureOr<std::string> next =
         writer.translateBody(op, inputNames, compute, &accumulator, loops);
     if (failed(next))
       return failure();
-    compute.line("accumulator = {};", *next);
+    compute.line("{} = {};", accumulator, *next);
     for (; open > 0; --open) {
       compute.indentLess();
       compute.line("}}");
     }
+    if (perWarp)
+      compute.line("accumulator += ssm::device::warpSum(partial);");
     return std::string("accumulator");
   };
   return emitPerElement(
@@ -2862,7 +2992,7 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
       fmt::format("{} at {}: a thread an output element, over the reduction "
                   "loops",
                   op->getName().getStringRef().str(), locationOf(loc)),
-      valueAt, plan);
+      valueAt, plan, std::nullopt, perWarp);
 }
 
 LogicalResult FunctionEmitter::emitSlice(KernelRoot root, unsigned ordinal,

@@ -19,6 +19,19 @@ template <class Ops> SSM_DEVICE void elementwise(const Ops &ops) {
     ops.compute(index);
 }
 
+/// A warp an element (a row's reduction): `compute(index, lane)` on every
+/// lane of the warp, the loop warp-uniform so that lanes can combine.
+template <class Ops> SSM_DEVICE void warpPerElement(const Ops &ops) {
+  const int64_t size = ops.size();
+  const int warpsPerBlock = static_cast<int>(blockDim.x) / 32;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * warpsPerBlock;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  for (int64_t index = static_cast<int64_t>(blockIdx.x) * warpsPerBlock +
+                       threadIdx.x / 32;
+       index < size; index += stride)
+    ops.compute(index, lane);
+}
+
 } // namespace device
 } // namespace ssm
 

@@ -1,11 +1,10 @@
-// Projections y = x · Wᵀ (W [N, K] row-major, 16-bit values; x [M, K] read
-// through the generated accessor, its fused glue recomputed) on tensor
-// cores: each block computes 128 rows × 128 columns of y with 8 warps of
-// 64 × 32 (mma.sync m16n8k16, f32 accumulators), stepping through K 32 at a
-// time with two shared buffers: the next step's W tile is copied
-// asynchronously and its x values loaded into registers while this step's
-// products run. x is rounded to T where it is staged (bf16 or f16 models
-// multiply in their weights' precision; the sums are f32).
+// Projections y = x · Wᵀ (W [N, K] row-major, 16-bit values; x [M, K] the
+// same type, staged row-major by the kernel before, which evaluates its
+// fused glue once) on tensor cores: each block computes 128 rows × 128
+// columns of y with 8 warps of 64 × 32 (mma.sync m16n8k16, f32
+// accumulators), stepping through K 32 at a time with two shared buffers:
+// the next step's tiles of x and W are copied asynchronously (16 bytes a
+// thread) while this step's products run.
 //
 // With at most kProjectionVectorRows rows (decode) the same grid computes a
 // matrix-vector product instead: x staged in shared memory a slice of K at a
@@ -15,8 +14,7 @@
 // The generated Ops provides:
 //   int64_t rows() const                         M (dynamic)
 //   static constexpr int64_t kColumns, kDepth    N, K (K % 8 == 0)
-//   float a(int64_t m, int64_t k) const          x's element
-//   const T *weight() const                      W
+//   const T *x() const, const T *weight() const  x, W
 //   void store(int64_t m, int64_t n, float) const  y's element
 #ifndef SSM_DEVICE_MATMUL_CUH
 #define SSM_DEVICE_MATMUL_CUH
@@ -53,52 +51,37 @@ template <class T, class Ops> SSM_DEVICE void projection(const Ops &ops) {
   const int warpRow = (warp >> 2) * 64, warpColumn = (warp & 3) * 32;
   const T *weight = ops.weight();
 
-  // x: thread t stages column t % 32 of rows t / 32 + 8i.
-  constexpr int kXPerThread = kRows * kStep / kThreads;
-  float xNext[kXPerThread];
-  auto loadX = [&](int64_t k0) {
-    const int64_t k = k0 + (thread & 31);
-#pragma unroll
-    for (int i = 0; i < kXPerThread; ++i) {
-      const int64_t m = m0 + (thread >> 5) + 8 * i;
-      xNext[i] = m < M && k < K ? ops.a(m, k) : 0.0f;
-    }
-  };
-  auto storeX = [&](int buffer) {
-#pragma unroll
-    for (int i = 0; i < kXPerThread; ++i)
-      xTile[buffer][((thread >> 5) + 8 * i) * kPitch + (thread & 31)] =
-          Convert<T>::from(xNext[i]);
-  };
-  // W: 16-byte segments, 4 a row.
-  auto copyW = [&](int buffer, int64_t k0) {
-    constexpr int kSegments = kColumns * kStep / 8;
+  const T *x = ops.x();
+  // Tiles of `rows` rows from `data` [rows, K]: 16-byte segments, 4 a row.
+  auto copyTile = [&](T *tile, const T *data, int64_t r0, int64_t rows,
+                      int64_t k0) {
+    constexpr int kSegments = kRows * kStep / 8;
+    static_assert(kRows == kColumns, "x's and W's tiles copy alike");
 #pragma unroll
     for (int pass = 0; pass < kSegments / kThreads; ++pass) {
       const int segment = thread + pass * kThreads;
       const int row = segment >> 2, c = (segment & 3) * 8;
-      const int64_t n = n0 + row, k = k0 + c;
-      const bool valid = n < N && k < K;
-      copyAsync16(&wTile[buffer][row * kPitch + c],
-                  valid ? weight + n * K + k : weight, valid);
+      const int64_t r = r0 + row, k = k0 + c;
+      const bool valid = r < rows && k < K;
+      copyAsync16(&tile[row * kPitch + c], valid ? data + r * K + k : data,
+                  valid);
     }
+  };
+  auto copyStep = [&](int buffer, int64_t k0) {
+    copyTile(xTile[buffer], x, m0, M, k0);
+    copyTile(wTile[buffer], weight, n0, N, k0);
     copyAsyncCommit();
   };
 
   float accumulators[4][4][4] = {};
   const int steps = static_cast<int>((K + kStep - 1) / kStep);
-  loadX(0);
-  storeX(0);
-  copyW(0, 0);
+  copyStep(0, 0);
   for (int step = 0; step < steps; ++step) {
     const int buffer = step & 1;
     copyAsyncWait<0>();
     __syncthreads(); // this step's tiles are in; the other buffer is free
-    const bool more = step + 1 < steps;
-    if (more) {
-      copyW(buffer ^ 1, static_cast<int64_t>(step + 1) * kStep);
-      loadX(static_cast<int64_t>(step + 1) * kStep);
-    }
+    if (step + 1 < steps)
+      copyStep(buffer ^ 1, static_cast<int64_t>(step + 1) * kStep);
 #pragma unroll
     for (int kk = 0; kk < kStep; kk += 16) {
       uint32_t a[4][4];
@@ -117,8 +100,6 @@ template <class T, class Ops> SSM_DEVICE void projection(const Ops &ops) {
         }
       }
     }
-    if (more)
-      storeX(buffer ^ 1);
   }
 #pragma unroll
   for (int i = 0; i < 4; ++i)
@@ -149,13 +130,14 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
   if (blockIdx.x != 0)
     return; // one block row covers every row of x
   const T *weight = ops.weight();
+  const T *x = ops.x();
   float sums[kRowsPerWarp][kMaxRows] = {};
   for (int64_t s0 = 0; s0 < K; s0 += kSlice) {
     const int width = static_cast<int>(K - s0 < kSlice ? K - s0 : kSlice);
     __syncthreads(); // the last slice is used up
     for (int i = thread; i < kMaxRows * kSlice; i += kThreads) {
       const int m = i / kSlice, k = i % kSlice;
-      xSlice[i] = m < M && k < width ? ops.a(m, s0 + k) : 0.0f;
+      xSlice[i] = m < M && k < width ? toFloat(x[m * K + s0 + k]) : 0.0f;
     }
     __syncthreads();
     // Each lane takes 8 consecutive k of each 256-wide segment.
