@@ -847,9 +847,51 @@ private:
   /// The mixers' ssm.mix (decay dt·A) from the state `prefix`ssm_state
   /// (zero for prefill), its final state the next one; decode takes the
   /// recurrent step.
+  /// `x` (an f32 activation, the type ends in "xf32>") converted to
+  /// `element` by arith.`conversion` (truncf, extf).
+  Tensor convert(const Tensor &x, const std::string &from,
+                 const std::string &to, const char *conversion) {
+    std::string fromSuffix = "x" + from + ">", toSuffix = "x" + to + ">";
+    std::string type = x.type.substr(0, x.type.size() - fromSuffix.size()) +
+                       toSuffix;
+    Tensor result{fresh("converted"), type, x.shape};
+    std::string init = fresh("empty");
+    line(init + " = tensor.empty(%B, " + length + ") : " + type);
+    unsigned rank = static_cast<unsigned>(x.shape.size()) + 2;
+    std::string in = fresh("a"), out = fresh("acc"), value = fresh("v");
+    line(result.name + " = linalg.generic {indexing_maps = [" +
+         identityMap(rank) + ", " + identityMap(rank) +
+         "], iterator_types = [" + iteratorList(rank) + "]} ins(" + x.name +
+         " : " + x.type + ") outs(" + init + " : " + type + ") {");
+    line("^bb0(" + in + ": " + from + ", " + out + ": " + to + "):");
+    line("  " + value + " = arith." + conversion + " " + in + " : " + from +
+         " to " + to);
+    line("  linalg.yield " + value + " : " + to);
+    line("} -> " + type);
+    return result;
+  }
+
+  /// scan with q, k and v in the weights' type where they are 16-bit (as
+  /// transformers runs such a model: its activations in bf16), so that the
+  /// mixer takes its tensor-core kernels; y comes back as f32, the state
+  /// and the sums stay f32.
   Tensor scan(const Tensor &queries, const Tensor &keys, const Tensor &values,
               const Tensor &dt, const Tensor &a, const std::string &prefix,
               const std::vector<int64_t> &stateShape) {
+    if (config.weightType == "f32")
+      return scanOf(queries, keys, values, dt, a, prefix, stateShape);
+    const std::string &narrow = config.weightType;
+    Tensor y = scanOf(convert(queries, "f32", narrow, "truncf"),
+                      convert(keys, "f32", narrow, "truncf"),
+                      convert(values, "f32", narrow, "truncf"), dt, a, prefix,
+                      stateShape);
+    return convert(y, narrow, "f32", "extf");
+  }
+
+  Tensor scanOf(const Tensor &queries, const Tensor &keys,
+                const Tensor &values, const Tensor &dt, const Tensor &a,
+                const std::string &prefix,
+                const std::vector<int64_t> &stateShape) {
     std::string name = prefix + contract::kSsmState;
     Tensor y{fresh("mix"), values.type, values.shape};
     Tensor next{fresh("ssmState"),

@@ -4,8 +4,8 @@
 # bfloat16), and the weights stored as F16. An artifact compiled from each
 # (bf16 and f16 weights are parameters of their dtype, widened where the
 # kernels read them) must give the logits of the f32 artifact on the same
-# values, and the f32 artifact must take the bf16 and f16 files too (the
-# runtime widens them at load).
+# values (to the rounding of activations to 16 bits), and the f32 artifact
+# must take the bf16 and f16 files too (the runtime widens them at load).
 #   weight-dtypes.sh SSMC AGREEMENT EDIT_CHECKPOINT CHECKPOINT_DIR WORK_DIR [SSMC_FLAGS]
 set -e
 ssmc=$1 agree=$2 edit=$3 checkpoint=$4 work=$5
@@ -20,9 +20,12 @@ python3 "$edit" "$checkpoint" "$work/f16" store:f16
 for dtype in bf16 f16; do
   "$ssmc" "$work/$dtype" "$@" -o "$work/$dtype.art"
 done
-# Same values, same f32 arithmetic on the CPU: equal to rounding; each
-# within the rounding's effect of transformers' logits from the f32 weights.
-tolerance=${SSM_AGREEMENT_TOLERANCE:-1e-5}
+# Same weights; the 16-bit artifacts also round the mixers' q, k and v to
+# their type (as transformers runs such a model), so within 1 % of the
+# largest logit; each within the rounding's effect of transformers' logits
+# from the f32 weights. The f32 artifact on the widened bf16 file: the same
+# arithmetic on the same values, equal to rounding.
+tolerance=${SSM_AGREEMENT_TOLERANCE:-1e-2}
 "$agree" "$expected" "$tolerance" 0.2 "$work/bf16.art" "$work/bf16" \
   "$work/f32.art" "$work/rounded"
 "$agree" "$expected" "$tolerance" 0.2 "$work/f16.art" "$work/f16" \

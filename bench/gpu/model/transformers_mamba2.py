@@ -102,20 +102,41 @@ def main():
             setattr(modeling_mamba2, name, function)
     if hasattr(modeling_mamba2, "is_fast_path_available"):
         modeling_mamba2.is_fast_path_available = True
-    import inspect
-    print(inspect.getsource(modeling_mamba2.Mamba2Mixer.forward),
-          file=sys.stderr)
+
+    # transformers 5.17's mixer calls its own entry points, which use the
+    # kernels only when its loader found them: they are given mamba_ssm's.
+    def chunk_scan(x, dt, A, B, C, chunk_size, D=None, z=None,
+                   return_final_states=False, dt_bias=None, dt_softplus=False,
+                   initial_states=None, dt_limit=(0.0, float("inf")), **unused):
+        return ssd_combined.mamba_chunk_scan_combined(
+            x, dt, A, B, C, chunk_size, D=D, z=z, dt_bias=dt_bias,
+            initial_states=initial_states, dt_softplus=dt_softplus,
+            dt_limit=dt_limit, return_final_states=return_final_states)
+
+    def step(state, x, dt, A, B, C, D=None, z=None, dt_bias=None,
+             dt_softplus=False, **unused):
+        return state_update.selective_state_update(
+            state, x, dt, A, B, C, D=D, z=z, dt_bias=dt_bias,
+            dt_softplus=dt_softplus)
+
+    if hasattr(modeling_mamba2, "mamba2_chunk_scan"):
+        modeling_mamba2.mamba2_chunk_scan = chunk_scan
+    if hasattr(modeling_mamba2, "mamba2_selective_state_update"):
+        modeling_mamba2.mamba2_selective_state_update = step
     # Which kernels the mixers call: transformers resolves them into its
     # module's globals when the mixers are built; counting the SSD scan's
     # calls shows the fast path ran.
     kernels = {}
     for name in ("mamba_chunk_scan_combined", "selective_state_update",
+                 "mamba2_chunk_scan", "mamba2_selective_state_update",
                  "causal_conv1d_fn", "causal_conv1d_update"):
         function = getattr(modeling_mamba2, name, None)
         kernels[name] = getattr(function, "__module__", repr(function))
     calls = {"scan": 0, "update": 0}
     for name, key in (("mamba_chunk_scan_combined", "scan"),
-                      ("selective_state_update", "update")):
+                      ("selective_state_update", "update"),
+                      ("mamba2_chunk_scan", "scan"),
+                      ("mamba2_selective_state_update", "update")):
         function = getattr(modeling_mamba2, name, None)
         if callable(function):
             def counted(*args, _function=function, _key=key, **kwargs):

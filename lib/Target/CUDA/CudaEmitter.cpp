@@ -2900,6 +2900,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   launch.grid[0].divisor = geometry::kProjectionRows;
   launch.grid[1].factor =
       (columns + geometry::kProjectionColumns - 1) / geometry::kProjectionColumns;
+  launch.grid[2].factor = geometry::kProjectionVectorSplit;
   launch.arguments = argumentsOf(writer);
   plan.launches.push_back(launch);
   return success();

@@ -19,12 +19,15 @@ namespace geometry {
 
 /// Projections (x · Wᵀ, W of 16-bit values, matmul.cuh): 8 warps a block,
 /// each block 128 rows × 128 columns of the result; grid
-/// (ceil(M / 128), ceil(N / 128)). Up to kProjectionVectorRows rows the
+/// (ceil(M / 128), ceil(N / 128), kProjectionVectorSplit). Up to kProjectionVectorRows rows the
 /// block streams W once instead (a matrix-vector product: decode).
 constexpr int kProjectionThreads = 256;
 constexpr int kProjectionRows = 128;
 constexpr int kProjectionColumns = 128;
 constexpr int kProjectionVectorRows = 4;
+/// The grid's z: the matrix-vector form splits each block's columns among
+/// that many blocks (more SMs streaming W); the tiled form runs at z = 0.
+constexpr int kProjectionVectorSplit = 4;
 /// K steps of 32, rows padded to 40 (16-byte aligned, ldmatrix without bank
 /// conflicts): two buffers of x's and W's tiles; the matrix-vector form
 /// stages slices of 1024 of K as f32 in the same memory.

@@ -7,9 +7,10 @@
 // thread) while this step's products run.
 //
 // With at most kProjectionVectorRows rows (decode) the same grid computes a
-// matrix-vector product instead: x staged in shared memory a slice of K at a
-// time, each warp streaming 16 of the block's rows of W once, 16 bytes a
-// lane, and reducing across lanes at the end.
+// matrix-vector product instead: the grid's z splits each block's columns
+// four ways, x is staged in shared memory a slice of K at a time, and each
+// warp streams 4 rows of W once, 16 bytes a lane, reducing across lanes at
+// the end.
 //
 // The generated Ops provides:
 //   int64_t rows() const                         M (dynamic)
@@ -40,6 +41,8 @@ template <class T, class Ops> SSM_DEVICE void projection(const Ops &ops) {
     projectionVector<T>(ops);
     return;
   }
+  if (blockIdx.z != 0)
+    return; // the matrix-vector form's split
   T *shared = sharedMemory<T>();
   T *xTile[2] = {shared, shared + kRows * kPitch};
   T *wTile[2] = {shared + 2 * kRows * kPitch,
@@ -118,7 +121,8 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kColumns = geometry::kProjectionColumns;
   constexpr int kMaxRows = geometry::kProjectionVectorRows;
-  constexpr int kRowsPerWarp = kColumns / (kThreads / 32);
+  constexpr int kSplit = geometry::kProjectionVectorSplit;
+  constexpr int kRowsPerWarp = kColumns / kSplit / (kThreads / 32);
   constexpr int kSlice = geometry::kProjectionSlice;
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
   float *xSlice = sharedMemory<float>();
@@ -126,6 +130,7 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
   const int lane = thread & 31, warp = thread >> 5;
   const int64_t M = ops.rows();
   const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns +
+                     static_cast<int64_t>(blockIdx.z) * (kColumns / kSplit) +
                      static_cast<int64_t>(warp) * kRowsPerWarp;
   if (blockIdx.x != 0)
     return; // one block row covers every row of x
@@ -140,28 +145,41 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
       xSlice[i] = m < M && k < width ? toFloat(x[m * K + s0 + k]) : 0.0f;
     }
     __syncthreads();
-    // Each lane takes 8 consecutive k of each 256-wide segment.
-    for (int k = lane * 8; k < width; k += 256) {
-      uint4 words[kRowsPerWarp];
+    // Each lane takes 8 consecutive k of each 256-wide segment, the loads
+    // of four segments issued before their products (more bytes in flight
+    // a warp: the form is bound by W's stream).
+    constexpr int kUnroll = 4;
+    for (int k0 = lane * 8; k0 < width; k0 += 256 * kUnroll) {
+      uint4 words[kUnroll][kRowsPerWarp];
 #pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const int64_t n = n0 + r;
-        if (n < N)
-          words[r] = *reinterpret_cast<const uint4 *>(weight + n * K + s0 + k);
-        else
-          words[r] = uint4{0, 0, 0, 0};
-      }
+      for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const T *w = reinterpret_cast<const T *>(&words[r]);
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+          const int64_t n = n0 + r;
+          const int k = k0 + 256 * u;
+          if (n < N && k < width)
+            words[u][r] =
+                *reinterpret_cast<const uint4 *>(weight + n * K + s0 + k);
+          else
+            words[u][r] = uint4{0, 0, 0, 0};
+        }
 #pragma unroll
-        for (int m = 0; m < kMaxRows; ++m) {
-          const float *x = xSlice + m * kSlice + k;
-          float sum = sums[r][m];
+      for (int u = 0; u < kUnroll; ++u) {
+        const int k = k0 + 256 * u;
+        if (k >= width)
+          break;
 #pragma unroll
-          for (int e = 0; e < 8; ++e)
-            sum += toFloat(w[e]) * x[e];
-          sums[r][m] = sum;
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+          const T *w = reinterpret_cast<const T *>(&words[u][r]);
+#pragma unroll
+          for (int m = 0; m < kMaxRows; ++m) {
+            const float *x = xSlice + m * kSlice + k;
+            float sum = sums[r][m];
+#pragma unroll
+            for (int e = 0; e < 8; ++e)
+              sum += toFloat(w[e]) * x[e];
+            sums[r][m] = sum;
+          }
         }
       }
     }
