@@ -1186,12 +1186,19 @@ static LogicalResult checkWeights(const ModelConfig &config,
     DLDataType wanted = config.weightType == "bf16" ? DLDataType{kDLBfloat, 16, 1}
                         : config.weightType == "f16" ? DLDataType{kDLFloat, 16, 1}
                                                      : DLDataType{kDLFloat, 32, 1};
-    if (tensor.dtype.code != wanted.code || tensor.dtype.bits != wanted.bits ||
-        tensor.dtype.lanes != 1) {
+    // f32 parameters take 16-bit tensors too: the runtime widens them.
+    bool widened = wanted.bits == 32 && tensor.dtype.bits == 16 &&
+                   (tensor.dtype.code == kDLBfloat ||
+                    tensor.dtype.code == kDLFloat);
+    if ((tensor.dtype.code != wanted.code || tensor.dtype.bits != wanted.bits ||
+         tensor.dtype.lanes != 1) &&
+        !widened) {
       emitError(loc) << path << ": tensor '" << weight.name << "' is "
                      << ssm_dtype_name(tensor.dtype)
-                     << "; the config's dtype makes every weight "
-                     << ssm_dtype_name(wanted);
+                     << "; the weights' dtype (the config's, or "
+                        "--weight-dtype) makes every weight "
+                     << ssm_dtype_name(wanted)
+                     << " (the runtime widens 16-bit files, never rounds)";
       result = failure();
       break;
     }
@@ -1214,7 +1221,8 @@ static LogicalResult checkWeights(const ModelConfig &config,
 }
 
 FailureOr<OwningOpRef<ModuleOp>>
-mlir::ssm::importModel(llvm::StringRef directory, MLIRContext *context) {
+mlir::ssm::importModel(llvm::StringRef directory, MLIRContext *context,
+                       std::optional<std::string> weightType) {
   llvm::SmallString<256> configPath(directory), weightsPath(directory);
   llvm::sys::path::append(configPath, "config.json");
   llvm::sys::path::append(weightsPath, "model.safetensors");
@@ -1227,6 +1235,8 @@ mlir::ssm::importModel(llvm::StringRef directory, MLIRContext *context) {
   llvm::Expected<ModelConfig> config = parseModelConfig((*text)->getBuffer());
   if (!config)
     return emitError(loc) << llvm::toString(config.takeError());
+  if (weightType)
+    config->weightType = *weightType;
   // Weights are parameters: a config alone compiles, and the runtime checks
   // the checkpoint it is given at load.
   if (llvm::sys::fs::exists(weightsPath) &&

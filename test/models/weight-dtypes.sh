@@ -32,3 +32,7 @@ tolerance=${SSM_AGREEMENT_TOLERANCE:-1e-2}
   "$work/f32.art" "$work/f16"
 "$agree" "$expected" 1e-5 0.2 "$work/f32.art" "$work/bf16" \
   "$work/f32.art" "$work/rounded"
+# --weight-dtype=f32 makes the bf16 checkpoint's artifact an f32 one.
+"$ssmc" "$work/bf16" --weight-dtype=f32 -o "$work/widened.art"
+"$agree" "$expected" 1e-5 0.2 "$work/widened.art" "$work/bf16" \
+  "$work/f32.art" "$work/rounded"

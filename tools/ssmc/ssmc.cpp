@@ -103,6 +103,13 @@ static cl::opt<std::string> vectorDtype(
              "f32 (as in the file), bf16 or f16"),
     cl::cat(ssmcCategory), cl::init("f32"));
 
+static cl::opt<std::string> weightDtype(
+    "weight-dtype",
+    cl::desc("For a checkpoint: its weights' type in the artifact, "
+             "checkpoint (the config's dtype), f32 (the runtime widens a "
+             "16-bit file at load; the CPU's fast path), bf16 or f16"),
+    cl::cat(ssmcCategory), cl::init("checkpoint"));
+
 static int exitCode(ssm::CompileResult result) {
   switch (result) {
   case ssm::CompileResult::Success:
@@ -212,8 +219,16 @@ int main(int argc, char **argv) {
       return 2;
     module = std::move(*imported);
   } else if (ssm::isCheckpointDirectory(inputPath)) {
+    std::optional<std::string> weights;
+    if (weightDtype == "f32" || weightDtype == "bf16" || weightDtype == "f16") {
+      weights = weightDtype;
+    } else if (weightDtype != "checkpoint") {
+      llvm::errs() << "ssmc: unknown --weight-dtype=" << weightDtype
+                   << ", expected checkpoint, f32, bf16 or f16\n";
+      return 2;
+    }
     FailureOr<OwningOpRef<ModuleOp>> imported =
-        ssm::importModel(inputPath, &context);
+        ssm::importModel(inputPath, &context, weights);
     if (failed(imported))
       return 2;
     module = std::move(*imported);

@@ -33,6 +33,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,9 +67,12 @@ std::string modelSource(const ModelConfig &config);
 /// Reads `directory`/config.json and checks `directory`/model.safetensors
 /// against it when it is there (every weight present with its shape and the
 /// config's dtype, no tensor the config does not account for), then builds
-/// the module. Errors name the file and the field or tensor.
-FailureOr<OwningOpRef<ModuleOp>> importModel(llvm::StringRef directory,
-                                             MLIRContext *context);
+/// the module. `weightType` ("f32", "bf16", "f16") replaces the config's
+/// dtype; f32 parameters take a 16-bit file too (the runtime widens it at
+/// load). Errors name the file and the field or tensor.
+FailureOr<OwningOpRef<ModuleOp>>
+importModel(llvm::StringRef directory, MLIRContext *context,
+            std::optional<std::string> weightType = std::nullopt);
 
 /// Whether `path` is a checkpoint directory (holds a config.json).
 bool isCheckpointDirectory(llvm::StringRef path);
