@@ -2990,9 +2990,12 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
   };
   return emitPerElement(
       fmt::format("{}_reduction{}", prefix, ordinal), result, loc,
-      fmt::format("{} at {}: a thread an output element, over the reduction "
-                  "loops",
-                  op->getName().getStringRef().str(), locationOf(loc)),
+      fmt::format("{} at {}: {}", op->getName().getStringRef().str(),
+                  locationOf(loc),
+                  perWarp ? "a warp an output element, its lanes splitting "
+                            "the reduction loop"
+                          : "a thread an output element, over the reduction "
+                            "loops"),
       valueAt, plan, std::nullopt, perWarp);
 }
 
