@@ -176,6 +176,19 @@ std::string locationOf(Location loc) {
 
 static std::optional<BlockArgument> projectionWeight(linalg::MatmulOp op);
 
+/// Appends the dims of a size that is a product of input dims to a buffer's
+/// shape: the factor, where not 1, as a static dim, and each input dim.
+static void appendDims(CudaBuffer &buffer, const SizeProduct &product) {
+  if (product.factor != 1) {
+    buffer.shape.push_back(product.factor);
+    buffer.dimsFrom.push_back(std::nullopt);
+  }
+  for (const InputDim &dim : product.dims) {
+    buffer.shape.push_back(-1);
+    buffer.dimsFrom.push_back(dim);
+  }
+}
+
 /// The C++ type a value of element type `type` is computed in.
 std::string computeType(Type type) {
   if (type.isF64())
@@ -843,14 +856,7 @@ LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
         return emitError(value.getLoc())
                << "cannot tell dim " << d
                << " of this intermediate tensor from the inputs' sizes";
-      if (product->factor != 1) {
-        buffer.shape.push_back(product->factor);
-        buffer.dimsFrom.push_back(std::nullopt);
-      }
-      for (const InputDim &source : product->dims) {
-        buffer.shape.push_back(-1);
-        buffer.dimsFrom.push_back(source);
-      }
+      appendDims(buffer, *product);
     }
     storage[value] = {Storage::Kind::Buffer,
                       static_cast<unsigned>(plan.buffers.size())};
@@ -2775,14 +2781,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   // once per element, not once per block column of the product.
   CudaBuffer staged;
   staged.dtype = manifestDtype(element);
-  if (rowsProduct->factor != 1) {
-    staged.shape.push_back(rowsProduct->factor);
-    staged.dimsFrom.push_back(std::nullopt);
-  }
-  for (const InputDim &dim : rowsProduct->dims) {
-    staged.shape.push_back(-1);
-    staged.dimsFrom.push_back(dim);
-  }
+  appendDims(staged, *rowsProduct);
   staged.shape.push_back(depth);
   staged.dimsFrom.push_back(std::nullopt);
   Storage stagedStorage{Storage::Kind::Buffer,

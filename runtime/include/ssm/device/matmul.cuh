@@ -132,8 +132,6 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
   const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns +
                      static_cast<int64_t>(blockIdx.z) * (kColumns / kSplit) +
                      static_cast<int64_t>(warp) * kRowsPerWarp;
-  if (blockIdx.x != 0)
-    return; // one block row covers every row of x
   const T *weight = ops.weight();
   const T *x = ops.x();
   float sums[kRowsPerWarp][kMaxRows] = {};
