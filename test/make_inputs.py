@@ -1,11 +1,17 @@
-"""Writes a safetensors file of f32 tensors with uniform random values, for
+"""Writes a safetensors file of tensors with uniform random values, for
 tests that run an artifact on made-up inputs:
-    make_inputs.py OUT.safetensors NAME=D0xD1x...[:LOW:HIGH] ... [--seed=N]
-(LOW, HIGH default to -1, 1)."""
+    make_inputs.py OUT.safetensors NAME[:bf16]=D0xD1x...[:LOW:HIGH] ... [--seed=N]
+(LOW, HIGH default to -1, 1; f32 unless the name says bf16: the values
+rounded to nearest, ties to even)."""
 import json
 import random
 import struct
 import sys
+
+
+def bf16_bits(value):
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
 
 
 def main(argv):
@@ -23,14 +29,21 @@ def main(argv):
     header, blobs, offset = {}, [], 0
     for spec in specs:
         name, _, rest = spec.partition("=")
+        name, _, dtype = name.partition(":")
+        if dtype not in ("", "bf16"):
+            sys.exit("make_inputs.py: dtype '%s' of '%s': expected bf16" % (dtype, name))
         dims, *bounds = rest.split(":")
         low, high = (float(bounds[0]), float(bounds[1])) if bounds else (-1.0, 1.0)
         shape = [int(d) for d in dims.split("x")]
         count = 1
         for d in shape:
             count *= d
-        blob = struct.pack("<%df" % count, *(rng.uniform(low, high) for _ in range(count)))
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+        values = [rng.uniform(low, high) for _ in range(count)]
+        if dtype == "bf16":
+            blob = struct.pack("<%dH" % count, *(bf16_bits(v) for v in values))
+        else:
+            blob = struct.pack("<%df" % count, *values)
+        header[name] = {"dtype": "BF16" if dtype else "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     text = json.dumps(header).encode()

@@ -215,6 +215,14 @@ static manifest::TensorSpec toManifest(const TensorSignature &tensor) {
 static manifest::Launch toManifest(const CudaLaunch &launch) {
   manifest::Launch result;
   result.kernel = launch.kernel;
+  if (launch.runsWhen) {
+    manifest::LaunchRange &range = result.runsWhen.emplace();
+    range.factor = launch.runsWhen->factor;
+    for (const InputDim &dim : launch.runsWhen->dims)
+      range.dims.push_back(toManifest(dim));
+    range.atLeast = launch.runsWhen->atLeast;
+    range.atMost = launch.runsWhen->atMost;
+  }
   for (int axis = 0; axis < 3; ++axis) {
     const CudaGridExtent &extent = launch.grid[axis];
     manifest::GridExtent &grid = result.grid[axis];

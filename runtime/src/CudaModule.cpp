@@ -160,6 +160,22 @@ int64_t gridExtent(const GridExtent &extent, const DLTensor *inputs) {
   return static_cast<int64_t>(value);
 }
 
+/// Whether factor · Π dims lies in the launch's range (no range: always).
+bool runsFor(const Launch &launch, const DLTensor *inputs) {
+  if (!launch.runsWhen)
+    return true;
+  const LaunchRange &range = *launch.runsWhen;
+  unsigned __int128 product = static_cast<unsigned __int128>(range.factor);
+  for (const InputDim &dim : range.dims) {
+    product *= static_cast<unsigned __int128>(inputSize(inputs, dim));
+    if (product > (static_cast<unsigned __int128>(1) << 80))
+      return range.atMost == 0; // past any bound the manifest can state
+  }
+  return product >= static_cast<unsigned __int128>(range.atLeast) &&
+         (range.atMost == 0 ||
+          product <= static_cast<unsigned __int128>(range.atMost));
+}
+
 ssm_status_t CudaCode::invoke(const ssm_function_s &function,
                               const DLTensor *inputs, DLTensor *outputs) {
   const FunctionSpec &spec = *function.spec;
@@ -202,6 +218,8 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
 
   for (size_t l = 0; l < spec.launches.size(); ++l) {
     const Launch &launch = spec.launches[l];
+    if (!runsFor(launch, inputs))
+      continue; // another form's sizes
     int64_t grid[3];
     bool empty = false;
     static const int64_t kMaxGrid[3] = {(int64_t(1) << 31) - 1, 65535, 65535};

@@ -135,6 +135,10 @@ private:
                             std::vector<BufferSpec> &out) const;
   ssm_status_t parseLaunch(const json::Value &value, const std::string &path,
                            const FunctionSpec &function, Launch &out) const;
+  ssm_status_t parseLaunchRange(const json::Value &value,
+                                const std::string &path,
+                                const FunctionSpec &function,
+                                LaunchRange &out) const;
   ssm_status_t parseGridExtent(const json::Value &value,
                                const std::string &path,
                                const FunctionSpec &function,
@@ -428,6 +432,53 @@ ssm_status_t ManifestParser::parseGridExtent(const json::Value &value,
   return nullptr;
 }
 
+ssm_status_t ManifestParser::parseLaunchRange(const json::Value &value,
+                                              const std::string &path,
+                                              const FunctionSpec &function,
+                                              LaunchRange &out) const {
+  if (ssm_status_t status = expectObject(value, path))
+    return status;
+  if (ssm_status_t status = checkFields(value, path, {"factor", "dims"},
+                                        {"at_least", "at_most"}))
+    return status;
+  if (ssm_status_t status =
+          getInteger(*value.find("factor"), path + ".factor", out.factor))
+    return status;
+  if (out.factor < 1)
+    return fail(path + ".factor", "is {}, expected at least 1", out.factor);
+  const json::Value *atLeast = value.find("at_least");
+  const json::Value *atMost = value.find("at_most");
+  if (!atLeast && !atMost)
+    return fail(path, "has neither 'at_least' nor 'at_most'");
+  if (atLeast) {
+    if (ssm_status_t status =
+            getInteger(*atLeast, path + ".at_least", out.atLeast))
+      return status;
+    if (out.atLeast < 0)
+      return fail(path + ".at_least", "is negative");
+  }
+  if (atMost) {
+    if (ssm_status_t status = getInteger(*atMost, path + ".at_most", out.atMost))
+      return status;
+    if (out.atMost < 1 || out.atMost < out.atLeast)
+      return fail(path + ".at_most", "is {}, expected at least 1 and at least "
+                                     "'at_least' ({})",
+                  out.atMost, out.atLeast);
+  }
+  const json::Value &dims = *value.find("dims");
+  if (ssm_status_t status = expectArray(dims, path + ".dims"))
+    return status;
+  for (size_t d = 0; d < dims.getArray().size(); ++d) {
+    InputDim dim;
+    if (ssm_status_t status = parseInputDim(dims.getArray()[d],
+                                            fmt::format("{}.dims[{}]", path, d),
+                                            function.inputs, dim))
+      return status;
+    out.dims.push_back(dim);
+  }
+  return nullptr;
+}
+
 ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
                                          const std::string &path,
                                          const FunctionSpec &function,
@@ -436,11 +487,17 @@ ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
     return status;
   if (ssm_status_t status = checkFields(
           value, path, {"kernel", "grid", "block", "shared_bytes", "arguments"},
-          {}))
+          {"runs_when"}))
     return status;
   if (ssm_status_t status =
           getName(*value.find("kernel"), path + ".kernel", out.kernel))
     return status;
+  if (const json::Value *range = value.find("runs_when")) {
+    out.runsWhen.emplace();
+    if (ssm_status_t status = parseLaunchRange(*range, path + ".runs_when",
+                                               function, *out.runsWhen))
+      return status;
+  }
   const json::Value &grid = *value.find("grid");
   if (ssm_status_t status = expectArray(grid, path + ".grid"))
     return status;
@@ -867,11 +924,23 @@ Json launchJson(const Launch &launch) {
       break;
     }
   }
-  return Json{{"kernel", launch.kernel},
+  Json object{{"kernel", launch.kernel},
               {"grid", std::move(grid)},
               {"block", {launch.block[0], launch.block[1], launch.block[2]}},
               {"shared_bytes", launch.sharedBytes},
               {"arguments", std::move(arguments)}};
+  if (launch.runsWhen) {
+    Json dims = Json::array();
+    for (const InputDim &dim : launch.runsWhen->dims)
+      dims.push_back(inputDimJson(dim));
+    Json range{{"factor", launch.runsWhen->factor}, {"dims", std::move(dims)}};
+    if (launch.runsWhen->atLeast > 0)
+      range["at_least"] = launch.runsWhen->atLeast;
+    if (launch.runsWhen->atMost > 0)
+      range["at_most"] = launch.runsWhen->atMost;
+    object["runs_when"] = std::move(range);
+  }
+  return object;
 }
 
 Json functionJson(const FunctionSpec &function, bool cuda) {

@@ -10,7 +10,9 @@
 // shared checkpoint is compiled for the GPU too, with its files copied, and
 // `models.txt` lists them as
 //   <artifact dir> <checkpoint dir>
-// for ssm-run check-model --target=cuda there. Every artifact's CUDA goes
+// for ssm-run check-model --target=cuda there. Projections of bf16 weights
+// (x · Wᵀ, the models' in_proj and out_proj) are cases too, at rows that
+// take each of the kernel's forms. Every artifact's CUDA goes
 // through nvcc for sm_90a, so ctest runs this too (into the build tree): the
 // generated CUDA of every case, shared vector and checkpoint compiles, GPU or
 // not. Exit 0 all compiled, 1 some did not, 77 no nvcc.
@@ -35,7 +37,10 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -113,6 +118,104 @@ struct F32Tensor {
     return tensor;
   }
 };
+
+/// A projection y = x · Wᵀ of a bf16 W [N, K] as a model's importer writes
+/// it (W widened where it is read, rows the product of batch and length).
+std::string projectionMlir(int64_t depth, int64_t columns) {
+  std::string text = R"(
+#lhs = affine_map<(m, n, k) -> (m, k)>
+#rhs = affine_map<(m, n, k) -> (n, k)>
+#out = affine_map<(m, n, k) -> (m, n)>
+#identity = affine_map<(n, k) -> (n, k)>
+func.func @project(%x: tensor<?x?xKxf32> {ssm.name = "x"}, %w: tensor<NxKxbf16> {ssm.name = "w"})
+    -> (tensor<?x?xNxf32> {ssm.name = "y"}) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %x, %c0 : tensor<?x?xKxf32>
+  %l = tensor.dim %x, %c1 : tensor<?x?xKxf32>
+  %rows = arith.muli %b, %l : index
+  %e0 = tensor.empty() : tensor<NxKxf32>
+  %wide = linalg.generic {indexing_maps = [#identity, #identity], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<NxKxbf16>) outs(%e0 : tensor<NxKxf32>) {
+  ^bb0(%in: bf16, %o: f32):
+    %e = arith.extf %in : bf16 to f32
+    linalg.yield %e : f32
+  } -> tensor<NxKxf32>
+  %flat = tensor.collapse_shape %x [[0, 1], [2]] : tensor<?x?xKxf32> into tensor<?xKxf32>
+  %e1 = tensor.empty(%rows) : tensor<?xNxf32>
+  %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?xNxf32>) -> tensor<?xNxf32>
+  %proj = linalg.matmul indexing_maps = [#lhs, #rhs, #out] ins(%flat, %wide : tensor<?xKxf32>, tensor<NxKxf32>)
+      outs(%z1 : tensor<?xNxf32>) -> tensor<?xNxf32>
+  %y = tensor.expand_shape %proj [[0, 1], [2]] output_shape [%b, %l, N] : tensor<?xNxf32> into tensor<?x?xNxf32>
+  return %y : tensor<?x?xNxf32>
+}
+)";
+  std::string result;
+  for (char c : text) {
+    if (c == 'K')
+      result += std::to_string(depth);
+    else if (c == 'N')
+      result += std::to_string(columns);
+    else
+      result += c;
+  }
+  return result;
+}
+
+/// The bf16 bits of `value` (round to nearest, ties to even) and back.
+uint16_t bf16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  return static_cast<uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+}
+float bf16Value(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+/// Inputs (x of bf16 values stored as f32, so that the kernel's rounding of
+/// x is exact; W in bf16) and y computed in double, for a projection case.
+bool writeProjectionCase(const std::string &dir, int64_t batch, int64_t length,
+                         int64_t depth, int64_t columns, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  int64_t rows = batch * length;
+  std::vector<float> x(rows * depth);
+  std::vector<uint16_t> w(columns * depth);
+  for (float &value : x)
+    value = bf16Value(bf16Bits(dist(rng)));
+  for (uint16_t &value : w)
+    value = bf16Bits(dist(rng));
+  std::vector<float> y(rows * columns);
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < columns; ++n) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < depth; ++k)
+        sum += static_cast<double>(x[m * depth + k]) *
+               static_cast<double>(bf16Value(w[n * depth + k]));
+      y[m * columns + n] = static_cast<float>(sum);
+    }
+  std::vector<int64_t> xShape = {batch, length, depth},
+                       wShape = {columns, depth},
+                       yShape = {batch, length, columns};
+  auto view = [](void *data, std::vector<int64_t> &shape, DLDataType dtype) {
+    DLTensor tensor{};
+    tensor.data = data;
+    tensor.device = {kDLCPU, 0};
+    tensor.ndim = static_cast<int32_t>(shape.size());
+    tensor.dtype = dtype;
+    tensor.shape = shape.data();
+    return tensor;
+  };
+  return writeTensors(dir + "/inputs.safetensors", {"x", "w"},
+                      {view(x.data(), xShape, {kDLFloat, 32, 1}),
+                       view(w.data(), wShape, {kDLBfloat, 16, 1})}) &&
+         writeTensors(dir + "/expected.safetensors", {"y"},
+                      {view(y.data(), yShape, {kDLFloat, 32, 1})});
+}
 
 /// Copies the files under `from` to `to`, keeping the tree.
 bool copyTree(const std::string &from, const std::string &to) {
@@ -250,6 +353,50 @@ int main(int argc, char **argv) {
       }
     }
   }
+  // Projections: one artifact a shape, inputs at rows of every form (at
+  // most 4, 5 to 64, more: matmul.cuh), K and N off the tiles; the same
+  // arithmetic on the same values but for the order of the f32 sums.
+  struct ProjectionShape {
+    int64_t depth, columns;
+  };
+  struct Rows {
+    int64_t batch, length;
+  };
+  const std::vector<Rows> everyForm = {{1, 1}, {2, 2}, {1, 5}, {2, 23},
+                                       {4, 16}, {5, 13}, {3, 61}, {2, 300}};
+  const std::vector<Rows> eachForm = {{1, 3}, {2, 23}, {3, 61}};
+  for (ProjectionShape shape : {ProjectionShape{200, 300},
+                                ProjectionShape{1024, 776}}) {
+    std::string name = "projection-" + std::to_string(shape.depth) + "x" +
+                       std::to_string(shape.columns);
+    std::string dir = out + "/cases/" + name;
+    MLIRContext context(registry);
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
+        projectionMlir(shape.depth, shape.columns), &context);
+    if (!module || !compile(*module, dir, {"auto", 0}, name)) {
+      std::fprintf(stderr, "%s: does not compile\n", name.c_str());
+      ++failures;
+      continue;
+    }
+    unsigned seed = 1;
+    // The larger shape's inputs are large: fewer of them (a call's carry).
+    for (Rows rows : shape.depth < 1024 ? everyForm : eachForm) {
+      std::string size = std::to_string(rows.batch) + "x" +
+                         std::to_string(rows.length);
+      std::string files = dir + "/" + size;
+      llvm::sys::fs::create_directories(files);
+      if (!writeProjectionCase(files, rows.batch, rows.length, shape.depth,
+                               shape.columns, seed++)) {
+        ++failures;
+        continue;
+      }
+      std::string relative = "cases/" + name;
+      list << relative << " " << relative << "/" << size
+           << "/inputs.safetensors " << relative << "/" << size
+           << "/expected.safetensors 1e-5\n";
+    }
+  }
+
   // The shared checkpoints, with the cost model's algorithms, and the files
   // check-model reads (in checkpoints/, apart from the vectors' testdata/, so
   // that a call can carry one without the other).

@@ -2835,73 +2835,110 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     plan.launches.push_back(launch);
   }
 
-  std::string opsName = kernelName + "_ops";
-  KernelWriter writer(*this, kernelName);
-  FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
-  FailureOr<std::string> stagedBase =
-      writer.pointer(stagedStorage, element, false, loc);
-  FailureOr<std::string> weightBase =
-      writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
-                     element, false, loc);
-  std::optional<Storage> where = storageOf(result);
-  if (!where)
-    return emitError(loc) << "internal error: a projection has no storage";
-  FailureOr<std::string> resultBase =
-      writer.pointer(*where, cast<RankedTensorType>(result.getType())
-                                 .getElementType(),
-                     true, loc);
-  if (failed(rows) || failed(stagedBase) || failed(weightBase) ||
-      failed(resultBase))
-    return failure();
-  // The result's initial value where the matmul accumulates into it.
-  std::string initial;
-  OpOperand *init = op.getDpsInitOperand(0);
-  if (op.payloadUsesValueFromOperand(init)) {
-    FailureOr<std::string> value =
-        writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
-    if (failed(value))
+  // The kernel's forms by the rows (matmul.cuh), each a launch of its own
+  // grid and shared memory that runs for its range of rows: all three where
+  // the rows are dynamic, the one that applies where they are static.
+  struct Form {
+    const char *suffix, *function, *what;
+    int64_t atLeast, atMost, sharedBytes;
+    bool tiled;
+  };
+  const Form forms[] = {
+      {"_vector", "projectionVector",
+       "a matrix-vector product (at most 4 rows)", 0,
+       geometry::kProjectionVectorRows, geometry::projectionVectorSharedBytes(),
+       false},
+      {"_few", "projectionFewRows", "every row of 32 columns a block",
+       geometry::kProjectionVectorRows + 1, geometry::kProjectionFewRows,
+       geometry::projectionFewRowsSharedBytes(), false},
+      {"", "projectionTiles", "128 × 128 tiles",
+       geometry::kProjectionFewRows + 1, 0,
+       geometry::projectionTilesSharedBytes(), true},
+  };
+  const bool staticRows = rowsProduct->dims.empty();
+  for (const Form &form : forms) {
+    if (staticRows && (rowsProduct->factor < form.atLeast ||
+                       (form.atMost > 0 && rowsProduct->factor > form.atMost)))
+      continue;
+    std::string formName = kernelName + form.suffix;
+    std::string opsName = formName + "_ops";
+    KernelWriter writer(*this, formName);
+    FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
+    FailureOr<std::string> stagedBase =
+        writer.pointer(stagedStorage, element, false, loc);
+    FailureOr<std::string> weightBase =
+        writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
+                       element, false, loc);
+    std::optional<Storage> where = storageOf(result);
+    if (!where)
+      return emitError(loc) << "internal error: a projection has no storage";
+    FailureOr<std::string> resultBase =
+        writer.pointer(*where, cast<RankedTensorType>(result.getType())
+                                   .getElementType(),
+                       true, loc);
+    if (failed(rows) || failed(stagedBase) || failed(weightBase) ||
+        failed(resultBase))
       return failure();
-    initial = " + " + *value;
-  }
-  std::string comment = fmt::format(
-      "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]",
-      op->getName().getStringRef().str(), locationOf(loc),
-      element.isBF16() ? "bf16" : "f16", columns, depth);
-  out.line("// {}", comment);
-  out.line("struct {} {{", opsName);
-  out.indentMore();
-  writer.printMembers(out);
-  out.line("static constexpr int64_t kColumns = {}, kDepth = {};", columns,
-           depth);
-  out.line("SSM_DEVICE int64_t rows() const {{ return {}; }}", *rows);
-  out.line("SSM_DEVICE const {} *x() const {{ return {}; }}", type,
-           *stagedBase);
-  out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
-           *weightBase);
-  out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) const "
-           "{{ ssm::device::store({}, m * kColumns + n, value{}); }}",
-           *resultBase, initial);
-  out.indentLess();
-  out.append(writer.getHelpers().str());
-  out.line("}};");
-  SourcePrinter body;
-  body.indentMore();
-  body.line("{} ops;", opsName);
-  writer.printAssignments(body, "ops");
-  body.line("ssm::device::projection<{}>(ops);", type);
-  finishKernel(writer, comment, body.str(), geometry::kProjectionThreads);
+    // The result's initial value where the matmul accumulates into it.
+    std::string initial;
+    OpOperand *init = op.getDpsInitOperand(0);
+    if (op.payloadUsesValueFromOperand(init)) {
+      FailureOr<std::string> value =
+          writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
+      if (failed(value))
+        return failure();
+      initial = " + " + *value;
+    }
+    std::string comment = fmt::format(
+        "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]: {}",
+        op->getName().getStringRef().str(), locationOf(loc),
+        element.isBF16() ? "bf16" : "f16", columns, depth, form.what);
+    out.line("// {}", comment);
+    out.line("struct {} {{", opsName);
+    out.indentMore();
+    writer.printMembers(out);
+    out.line("static constexpr int64_t kColumns = {}, kDepth = {};", columns,
+             depth);
+    out.line("SSM_DEVICE int64_t rows() const {{ return {}; }}", *rows);
+    out.line("SSM_DEVICE const {} *x() const {{ return {}; }}", type,
+             *stagedBase);
+    out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
+             *weightBase);
+    out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) const "
+             "{{ ssm::device::store({}, m * kColumns + n, value{}); }}",
+             *resultBase, initial);
+    out.indentLess();
+    out.append(writer.getHelpers().str());
+    out.line("}};");
+    SourcePrinter body;
+    body.indentMore();
+    body.line("{} ops;", opsName);
+    writer.printAssignments(body, "ops");
+    body.line("ssm::device::{}<{}>(ops);", form.function, type);
+    finishKernel(writer, comment, body.str(), geometry::kProjectionThreads);
 
-  CudaLaunch launch;
-  launch.kernel = kernelName;
-  launch.block[0] = geometry::kProjectionThreads;
-  launch.sharedBytes = geometry::projectionSharedBytes(2);
-  rowsExtent(launch.grid[0]);
-  launch.grid[0].divisor = geometry::kProjectionRows;
-  launch.grid[1].factor =
-      (columns + geometry::kProjectionColumns - 1) / geometry::kProjectionColumns;
-  launch.grid[2].factor = geometry::kProjectionVectorSplit;
-  launch.arguments = argumentsOf(writer);
-  plan.launches.push_back(launch);
+    CudaLaunch launch;
+    launch.kernel = formName;
+    if (!staticRows) {
+      CudaLaunchRange &range = launch.runsWhen.emplace();
+      range.factor = rowsProduct->factor;
+      range.dims.assign(rowsProduct->dims.begin(), rowsProduct->dims.end());
+      range.atLeast = form.atLeast;
+      range.atMost = form.atMost;
+    }
+    launch.block[0] = geometry::kProjectionThreads;
+    launch.sharedBytes = form.sharedBytes;
+    launch.grid[1].factor = (columns + geometry::kProjectionColumns - 1) /
+                            geometry::kProjectionColumns;
+    if (form.tiled) {
+      rowsExtent(launch.grid[0]);
+      launch.grid[0].divisor = geometry::kProjectionRows;
+    } else {
+      launch.grid[2].factor = geometry::kProjectionVectorSplit;
+    }
+    launch.arguments = argumentsOf(writer);
+    plan.launches.push_back(launch);
+  }
   return success();
 }
 

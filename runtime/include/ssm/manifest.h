@@ -76,8 +76,22 @@ struct KernelArgument {
   InputDim dim;
 };
 
+/// CUDA: the sizes a launch runs for, a product factor · Π dims of the
+/// call's input dims within [atLeast, atMost] (0: unbounded above). Kernels
+/// that take different forms by a dynamic size (a projection's rows) are
+/// separate launches with ranges that do not overlap; the others are
+/// skipped.
+struct LaunchRange {
+  int64_t factor = 1;
+  std::vector<InputDim> dims;
+  int64_t atLeast = 0;
+  int64_t atMost = 0;
+};
+
 struct Launch {
   std::string kernel;
+  /// Absent: the launch always runs.
+  std::optional<LaunchRange> runsWhen;
   GridExtent grid[3];
   uint32_t block[3] = {1, 1, 1};
   int64_t sharedBytes = 0;

@@ -304,6 +304,13 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
                       {KernelArgument::Kind::Buffer, 0, {}},
                       {KernelArgument::Kind::Dim, 0, InputDim{1, 1}}};
   function.launches.push_back(launch);
+  Launch ranged = launch;
+  ranged.kernel = "ssd_projection0_few";
+  ranged.runsWhen = LaunchRange{2, {InputDim{0, 1}}, 5, 64};
+  function.launches.push_back(ranged);
+  ranged.kernel = "ssd_projection0";
+  ranged.runsWhen = LaunchRange{1, {InputDim{0, 1}}, 65, 0};
+  function.launches.push_back(ranged);
   written.functions.push_back(function);
 
   std::string text = formatManifest(written);
@@ -334,7 +341,17 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
   EXPECT_EQ(f.algorithms[1].algorithm, "recurrent");
   ASSERT_EQ(f.buffers.size(), 1u);
   EXPECT_EQ(f.buffers[0].dimsFrom[1]->dim, 1u);
-  ASSERT_EQ(f.launches.size(), 1u);
+  ASSERT_EQ(f.launches.size(), 3u);
+  EXPECT_FALSE(f.launches[0].runsWhen.has_value());
+  ASSERT_TRUE(f.launches[1].runsWhen.has_value());
+  EXPECT_EQ(f.launches[1].runsWhen->factor, 2);
+  ASSERT_EQ(f.launches[1].runsWhen->dims.size(), 1u);
+  EXPECT_EQ(f.launches[1].runsWhen->dims[0].dim, 1u);
+  EXPECT_EQ(f.launches[1].runsWhen->atLeast, 5);
+  EXPECT_EQ(f.launches[1].runsWhen->atMost, 64);
+  ASSERT_TRUE(f.launches[2].runsWhen.has_value());
+  EXPECT_EQ(f.launches[2].runsWhen->atLeast, 65);
+  EXPECT_EQ(f.launches[2].runsWhen->atMost, 0); // unbounded: not written
   const Launch &l = f.launches[0];
   EXPECT_EQ(l.kernel, "ssd_mix0");
   EXPECT_EQ(l.grid[0].factor, 2);
@@ -380,6 +397,56 @@ TEST(ManifestTest, FormatThenParseRoundTrips) {
   ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
   EXPECT_EQ(read.cpu.arch, "aarch64");
   EXPECT_TRUE(read.cpu.features.empty());
+}
+
+// A launch's range of sizes: a product of input dims and its bounds, at
+// least one of them, ordered; each error names the field.
+TEST(ManifestTest, LaunchRangesMalformed) {
+  Manifest written;
+  written.target = "cuda";
+  written.library = "k.cubin";
+  written.abiVersion = SSM_CPU_LIBRARY_ABI_VERSION;
+  written.source = "k.mlir";
+  written.cuda = {"sm_90a", "k.cu", ""};
+  FunctionSpec function;
+  function.name = "f";
+  function.inputs.push_back({"x", "bf16", {}, {-1, 8}, {}, {}});
+  Launch launch;
+  launch.kernel = "f_projection0_few";
+  launch.runsWhen = LaunchRange{1, {InputDim{0, 0}}, 5, 64};
+  launch.block[0] = 256;
+  function.launches.push_back(launch);
+  written.functions.push_back(function);
+  const std::string text = formatManifest(written);
+  // `from` replaced by `to` in the launch's range (after "runs_when").
+  auto replaced = [&](const std::string &from, const std::string &to) {
+    std::string result = text;
+    size_t at = result.find(from, result.find("\"runs_when\""));
+    EXPECT_NE(at, std::string::npos) << from << " in " << text;
+    if (at != std::string::npos)
+      result.replace(at, from.size(), to);
+    return result;
+  };
+  Manifest read;
+  ssm_status_t status = parseManifest(text, "m.json", read);
+  ASSERT_EQ(status, nullptr) << ssm_status_message(status) << "\n" << text;
+  EXPECT_MANIFEST_ERROR(replaced("\"at_most\": 64", "\"at_most\": 4"),
+                        SSM_STATUS_DATA_LOSS,
+                        "launches[0].runs_when.at_most is 4");
+  EXPECT_MANIFEST_ERROR(replaced("\"at_least\": 5", "\"at_least\": -5"),
+                        SSM_STATUS_DATA_LOSS,
+                        "runs_when.at_least is negative");
+  EXPECT_MANIFEST_ERROR(
+      replaced("\"at_least\": 5", "\"x_least\": 5"), SSM_STATUS_DATA_LOSS,
+      "runs_when has unknown field 'x_least'");
+  // Neither bound (a range of 0 and "unbounded" writes neither member).
+  written.functions[0].launches[0].runsWhen = LaunchRange{1, {InputDim{0, 0}}, 0, 0};
+  EXPECT_MANIFEST_ERROR(formatManifest(written), SSM_STATUS_DATA_LOSS,
+                        "runs_when has neither 'at_least' nor 'at_most'");
+  EXPECT_MANIFEST_ERROR(replaced("\"factor\": 1", "\"factor\": 0"),
+                        SSM_STATUS_DATA_LOSS, "runs_when.factor is 0");
+  EXPECT_MANIFEST_ERROR(replaced("\"input\": 0", "\"input\": 3"),
+                        SSM_STATUS_DATA_LOSS, "runs_when.dims[0]");
 }
 
 TEST(ManifestTest, OptionalAndInformationalFields) {

@@ -43,8 +43,19 @@ struct CudaKernelArgument {
   InputDim dim{0, 0};
 };
 
+/// The sizes a launch runs for: factor · Π dims within [atLeast, atMost]
+/// (0: unbounded above); the manifest's `runs_when`.
+struct CudaLaunchRange {
+  int64_t factor = 1;
+  std::vector<InputDim> dims;
+  int64_t atLeast = 0;
+  int64_t atMost = 0;
+};
+
 struct CudaLaunch {
   std::string kernel;
+  /// Absent: always.
+  std::optional<CudaLaunchRange> runsWhen;
   CudaGridExtent grid[3];
   unsigned block[3] = {1, 1, 1};
   int64_t sharedBytes = 0;

@@ -17,30 +17,55 @@ namespace ssm {
 namespace device {
 namespace geometry {
 
-/// Projections (x · Wᵀ, W of 16-bit values, matmul.cuh): 8 warps a block,
-/// each block 128 rows × 128 columns of the result; grid
-/// (ceil(M / 128), ceil(N / 128), kProjectionVectorSplit). Up to kProjectionVectorRows rows the
-/// block streams W once instead (a matrix-vector product: decode).
+/// Projections (x · Wᵀ, W of 16-bit values, matmul.cuh): three forms by the
+/// rows M, each a launch of 8 warps a block that runs for its rows:
+///   - M ≤ kProjectionVectorRows: a matrix-vector product (decode at batch
+///     ≤ 4), grid (1, ceil(N / 128), kProjectionVectorSplit);
+///   - M ≤ kProjectionFewRows: every row × 32 columns a block (decode at
+///     larger batches), the same grid;
+///   - larger M: 128 × 128 tiles, grid (ceil(M / 128), ceil(N / 128), 1).
 constexpr int kProjectionThreads = 256;
 constexpr int kProjectionRows = 128;
 constexpr int kProjectionColumns = 128;
 constexpr int kProjectionVectorRows = 4;
-/// The grid's z: the matrix-vector form splits each block's columns among
-/// that many blocks (more SMs streaming W); the tiled form runs at z = 0.
+constexpr int kProjectionFewRows = 64;
+/// The grid's z of the first two forms: each 128 columns split among that
+/// many blocks (more SMs streaming W).
 constexpr int kProjectionVectorSplit = 4;
-/// K steps of 32, rows padded to 40 (16-byte aligned, ldmatrix without bank
-/// conflicts): two buffers of x's and W's tiles; the matrix-vector form
-/// stages slices of 1024 of K as f32 in the same memory.
+/// Tiles on mma.sync (sm_90 without the `a` features): K steps of 32, rows
+/// padded to 40 (16-byte aligned, ldmatrix without bank conflicts), two
+/// buffers of x's and W's tiles.
 constexpr int kProjectionStep = 32;
 constexpr int kProjectionPitch = kProjectionStep + 8;
+/// Tiles on wgmma (sm_90a): K steps of 64 (one 128-byte swizzled block a
+/// row), kProjectionWgmmaStages buffers (copies two steps ahead of the
+/// products, one group of products in flight), 1024-byte aligned.
+constexpr int kProjectionWgmmaStep = 64;
+constexpr int kProjectionWgmmaStages = 4;
+/// The few-row form: K steps of 64, rows padded to 72, four buffers.
+constexpr int kProjectionFewStep = 64;
+constexpr int kProjectionFewPitch = kProjectionFewStep + 8;
+constexpr int kProjectionFewStages = 4;
+/// The matrix-vector form stages slices of 1024 of K as f32.
 constexpr int kProjectionSlice = 1024;
-constexpr int projectionSharedBytes(int elementBytes) {
-  return 2 * (kProjectionRows + kProjectionColumns) * kProjectionPitch *
-             elementBytes >
-                 kProjectionVectorRows * kProjectionSlice * 4
-             ? 2 * (kProjectionRows + kProjectionColumns) * kProjectionPitch *
-                   elementBytes
-             : kProjectionVectorRows * kProjectionSlice * 4;
+/// Shared memory of each form, 16-bit operands. The tiled launch holds the
+/// wgmma form's (the kernel takes the mma.sync one on sm_90, in less).
+constexpr int projectionTilesSharedBytes() {
+  constexpr int wgmma = kProjectionWgmmaStages *
+                            (kProjectionRows + kProjectionColumns) *
+                            kProjectionWgmmaStep * 2 +
+                        1024;
+  constexpr int mma =
+      2 * (kProjectionRows + kProjectionColumns) * kProjectionPitch * 2;
+  return wgmma > mma ? wgmma : mma;
+}
+constexpr int projectionFewRowsSharedBytes() {
+  return kProjectionFewStages *
+         (kProjectionFewRows + kProjectionColumns / kProjectionVectorSplit) *
+         kProjectionFewPitch * 2;
+}
+constexpr int projectionVectorSharedBytes() {
+  return kProjectionVectorRows * kProjectionSlice * 4;
 }
 /// W's rows are copied 16 bytes at a time: K a multiple of 8.
 constexpr bool projectionTakes(long long depth) { return depth % 8 == 0; }

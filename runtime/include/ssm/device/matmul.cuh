@@ -1,16 +1,19 @@
 // Projections y = x · Wᵀ (W [N, K] row-major, 16-bit values; x [M, K] the
 // same type, staged row-major by the kernel before, which evaluates its
-// fused glue once) on tensor cores: each block computes 128 rows × 128
-// columns of y with 8 warps of 64 × 32 (mma.sync m16n8k16, f32
-// accumulators), stepping through K 32 at a time with two shared buffers:
-// the next step's tiles of x and W are copied asynchronously (16 bytes a
-// thread) while this step's products run.
-//
-// With at most kProjectionVectorRows rows (decode) the same grid computes a
-// matrix-vector product instead: the grid's z splits each block's columns
-// four ways, x is staged in shared memory a slice of K at a time, and each
-// warp streams 4 rows of W once, 16 bytes a lane, reducing across lanes at
-// the end.
+// fused glue once) on tensor cores, f32 accumulators. Three forms by the
+// rows M, which are dynamic: each a kernel of its own, launched for its
+// range of rows (geometry.h gives the ranges and grids):
+//   - projectionTiles (prefill): each block computes 128 rows × 128
+//     columns of y. On sm_90a two warpgroups of 64 rows issue wgmma
+//     m64n128k16 on swizzled tiles, K 64 at a time, the copies (cp.async)
+//     two steps ahead of the products; elsewhere 8 warps of 64 × 32 run
+//     mma.sync m16n8k16, K 32 at a time, two buffers.
+//   - projectionFewRows (decode at batch 5–64): each block computes every
+//     row of 32 columns, so that enough blocks stream W; K 64 at a time,
+//     four buffers.
+//   - projectionVector (decode at batch ≤ 4): a matrix-vector product; x is
+//     staged in shared memory a slice of K at a time, and each warp streams
+//     4 rows of W once, 16 bytes a lane, reducing across lanes at the end.
 //
 // The generated Ops provides:
 //   int64_t rows() const                         M (dynamic)
@@ -22,27 +25,36 @@
 
 #include "ssm/device/geometry.h"
 #include "ssm/device/mma.cuh"
+#include "ssm/device/wgmma.cuh"
 
 namespace ssm {
 namespace device {
 
-template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops);
+template <class T, class Ops> SSM_DEVICE void projectionTilesMma(const Ops &ops);
+template <class T, class Ops>
+SSM_DEVICE void projectionTilesWgmma(const Ops &ops);
 
-template <class T, class Ops> SSM_DEVICE void projection(const Ops &ops) {
+/// 128 × 128 of y a block: wgmma where the build has it (sm_90a), mma.sync
+/// otherwise.
+template <class T, class Ops> SSM_DEVICE void projectionTiles(const Ops &ops) {
+  static_assert(Ops::kDepth % 8 == 0, "W's rows are copied 16 bytes at a time");
+#if defined(SSM_DEVICE_EMULATION) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  projectionTilesWgmma<T>(ops);
+#else
+  projectionTilesMma<T>(ops);
+#endif
+}
+
+/// 128 × 128 of y on mma.sync: 8 warps of 64 × 32.
+template <class T, class Ops>
+SSM_DEVICE void projectionTilesMma(const Ops &ops) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kRows = geometry::kProjectionRows;
   constexpr int kColumns = geometry::kProjectionColumns;
   constexpr int kStep = geometry::kProjectionStep;
   constexpr int kPitch = geometry::kProjectionPitch;
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
-  static_assert(K % 8 == 0, "W's rows are copied 16 bytes at a time");
   const int64_t M = ops.rows();
-  if (M <= geometry::kProjectionVectorRows) {
-    projectionVector<T>(ops);
-    return;
-  }
-  if (blockIdx.z != 0)
-    return; // the matrix-vector form's split
   T *shared = sharedMemory<T>();
   T *xTile[2] = {shared, shared + kRows * kPitch};
   T *wTile[2] = {shared + 2 * kRows * kPitch,
@@ -115,6 +127,191 @@ template <class T, class Ops> SSM_DEVICE void projection(const Ops &ops) {
         if (m < M && n < N)
           ops.store(m, n, accumulators[i][j][e]);
       }
+}
+
+/// 128 × 128 of y on wgmma (sm_90a): warpgroup g computes rows 64g..64g+63
+/// of the block's, all 128 columns. Step s's tiles land in buffer
+/// s % kStages; the copies of step s + kStages - 2 are issued once every
+/// warpgroup is past step s - 2's products (the buffer they take).
+template <class T, class Ops>
+SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
+  constexpr int kThreads = geometry::kProjectionThreads;
+  constexpr int kRows = geometry::kProjectionRows;
+  constexpr int kColumns = geometry::kProjectionColumns;
+  constexpr int kStep = geometry::kProjectionWgmmaStep;
+  constexpr int kStages = geometry::kProjectionWgmmaStages;
+  constexpr int kTileBytes = kRows * kStep * 2;
+  static_assert(kRows == kColumns && kStep == 64 && sizeof(T) == 2,
+                "x's and W's tiles alike, one swizzled block a row");
+  static_assert(kStages >= 3, "copies ahead of one group of products");
+  constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
+  const int64_t M = ops.rows();
+  unsigned char *shared = sharedMemory<unsigned char>();
+  unsigned char *tiles =
+      shared + ((1024 - sharedAddress(shared) % 1024) % 1024);
+  const uint32_t tilesAddress = sharedAddress(tiles);
+  const int thread = static_cast<int>(threadIdx.x);
+  const int group = thread / 128;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kRows;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const T *x = ops.x();
+  const T *weight = ops.weight();
+  // 128 rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes a row,
+  // zeros past the rows and past K.
+  auto copyTile = [&](unsigned char *tile, const T *data, int64_t r0,
+                      int64_t rows, int64_t k0) {
+    constexpr int kSegments = kRows * kStep / 8;
+#pragma unroll
+    for (int pass = 0; pass < kSegments / kThreads; ++pass) {
+      const int segment = thread + pass * kThreads;
+      const int row = segment / 8, c = (segment % 8) * 8;
+      const int64_t r = r0 + row, k = k0 + c;
+      const bool valid = r < rows && k < K;
+      copyAsync16(tile + swizzledOffset<kRows>(row, c),
+                  valid ? data + r * K + k : data, valid);
+    }
+  };
+  auto copyStep = [&](int step) {
+    unsigned char *stage = tiles + (step % kStages) * 2 * kTileBytes;
+    const int64_t k0 = static_cast<int64_t>(step) * kStep;
+    copyTile(stage, x, m0, M, k0);
+    copyTile(stage + kTileBytes, weight, n0, N, k0);
+  };
+
+  float accumulators[kColumns / 8][4];
+#pragma unroll
+  for (int j = 0; j < kColumns / 8; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      accumulators[j][i] = 0.0f;
+  const int steps = static_cast<int>((K + kStep - 1) / kStep);
+#pragma unroll
+  for (int s = 0; s < kStages - 2; ++s) {
+    if (s < steps)
+      copyStep(s);
+    copyAsyncCommit();
+  }
+  for (int step = 0; step < steps; ++step) {
+    copyAsyncWait<kStages - 3>();
+    fenceProxyAsync();
+    __syncthreads(); // step's tiles are in; step - 2's buffer is free
+    if (step + kStages - 2 < steps)
+      copyStep(step + kStages - 2);
+    copyAsyncCommit();
+    const uint32_t stage = tilesAddress + (step % kStages) * 2 * kTileBytes;
+    wgmmaFence();
+#pragma unroll
+    for (int ks = 0; ks < kStep / 16; ++ks)
+      wgmmaSS<T, kColumns>(accumulators,
+                           kMajorDescriptor<kRows>(stage, 64 * group, ks),
+                           kMajorDescriptor<kColumns>(stage + kTileBytes, 0, ks),
+                           1);
+    wgmmaCommit();
+    wgmmaWait<1>();
+  }
+  wgmmaWait<0>();
+  wgmmaFenceOperands(accumulators);
+  copyAsyncWait<0>();
+
+  const int lane = thread % 32, warpRow = 64 * group + 16 * (thread / 32 % 4);
+#pragma unroll
+  for (int j = 0; j < kColumns / 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t m = m0 + warpRow + accumulatorRow(lane, e);
+      const int64_t n = n0 + 8 * j + accumulatorColumn(lane, e);
+      if (m < M && n < N)
+        ops.store(m, n, accumulators[j][e]);
+    }
+}
+
+/// Every row (M ≤ 64) × 32 columns of y on mma.sync: warp w computes rows
+/// 16·(w % 4).. and columns 16·(w / 4).. of the block's; warps whose rows
+/// are all past M only copy. Step s's tiles land in buffer s % kStages, the
+/// copies running kStages - 1 steps ahead.
+template <class T, class Ops>
+SSM_DEVICE void projectionFewRows(const Ops &ops) {
+  static_assert(Ops::kDepth % 8 == 0, "W's rows are copied 16 bytes at a time");
+  constexpr int kThreads = geometry::kProjectionThreads;
+  constexpr int kRows = geometry::kProjectionFewRows;
+  constexpr int kColumns =
+      geometry::kProjectionColumns / geometry::kProjectionVectorSplit;
+  constexpr int kStep = geometry::kProjectionFewStep;
+  constexpr int kPitch = geometry::kProjectionFewPitch;
+  constexpr int kStages = geometry::kProjectionFewStages;
+  constexpr int kStageElements = (kRows + kColumns) * kPitch;
+  static_assert(kRows == 64 && kColumns == 32 && kThreads == 256,
+                "8 warps of 16 rows × 16 columns");
+  constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
+  const int64_t M = ops.rows();
+  T *shared = sharedMemory<T>();
+  const int thread = static_cast<int>(threadIdx.x);
+  const int lane = thread & 31, warp = thread >> 5;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.y) *
+                         geometry::kProjectionColumns +
+                     static_cast<int64_t>(blockIdx.z) * kColumns;
+  const int warpRow = 16 * (warp % 4), warpColumn = 16 * (warp / 4);
+  const bool active = warpRow < M;
+  const T *x = ops.x();
+  const T *weight = ops.weight();
+  // `rows` rows × 64 of K from `data` [limit, K] into a tile of pitch kPitch:
+  // 8 segments of 16 bytes a row, zeros past `limit` and past K.
+  auto copyTile = [&](T *tile, const T *data, int64_t r0, int rows,
+                      int64_t limit, int64_t k0) {
+    for (int segment = thread; segment < rows * 8; segment += kThreads) {
+      const int row = segment / 8, c = (segment % 8) * 8;
+      const int64_t r = r0 + row, k = k0 + c;
+      const bool valid = r < limit && k < K;
+      copyAsync16(&tile[row * kPitch + c], valid ? data + r * K + k : data,
+                  valid);
+    }
+  };
+  auto copyStep = [&](int step) {
+    T *stage = shared + (step % kStages) * kStageElements;
+    const int64_t k0 = static_cast<int64_t>(step) * kStep;
+    copyTile(stage, x, 0, kRows, M, k0);
+    copyTile(stage + kRows * kPitch, weight, n0, kColumns, N, k0);
+  };
+
+  float accumulators[2][4] = {};
+  const int steps = static_cast<int>((K + kStep - 1) / kStep);
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < steps)
+      copyStep(s);
+    copyAsyncCommit();
+  }
+  for (int step = 0; step < steps; ++step) {
+    copyAsyncWait<kStages - 2>();
+    __syncthreads(); // step's tiles are in; step - 1's buffer is free
+    if (step + kStages - 1 < steps)
+      copyStep(step + kStages - 1);
+    copyAsyncCommit();
+    if (!active)
+      continue;
+    const T *xTile = shared + (step % kStages) * kStageElements;
+    const T *wTile = xTile + kRows * kPitch;
+#pragma unroll
+    for (int kk = 0; kk < kStep; kk += 16) {
+      uint32_t a[4], b0[2], b1[2];
+      loadA<T>(a, xTile, kPitch, warpRow, kk, lane);
+      loadBPairNMajor<T>(b0, b1, wTile, kPitch, kk, warpColumn, lane);
+      mma16816<T>(accumulators[0], a, b0);
+      mma16816<T>(accumulators[1], a, b1);
+    }
+  }
+  copyAsyncWait<0>();
+  if (!active)
+    return;
+#pragma unroll
+  for (int j = 0; j < 2; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t m = warpRow + accumulatorRow(lane, e);
+      const int64_t n = n0 + warpColumn + 8 * j + accumulatorColumn(lane, e);
+      if (m < M && n < N)
+        ops.store(m, n, accumulators[j][e]);
+    }
 }
 
 template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
