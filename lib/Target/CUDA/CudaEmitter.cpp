@@ -453,6 +453,13 @@ private:
   /// `weight` is W's function argument.
   LogicalResult emitProjection(linalg::MatmulOp op, BlockArgument weight,
                                unsigned ordinal, CudaFunctionPlan &plan);
+  /// The kernel after a projection's few-row form that splits K: the splits'
+  /// partial sums added in order, with the result's initial value.
+  LogicalResult
+  emitProjectionSum(linalg::MatmulOp op, StringRef kernelName, Storage partials,
+                    int64_t splits, const std::optional<CudaLaunchRange> &range,
+                    llvm::function_ref<void(CudaGridExtent &)> rowsExtent,
+                    CudaFunctionPlan &plan);
   /// A kernel of a thread an element of `result`: `valueAt` writes the
   /// statements for the element at `indices` and returns its expression,
   /// stored into `target` (default: the result's storage).
@@ -490,6 +497,25 @@ private:
   llvm::SetVector<Value> materialized;
   llvm::DenseMap<Value, Storage> storage;
   llvm::MapVector<Value, unsigned> constants; // dense constants → index
+  /// Results read only through slices of their last dim (a projection's
+  /// parts): their kernels store each element into the slices that hold it,
+  /// which are materialized in their place (splitSlices).
+  llvm::DenseMap<Value, SmallVector<tensor::ExtractSliceOp>> splitInto;
+
+public:
+  /// The statements storing `value` at element `row`, `column` of a result
+  /// split into slices (`column` along its last dim, `row` the linear index
+  /// of the others); `prefix` precedes each store.
+  FailureOr<std::string> splitStore(KernelWriter &writer, Value result,
+                                    const std::string &row,
+                                    const std::string &column,
+                                    const std::string &value,
+                                    const std::string &prefix, Location loc);
+  bool isSplit(Value value) const { return splitInto.count(value); }
+
+private:
+  /// Finds the results splitInto takes (after classify).
+  void splitSlices();
 };
 
 Value FunctionEmitter::viewedValue(Value value) {
@@ -700,8 +726,9 @@ LogicalResult FunctionEmitter::classify() {
       };
       SmallPtrSet<Operation *, 4> users(generic->getUsers().begin(),
                                         generic->getUsers().end());
-      needed = needed ||
-               (users.size() > 1 && llvm::any_of(users, isReduction));
+      // (A value of no inputs, a fill, is as cheap to recompute as to read.)
+      needed = needed || (users.size() > 1 && generic.getNumDpsInputs() > 0 &&
+                          llvm::any_of(users, isReduction));
       if (needed) {
         materialized.insert(generic.getResult(0));
         roots.push_back({KernelRoot::Kind::Elementwise, MixOp(), std::nullopt,
@@ -810,7 +837,115 @@ LogicalResult FunctionEmitter::classify() {
       changed = true;
     }
   }
+  splitSlices();
   return success();
+}
+
+/// The slices of `value`'s last dim its users take, through reshapes that
+/// keep that dim (unit strides, whole other dims, static offset and size),
+/// or nothing when any user is something else.
+static std::optional<SmallVector<tensor::ExtractSliceOp>>
+lastDimSlicesOf(Value value, int64_t lastDim, const DynamicSizes &sizes) {
+  SmallVector<tensor::ExtractSliceOp> slices;
+  SmallVector<Value> worklist = {value};
+  while (!worklist.empty()) {
+    Value next = worklist.pop_back_val();
+    for (Operation *user : next.getUsers()) {
+      if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(user)) {
+        auto type = cast<RankedTensorType>(user->getResult(0).getType());
+        if (type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1) ||
+            type.getDimSize(type.getRank() - 1) != lastDim)
+          return std::nullopt;
+        worklist.push_back(user->getResult(0));
+        continue;
+      }
+      auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+      if (!slice || slice.getSourceType().getRank() != slice.getType().getRank())
+        return std::nullopt;
+      unsigned rank = slice.getType().getRank();
+      for (unsigned d = 0; d < rank; ++d) {
+        bool last = d + 1 == rank;
+        if (slice.getStaticStrides()[d] != 1 ||
+            (last && (ShapedType::isDynamic(slice.getStaticOffsets()[d]) ||
+                      ShapedType::isDynamic(slice.getStaticSizes()[d]))) ||
+            (!last && (slice.getStaticOffsets()[d] != 0 ||
+                       slice.getType().getDimSize(d) !=
+                           slice.getSourceType().getDimSize(d))))
+          return std::nullopt;
+      }
+      // A dynamic dim other than the last: whole where the sizes say the
+      // slice's dim equals the source's.
+      for (unsigned d = 0; d + 1 < rank; ++d)
+        if (slice.getType().isDynamicDim(d) &&
+            !sizes.same(slice.getResult(), d, slice.getSource(), d))
+          return std::nullopt;
+      slices.push_back(slice);
+    }
+  }
+  if (slices.empty())
+    return std::nullopt;
+  // By offset: the stores read in the order of the parts.
+  llvm::stable_sort(slices, [](tensor::ExtractSliceOp a,
+                               tensor::ExtractSliceOp b) {
+    return a.getStaticOffsets().back() < b.getStaticOffsets().back();
+  });
+  return slices;
+}
+
+void FunctionEmitter::splitSlices() {
+  for (KernelRoot &root : roots) {
+    Value result;
+    if (root.kind == KernelRoot::Kind::Reduction)
+      result = root.reduction->getResult(0);
+    else if (root.kind == KernelRoot::Kind::Elementwise)
+      result = root.generic.getResult(0);
+    else
+      continue;
+    auto type = cast<RankedTensorType>(result.getType());
+    if (type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
+      continue;
+    std::optional<SmallVector<tensor::ExtractSliceOp>> slices =
+        lastDimSlicesOf(result, type.getDimSize(type.getRank() - 1), sizes);
+    if (!slices)
+      continue;
+    splitInto[result] = *slices;
+    materialized.remove(result);
+  }
+  // The slices' own kernels go: their producers write them.
+  llvm::erase_if(roots, [&](KernelRoot &root) {
+    if (root.kind != KernelRoot::Kind::Slice)
+      return false;
+    auto slice = cast<tensor::ExtractSliceOp>(root.view);
+    Value source = viewedValue(slice.getSource());
+    return splitInto.count(source) &&
+           llvm::is_contained(splitInto[source], slice);
+  });
+}
+
+FailureOr<std::string> FunctionEmitter::splitStore(
+    KernelWriter &writer, Value result, const std::string &row,
+    const std::string &column, const std::string &value,
+    const std::string &prefix, Location loc) {
+  std::string statements;
+  for (tensor::ExtractSliceOp slice : splitInto.lookup(result)) {
+    unsigned last = slice.getType().getRank() - 1;
+    int64_t offset = slice.getStaticOffsets()[last];
+    int64_t size = slice.getStaticSizes()[last];
+    std::optional<Storage> where = storageOf(slice.getResult());
+    if (!where)
+      return emitError(loc) << "internal error: a slice has no storage";
+    FailureOr<std::string> base = writer.pointer(
+        *where, slice.getType().getElementType(), true, loc);
+    if (failed(base))
+      return failure();
+    statements += fmt::format(
+        "{0}if ({1} >= {2} && {1} < {3}) ssm::device::store({4}, ({5}) * {6} + "
+        "({1} - {2}), {7}); ",
+        prefix, column, offset, offset + size, *base, row, size, value);
+  }
+  if (!statements.empty())
+    statements.pop_back();
+  return statements;
 }
 
 LogicalResult FunctionEmitter::assignStorage(CudaFunctionPlan &plan) {
@@ -2628,15 +2763,30 @@ LogicalResult FunctionEmitter::emitPerElement(const std::string &kernelName,
   FailureOr<std::string> value = valueAt(writer, compute, indices);
   if (failed(value))
     return failure();
-  std::optional<Storage> where = target ? target : storageOf(result);
-  if (!where)
-    return emitError(loc) << "internal error: a kernel's result has no storage";
-  FailureOr<std::string> base =
-      writer.pointer(*where, type.getElementType(), true, loc);
-  if (failed(base))
-    return failure();
-  compute.line("{}ssm::device::store({}, index, {});",
-               perWarp ? "if (lane == 0) " : "", *base, *value);
+  if (!target && isSplit(result)) {
+    FailureOr<std::string> size = writer.sizeOf(result, rank - 1, loc);
+    if (failed(size))
+      return failure();
+    compute.line("const {} value = {};", computeType(type.getElementType()),
+                 *value);
+    FailureOr<std::string> stores = splitStore(
+        writer, result, "index / " + *size, fmt::format("i{}", rank - 1),
+        "value", perWarp ? "if (lane == 0) " : "", loc);
+    if (failed(stores))
+      return failure();
+    compute.line("{}", *stores);
+  } else {
+    std::optional<Storage> where = target ? target : storageOf(result);
+    if (!where)
+      return emitError(loc)
+             << "internal error: a kernel's result has no storage";
+    FailureOr<std::string> base =
+        writer.pointer(*where, type.getElementType(), true, loc);
+    if (failed(base))
+      return failure();
+    compute.line("{}ssm::device::store({}, index, {});",
+                 perWarp ? "if (lane == 0) " : "", *base, *value);
+  }
   compute.indentLess();
   compute.line("}}");
 
@@ -2848,7 +2998,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
        "a matrix-vector product (at most 4 rows)", 0,
        geometry::kProjectionVectorRows, geometry::projectionVectorSharedBytes(),
        false},
-      {"_few", "projectionFewRows", "every row of 32 columns a block",
+      {"_few", "projectionFewRows", "every row of 128 columns a block",
        geometry::kProjectionVectorRows + 1, geometry::kProjectionFewRows,
        geometry::projectionFewRowsSharedBytes(), false},
       {"", "projectionTiles", "128 × 128 tiles",
@@ -2856,10 +3006,28 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
        geometry::projectionTilesSharedBytes(), true},
   };
   const bool staticRows = rowsProduct->dims.empty();
+  // The few-row form splits K where the columns alone give too few blocks;
+  // its partial sums go to a buffer [splits, rows..., N] that a kernel after
+  // it adds in split order (deterministic).
+  const int64_t splits = geometry::projectionSplits(columns, depth);
+  std::optional<Storage> partialsStorage;
   for (const Form &form : forms) {
     if (staticRows && (rowsProduct->factor < form.atLeast ||
                        (form.atMost > 0 && rowsProduct->factor > form.atMost)))
       continue;
+    const bool split = !form.tiled && form.atLeast > 0 && splits > 1;
+    if (split) {
+      CudaBuffer partials;
+      partials.dtype = "f32";
+      partials.shape.push_back(splits);
+      partials.dimsFrom.push_back(std::nullopt);
+      appendDims(partials, *rowsProduct);
+      partials.shape.push_back(columns);
+      partials.dimsFrom.push_back(std::nullopt);
+      partialsStorage = Storage{Storage::Kind::Buffer,
+                                static_cast<unsigned>(plan.buffers.size())};
+      plan.buffers.push_back(partials);
+    }
     std::string formName = kernelName + form.suffix;
     std::string opsName = formName + "_ops";
     KernelWriter writer(*this, formName);
@@ -2869,15 +3037,21 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     FailureOr<std::string> weightBase =
         writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
                        element, false, loc);
-    std::optional<Storage> where = storageOf(result);
-    if (!where)
-      return emitError(loc) << "internal error: a projection has no storage";
-    FailureOr<std::string> resultBase =
-        writer.pointer(*where, cast<RankedTensorType>(result.getType())
-                                   .getElementType(),
-                       true, loc);
+    FailureOr<std::string> resultBase = std::string();
+    if (!isSplit(result)) {
+      std::optional<Storage> where = storageOf(result);
+      if (!where)
+        return emitError(loc) << "internal error: a projection has no storage";
+      resultBase = writer.pointer(
+          *where, cast<RankedTensorType>(result.getType()).getElementType(),
+          true, loc);
+    }
+    FailureOr<std::string> partialsBase = std::string();
+    if (split)
+      partialsBase = writer.pointer(
+          *partialsStorage, Float32Type::get(op.getContext()), true, loc);
     if (failed(rows) || failed(stagedBase) || failed(weightBase) ||
-        failed(resultBase))
+        failed(resultBase) || failed(partialsBase))
       return failure();
     // The result's initial value where the matmul accumulates into it.
     std::string initial;
@@ -2888,6 +3062,15 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
       if (failed(value))
         return failure();
       initial = " + " + *value;
+    }
+    // The result's parts (the slices its readers take) written apart.
+    std::string splitStores;
+    if (isSplit(result)) {
+      FailureOr<std::string> stores =
+          splitStore(writer, result, "m", "n", "sum", "", loc);
+      if (failed(stores))
+        return failure();
+      splitStores = *stores;
     }
     std::string comment = fmt::format(
         "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]: {}",
@@ -2904,9 +3087,26 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
              *stagedBase);
     out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
              *weightBase);
-    out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) const "
-             "{{ ssm::device::store({}, m * kColumns + n, value{}); }}",
-             *resultBase, initial);
+    if (isSplit(result)) {
+      out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) "
+               "const {{");
+      out.line("  const float sum = value{};", initial);
+      out.line("  {}", splitStores);
+      out.line("}}");
+    } else {
+      out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) "
+               "const {{ ssm::device::store({}, m * kColumns + n, value{}); }}",
+               *resultBase, initial);
+    }
+    if (!form.tiled && form.atLeast > 0) {
+      out.line("static constexpr int kSplits = {};", split ? splits : 1);
+      if (split) {
+        out.line("SSM_DEVICE void storePartial(int64_t split, int64_t m, "
+                 "int64_t n, float value) const {{ ssm::device::store({}, "
+                 "(split * rows() + m) * kColumns + n, value); }}",
+                 *partialsBase);
+      }
+    }
     out.indentLess();
     out.append(writer.getHelpers().str());
     out.line("}};");
@@ -2933,12 +3133,104 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     if (form.tiled) {
       rowsExtent(launch.grid[0]);
       launch.grid[0].divisor = geometry::kProjectionRows;
+    } else if (form.atLeast > 0) {
+      launch.grid[2].factor = split ? splits : 1;
     } else {
       launch.grid[2].factor = geometry::kProjectionVectorSplit;
     }
     launch.arguments = argumentsOf(writer);
     plan.launches.push_back(launch);
+    if (split &&
+        failed(emitProjectionSum(op, kernelName, *partialsStorage, splits,
+                                 launch.runsWhen, rowsExtent, plan)))
+      return failure();
   }
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitProjectionSum(
+    linalg::MatmulOp op, StringRef kernelName, Storage partials, int64_t splits,
+    const std::optional<CudaLaunchRange> &range,
+    llvm::function_ref<void(CudaGridExtent &)> rowsExtent,
+    CudaFunctionPlan &plan) {
+  Value result = op->getResult(0), x = op.getDpsInputOperand(0)->get();
+  Location loc = op.getLoc();
+  int64_t columns = cast<RankedTensorType>(result.getType()).getDimSize(1);
+  std::string sumName = (kernelName + "_sum").str();
+  KernelWriter writer(*this, sumName);
+  FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
+  FailureOr<std::string> partialsBase = writer.pointer(
+      partials, Float32Type::get(op.getContext()), false, loc);
+  FailureOr<std::string> resultBase = std::string();
+  if (!isSplit(result)) {
+    std::optional<Storage> where = storageOf(result);
+    if (!where)
+      return emitError(loc) << "internal error: a projection has no storage";
+    resultBase = writer.pointer(
+        *where, cast<RankedTensorType>(result.getType()).getElementType(),
+        true, loc);
+  }
+  if (failed(rows) || failed(partialsBase) || failed(resultBase))
+    return failure();
+  std::string initial;
+  OpOperand *init = op.getDpsInitOperand(0);
+  if (op.payloadUsesValueFromOperand(init)) {
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
+    if (failed(value))
+      return failure();
+    initial = " + " + *value;
+  }
+  std::string splitStores;
+  if (isSplit(result)) {
+    FailureOr<std::string> stores =
+        splitStore(writer, result, "m", "n", "sum", "", loc);
+    if (failed(stores))
+      return failure();
+    splitStores = *stores;
+  }
+  std::string comment = fmt::format(
+      "{} at {}: the {} partial sums of the projection's splits of K, in order",
+      op->getName().getStringRef().str(), locationOf(loc), splits);
+  out.line("// {}", comment);
+  out.line("struct {}_ops {{", sumName);
+  out.indentMore();
+  writer.printMembers(out);
+  out.line("SSM_DEVICE int64_t size() const {{ return {} * {}; }}", *rows,
+           columns);
+  out.line("SSM_DEVICE void compute(int64_t index) const {{");
+  out.line("  const int64_t m = index / {0}, n = index % {0};", columns);
+  out.line("  float sum = 0.0f;");
+  out.line("  for (int64_t split = 0; split < {}; ++split)", splits);
+  out.line("    sum += ssm::device::load<float>({}, split * size() + index);",
+           *partialsBase);
+  if (isSplit(result)) {
+    out.line("  sum = sum{};", initial);
+    out.line("  {}", splitStores);
+  } else {
+    out.line("  ssm::device::store({}, index, sum{});", *resultBase, initial);
+  }
+  out.line("  (void)m, (void)n;");
+  out.line("}}");
+  out.indentLess();
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  SourcePrinter body;
+  body.indentMore();
+  body.line("{}_ops ops;", sumName);
+  writer.printAssignments(body, "ops");
+  body.line("ssm::device::elementwise(ops);");
+  finishKernel(writer, comment, body.str(), geometry::kElementwiseThreads);
+  CudaLaunch launch;
+  launch.kernel = sumName;
+  launch.runsWhen = range;
+  launch.block[0] = geometry::kElementwiseThreads;
+  rowsExtent(launch.grid[0]);
+  launch.grid[0].factor *= columns;
+  launch.grid[0].divisor = geometry::kElementwiseThreads;
+  launch.grid[0].limit = 1 << 20;
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
   return success();
 }
 

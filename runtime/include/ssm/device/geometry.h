@@ -21,16 +21,17 @@ namespace geometry {
 /// rows M, each a launch of 8 warps a block that runs for its rows:
 ///   - M ≤ kProjectionVectorRows: a matrix-vector product (decode at batch
 ///     ≤ 4), grid (1, ceil(N / 128), kProjectionVectorSplit);
-///   - M ≤ kProjectionFewRows: every row × 32 columns a block (decode at
-///     larger batches), the same grid;
+///   - M ≤ kProjectionFewRows: every row × 128 columns a block (decode at
+///     larger batches), grid (1, ceil(N / 128), projectionSplits(N, K)):
+///     the grid's z splits K, and a kernel after it adds the splits;
 ///   - larger M: 128 × 128 tiles, grid (ceil(M / 128), ceil(N / 128), 1).
 constexpr int kProjectionThreads = 256;
 constexpr int kProjectionRows = 128;
 constexpr int kProjectionColumns = 128;
 constexpr int kProjectionVectorRows = 4;
 constexpr int kProjectionFewRows = 64;
-/// The grid's z of the first two forms: each 128 columns split among that
-/// many blocks (more SMs streaming W).
+/// The matrix-vector form's z: each 128 columns split among that many
+/// blocks (more SMs streaming W).
 constexpr int kProjectionVectorSplit = 4;
 /// Tiles on mma.sync (sm_90 without the `a` features): K steps of 32, rows
 /// padded to 40 (16-byte aligned, ldmatrix without bank conflicts), two
@@ -42,10 +43,23 @@ constexpr int kProjectionPitch = kProjectionStep + 8;
 /// products, one group of products in flight), 1024-byte aligned.
 constexpr int kProjectionWgmmaStep = 64;
 constexpr int kProjectionWgmmaStages = 4;
-/// The few-row form: K steps of 64, rows padded to 72, four buffers.
+/// The few-row form: K steps of 64, rows padded to 72, four buffers (two
+/// blocks an SM). K is split where the columns give fewer blocks than
+/// kProjectionSplitBlocks (two an SM on the H200's 132), each split at least
+/// kProjectionMinSplitSteps steps of K (the pipeline's start amortized).
 constexpr int kProjectionFewStep = 64;
 constexpr int kProjectionFewPitch = kProjectionFewStep + 8;
 constexpr int kProjectionFewStages = 4;
+constexpr int kProjectionSplitBlocks = 264;
+constexpr int kProjectionMinSplitSteps = 8;
+constexpr long long projectionSplits(long long columns, long long depth) {
+  const long long blocks = (columns + kProjectionColumns - 1) / kProjectionColumns;
+  const long long steps = (depth + kProjectionFewStep - 1) / kProjectionFewStep;
+  const long long wanted = (kProjectionSplitBlocks + blocks - 1) / blocks;
+  const long long most = steps / kProjectionMinSplitSteps;
+  const long long splits = wanted < most ? wanted : most;
+  return splits > 1 ? splits : 1;
+}
 /// The matrix-vector form stages slices of 1024 of K as f32.
 constexpr int kProjectionSlice = 1024;
 /// Shared memory of each form, 16-bit operands. The tiled launch holds the
@@ -60,13 +74,32 @@ constexpr int projectionTilesSharedBytes() {
   return wgmma > mma ? wgmma : mma;
 }
 constexpr int projectionFewRowsSharedBytes() {
-  return kProjectionFewStages *
-         (kProjectionFewRows + kProjectionColumns / kProjectionVectorSplit) *
+  return kProjectionFewStages * (kProjectionFewRows + kProjectionColumns) *
          kProjectionFewPitch * 2;
 }
 constexpr int projectionVectorSharedBytes() {
   return kProjectionVectorRows * kProjectionSlice * 4;
 }
+/// The tiled form's order of tiles: the grid's linear block index (x
+/// fastest) walks groups of kProjectionGroupRows row tiles, a column at a
+/// time within each, so that the blocks running at once share their x rows
+/// and W columns in L2 (in the grid's own order each wave of blocks would
+/// cover all of x's rows, re-read from memory for every column of tiles).
+constexpr unsigned kProjectionGroupRows = 16;
+struct ProjectionTile {
+  unsigned row, column;
+};
+SSM_GEOMETRY_DEVICE constexpr ProjectionTile
+projectionTileAt(unsigned linear, unsigned rowTiles, unsigned columnTiles) {
+  const unsigned perGroup = kProjectionGroupRows * columnTiles;
+  const unsigned firstRow = linear / perGroup * kProjectionGroupRows;
+  const unsigned rows = rowTiles - firstRow < kProjectionGroupRows
+                            ? rowTiles - firstRow
+                            : kProjectionGroupRows;
+  const unsigned within = linear % perGroup;
+  return {firstRow + within % rows, within / rows};
+}
+
 /// W's rows are copied 16 bytes at a time: K a multiple of 8.
 constexpr bool projectionTakes(long long depth) { return depth % 8 == 0; }
 

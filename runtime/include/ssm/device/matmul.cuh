@@ -4,13 +4,14 @@
 // rows M, which are dynamic: each a kernel of its own, launched for its
 // range of rows (geometry.h gives the ranges and grids):
 //   - projectionTiles (prefill): each block computes 128 rows × 128
-//     columns of y. On sm_90a two warpgroups of 64 rows issue wgmma
+//     columns of y, the tiles in groups of rows (geometry::projectionTileAt). On sm_90a two warpgroups of 64 rows issue wgmma
 //     m64n128k16 on swizzled tiles, K 64 at a time, the copies (cp.async)
 //     two steps ahead of the products; elsewhere 8 warps of 64 × 32 run
 //     mma.sync m16n8k16, K 32 at a time, two buffers.
 //   - projectionFewRows (decode at batch 5–64): each block computes every
-//     row of 32 columns, so that enough blocks stream W; K 64 at a time,
-//     four buffers.
+//     row of 128 columns over a split of K (so that enough blocks stream W;
+//     a kernel after it adds the splits in order); K 64 at a time, four
+//     buffers.
 //   - projectionVector (decode at batch ≤ 4): a matrix-vector product; x is
 //     staged in shared memory a slice of K at a time, and each warp streams
 //     4 rows of W once, 16 bytes a lane, reducing across lanes at the end.
@@ -61,8 +62,10 @@ SSM_DEVICE void projectionTilesMma(const Ops &ops) {
                  shared + 2 * kRows * kPitch + kColumns * kPitch};
   const int thread = static_cast<int>(threadIdx.x);
   const int lane = thread & 31, warp = thread >> 5;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kRows;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const geometry::ProjectionTile position = geometry::projectionTileAt(
+      blockIdx.x + gridDim.x * blockIdx.y, gridDim.x, gridDim.y);
+  const int64_t m0 = static_cast<int64_t>(position.row) * kRows;
+  const int64_t n0 = static_cast<int64_t>(position.column) * kColumns;
   const int warpRow = (warp >> 2) * 64, warpColumn = (warp & 3) * 32;
   const T *weight = ops.weight();
 
@@ -152,8 +155,10 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
   const uint32_t tilesAddress = sharedAddress(tiles);
   const int thread = static_cast<int>(threadIdx.x);
   const int group = thread / 128;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kRows;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const geometry::ProjectionTile position = geometry::projectionTileAt(
+      blockIdx.x + gridDim.x * blockIdx.y, gridDim.x, gridDim.y);
+  const int64_t m0 = static_cast<int64_t>(position.row) * kRows;
+  const int64_t n0 = static_cast<int64_t>(position.column) * kColumns;
   const T *x = ops.x();
   const T *weight = ops.weight();
   // 128 rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes a row,
@@ -225,33 +230,37 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
     }
 }
 
-/// Every row (M ≤ 64) × 32 columns of y on mma.sync: warp w computes rows
-/// 16·(w % 4).. and columns 16·(w / 4).. of the block's; warps whose rows
-/// are all past M only copy. Step s's tiles land in buffer s % kStages, the
-/// copies running kStages - 1 steps ahead.
+/// Every row (M ≤ 64) × 128 columns of y on mma.sync, over split
+/// blockIdx.z of Ops::kSplits of K: warp w computes columns 16w..16w+15 of
+/// the block's for the 16-row tiles that hold rows (x's copies skip the
+/// others). Step s's tiles land in buffer s % kStages, the copies running
+/// kStages - 1 steps ahead. One split stores y; more store partial sums
+/// (ops.storePartial), which the kernel after adds.
 template <class T, class Ops>
 SSM_DEVICE void projectionFewRows(const Ops &ops) {
   static_assert(Ops::kDepth % 8 == 0, "W's rows are copied 16 bytes at a time");
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kRows = geometry::kProjectionFewRows;
-  constexpr int kColumns =
-      geometry::kProjectionColumns / geometry::kProjectionVectorSplit;
+  constexpr int kColumns = geometry::kProjectionColumns;
   constexpr int kStep = geometry::kProjectionFewStep;
   constexpr int kPitch = geometry::kProjectionFewPitch;
   constexpr int kStages = geometry::kProjectionFewStages;
   constexpr int kStageElements = (kRows + kColumns) * kPitch;
-  static_assert(kRows == 64 && kColumns == 32 && kThreads == 256,
-                "8 warps of 16 rows × 16 columns");
+  static_assert(kRows == 64 && kColumns == 128 && kThreads == 256,
+                "8 warps of 16 columns, 4 row tiles");
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
+  constexpr int kSteps = static_cast<int>((K + kStep - 1) / kStep);
+  constexpr int kSplitSteps = (kSteps + Ops::kSplits - 1) / Ops::kSplits;
+  const int firstStep = static_cast<int>(blockIdx.z) * kSplitSteps;
+  const int steps = kSteps - firstStep < kSplitSteps ? kSteps - firstStep
+                                                     : kSplitSteps;
   const int64_t M = ops.rows();
+  const int rowTiles = static_cast<int>((M + 15) / 16);
   T *shared = sharedMemory<T>();
   const int thread = static_cast<int>(threadIdx.x);
   const int lane = thread & 31, warp = thread >> 5;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) *
-                         geometry::kProjectionColumns +
-                     static_cast<int64_t>(blockIdx.z) * kColumns;
-  const int warpRow = 16 * (warp % 4), warpColumn = 16 * (warp / 4);
-  const bool active = warpRow < M;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const int warpColumn = 16 * warp;
   const T *x = ops.x();
   const T *weight = ops.weight();
   // `rows` rows × 64 of K from `data` [limit, K] into a tile of pitch kPitch:
@@ -268,13 +277,12 @@ SSM_DEVICE void projectionFewRows(const Ops &ops) {
   };
   auto copyStep = [&](int step) {
     T *stage = shared + (step % kStages) * kStageElements;
-    const int64_t k0 = static_cast<int64_t>(step) * kStep;
-    copyTile(stage, x, 0, kRows, M, k0);
+    const int64_t k0 = static_cast<int64_t>(firstStep + step) * kStep;
+    copyTile(stage, x, 0, 16 * rowTiles, M, k0);
     copyTile(stage + kRows * kPitch, weight, n0, kColumns, N, k0);
   };
 
-  float accumulators[2][4] = {};
-  const int steps = static_cast<int>((K + kStep - 1) / kStep);
+  float accumulators[4][2][4] = {};
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < steps)
@@ -287,31 +295,42 @@ SSM_DEVICE void projectionFewRows(const Ops &ops) {
     if (step + kStages - 1 < steps)
       copyStep(step + kStages - 1);
     copyAsyncCommit();
-    if (!active)
-      continue;
     const T *xTile = shared + (step % kStages) * kStageElements;
     const T *wTile = xTile + kRows * kPitch;
 #pragma unroll
     for (int kk = 0; kk < kStep; kk += 16) {
-      uint32_t a[4], b0[2], b1[2];
-      loadA<T>(a, xTile, kPitch, warpRow, kk, lane);
+      uint32_t b0[2], b1[2];
       loadBPairNMajor<T>(b0, b1, wTile, kPitch, kk, warpColumn, lane);
-      mma16816<T>(accumulators[0], a, b0);
-      mma16816<T>(accumulators[1], a, b1);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        if (i >= rowTiles)
+          break;
+        uint32_t a[4];
+        loadA<T>(a, xTile, kPitch, 16 * i, kk, lane);
+        mma16816<T>(accumulators[i][0], a, b0);
+        mma16816<T>(accumulators[i][1], a, b1);
+      }
     }
   }
   copyAsyncWait<0>();
-  if (!active)
-    return;
 #pragma unroll
-  for (int j = 0; j < 2; ++j)
+  for (int i = 0; i < 4; ++i) {
+    if (i >= rowTiles)
+      break;
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int64_t m = warpRow + accumulatorRow(lane, e);
-      const int64_t n = n0 + warpColumn + 8 * j + accumulatorColumn(lane, e);
-      if (m < M && n < N)
-        ops.store(m, n, accumulators[j][e]);
-    }
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t m = 16 * i + accumulatorRow(lane, e);
+        const int64_t n = n0 + warpColumn + 8 * j + accumulatorColumn(lane, e);
+        if (m < M && n < N) {
+          if constexpr (Ops::kSplits == 1)
+            ops.store(m, n, accumulators[i][j][e]);
+          else
+            ops.storePartial(blockIdx.z, m, n, accumulators[i][j][e]);
+        }
+      }
+  }
 }
 
 template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {

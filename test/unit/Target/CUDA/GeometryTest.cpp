@@ -66,4 +66,39 @@ TEST(AttentionBlockOrder, HeadGroupsFitL2) {
   EXPECT_EQ(attentionHeadGroup(0, rowBytes, 16), 16);
 }
 
+// The projection tiles' order visits every tile once, for grids of whole
+// and partial groups of rows.
+TEST(ProjectionTileOrder, EveryTileOnce) {
+  for (unsigned rowTiles : {1u, 5u, 16u, 17u, 40u})
+    for (unsigned columnTiles : {1u, 3u, 83u}) {
+      std::set<std::pair<unsigned, unsigned>> seen;
+      for (unsigned linear = 0; linear < rowTiles * columnTiles; ++linear) {
+        ProjectionTile tile = projectionTileAt(linear, rowTiles, columnTiles);
+        ASSERT_LT(tile.row, rowTiles);
+        ASSERT_LT(tile.column, columnTiles);
+        seen.insert({tile.row, tile.column});
+      }
+      EXPECT_EQ(seen.size(), rowTiles * columnTiles)
+          << rowTiles << " x " << columnTiles;
+    }
+}
+
+// Blocks in launch order stay within a group of rows: the first
+// kProjectionGroupRows blocks are one column of the first group's rows, the
+// next ones its next column; the last group may be short.
+TEST(ProjectionTileOrder, GroupsOfRowsAColumnAtATime) {
+  const unsigned rowTiles = 20, columnTiles = 4;
+  EXPECT_EQ(projectionTileAt(0, rowTiles, columnTiles).row, 0u);
+  EXPECT_EQ(projectionTileAt(kProjectionGroupRows - 1, rowTiles, columnTiles).row,
+            kProjectionGroupRows - 1);
+  ProjectionTile next = projectionTileAt(kProjectionGroupRows, rowTiles, columnTiles);
+  EXPECT_EQ(next.row, 0u);
+  EXPECT_EQ(next.column, 1u);
+  // The second group holds rows 16..19: four blocks a column.
+  const unsigned second = kProjectionGroupRows * columnTiles;
+  ProjectionTile shortGroup = projectionTileAt(second + 5, rowTiles, columnTiles);
+  EXPECT_EQ(shortGroup.row, kProjectionGroupRows + 1);
+  EXPECT_EQ(shortGroup.column, 1u);
+}
+
 } // namespace
