@@ -3001,7 +3001,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
       {"_few", "projectionFewRows", "every row of 128 columns a block",
        geometry::kProjectionVectorRows + 1, geometry::kProjectionFewRows,
        geometry::projectionFewRowsSharedBytes(), false},
-      {"", "projectionTiles", "128 × 128 tiles",
+      {"", "projectionTiles", "128 × 256 tiles",
        geometry::kProjectionFewRows + 1, 0,
        geometry::projectionTilesSharedBytes(), true},
   };
@@ -3098,6 +3098,9 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
                "const {{ ssm::device::store({}, m * kColumns + n, value{}); }}",
                *resultBase, initial);
     }
+    if (!form.tiled && form.atLeast == 0)
+      out.line("static constexpr int kVectorSplit = {};",
+               geometry::projectionVectorSplit(columns));
     if (!form.tiled && form.atLeast > 0) {
       out.line("static constexpr int kSplits = {};", split ? splits : 1);
       if (split) {
@@ -3128,15 +3131,16 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     }
     launch.block[0] = geometry::kProjectionThreads;
     launch.sharedBytes = form.sharedBytes;
-    launch.grid[1].factor = (columns + geometry::kProjectionColumns - 1) /
-                            geometry::kProjectionColumns;
+    const int64_t blockColumns = form.tiled ? geometry::kProjectionTileColumns
+                                            : geometry::kProjectionColumns;
+    launch.grid[1].factor = (columns + blockColumns - 1) / blockColumns;
     if (form.tiled) {
       rowsExtent(launch.grid[0]);
       launch.grid[0].divisor = geometry::kProjectionRows;
     } else if (form.atLeast > 0) {
       launch.grid[2].factor = split ? splits : 1;
     } else {
-      launch.grid[2].factor = geometry::kProjectionVectorSplit;
+      launch.grid[2].factor = geometry::projectionVectorSplit(columns);
     }
     launch.arguments = argumentsOf(writer);
     plan.launches.push_back(launch);

@@ -20,19 +20,30 @@ namespace geometry {
 /// Projections (x · Wᵀ, W of 16-bit values, matmul.cuh): three forms by the
 /// rows M, each a launch of 8 warps a block that runs for its rows:
 ///   - M ≤ kProjectionVectorRows: a matrix-vector product (decode at batch
-///     ≤ 4), grid (1, ceil(N / 128), kProjectionVectorSplit);
+///     ≤ 4), grid (1, ceil(N / 128), projectionVectorSplit(N));
 ///   - M ≤ kProjectionFewRows: every row × 128 columns a block (decode at
 ///     larger batches), grid (1, ceil(N / 128), projectionSplits(N, K)):
 ///     the grid's z splits K, and a kernel after it adds the splits;
-///   - larger M: 128 × 128 tiles, grid (ceil(M / 128), ceil(N / 128), 1).
+///   - larger M: 128 × 256 tiles, grid (ceil(M / 128), ceil(N / 256), 1).
 constexpr int kProjectionThreads = 256;
 constexpr int kProjectionRows = 128;
 constexpr int kProjectionColumns = 128;
 constexpr int kProjectionVectorRows = 4;
 constexpr int kProjectionFewRows = 64;
+constexpr int kProjectionTileColumns = 256;
 /// The matrix-vector form's z: each 128 columns split among that many
-/// blocks (more SMs streaming W).
+/// blocks (4, 8 or 16: 4, 2 or 1 rows of W a warp), the fewest that give
+/// kProjectionSplitBlocks blocks (more SMs streaming W).
 constexpr int kProjectionVectorSplit = 4;
+constexpr int kProjectionMaxVectorSplit = 16;
+constexpr int kProjectionSplitBlocks = 264;
+constexpr int projectionVectorSplit(long long columns) {
+  const long long blocks = (columns + kProjectionColumns - 1) / kProjectionColumns;
+  int split = kProjectionVectorSplit;
+  while (split < kProjectionMaxVectorSplit && blocks * split < kProjectionSplitBlocks)
+    split *= 2;
+  return split;
+}
 /// Tiles on mma.sync (sm_90 without the `a` features): K steps of 32, rows
 /// padded to 40 (16-byte aligned, ldmatrix without bank conflicts), two
 /// buffers of x's and W's tiles.
@@ -50,7 +61,6 @@ constexpr int kProjectionWgmmaStages = 4;
 constexpr int kProjectionFewStep = 64;
 constexpr int kProjectionFewPitch = kProjectionFewStep + 8;
 constexpr int kProjectionFewStages = 4;
-constexpr int kProjectionSplitBlocks = 264;
 constexpr int kProjectionMinSplitSteps = 8;
 constexpr long long projectionSplits(long long columns, long long depth) {
   const long long blocks = (columns + kProjectionColumns - 1) / kProjectionColumns;
@@ -66,7 +76,7 @@ constexpr int kProjectionSlice = 1024;
 /// wgmma form's (the kernel takes the mma.sync one on sm_90, in less).
 constexpr int projectionTilesSharedBytes() {
   constexpr int wgmma = kProjectionWgmmaStages *
-                            (kProjectionRows + kProjectionColumns) *
+                            (kProjectionRows + kProjectionTileColumns) *
                             kProjectionWgmmaStep * 2 +
                         1024;
   constexpr int mma =

@@ -14,7 +14,8 @@
 //     buffers.
 //   - projectionVector (decode at batch ≤ 4): a matrix-vector product; x is
 //     staged in shared memory a slice of K at a time, and each warp streams
-//     4 rows of W once, 16 bytes a lane, reducing across lanes at the end.
+//     4, 2 or 1 rows of W once (Ops::kVectorSplit blocks share 128 columns),
+//     16 bytes a lane, reducing across lanes at the end.
 //
 // The generated Ops provides:
 //   int64_t rows() const                         M (dynamic)
@@ -31,24 +32,29 @@
 namespace ssm {
 namespace device {
 
-template <class T, class Ops> SSM_DEVICE void projectionTilesMma(const Ops &ops);
+template <class T, class Ops>
+SSM_DEVICE void projectionTilesMma(const Ops &ops, int half);
 template <class T, class Ops>
 SSM_DEVICE void projectionTilesWgmma(const Ops &ops);
 
-/// 128 × 128 of y a block: wgmma where the build has it (sm_90a), mma.sync
-/// otherwise.
+/// 128 × 256 of y a block: wgmma where the build has it (sm_90a), mma.sync
+/// (a half at a time) otherwise.
 template <class T, class Ops> SSM_DEVICE void projectionTiles(const Ops &ops) {
   static_assert(Ops::kDepth % 8 == 0, "W's rows are copied 16 bytes at a time");
 #if defined(SSM_DEVICE_EMULATION) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
   projectionTilesWgmma<T>(ops);
 #else
-  projectionTilesMma<T>(ops);
+  for (int half = 0; half < 2; ++half) {
+    __syncthreads(); // the first half's buffers are used up
+    projectionTilesMma<T>(ops, half);
+  }
 #endif
 }
 
-/// 128 × 128 of y on mma.sync: 8 warps of 64 × 32.
+/// 128 × 128 of y on mma.sync at column `half` of the block's 256: 8 warps
+/// of 64 × 32.
 template <class T, class Ops>
-SSM_DEVICE void projectionTilesMma(const Ops &ops) {
+SSM_DEVICE void projectionTilesMma(const Ops &ops, int half) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kRows = geometry::kProjectionRows;
   constexpr int kColumns = geometry::kProjectionColumns;
@@ -65,7 +71,9 @@ SSM_DEVICE void projectionTilesMma(const Ops &ops) {
   const geometry::ProjectionTile position = geometry::projectionTileAt(
       blockIdx.x + gridDim.x * blockIdx.y, gridDim.x, gridDim.y);
   const int64_t m0 = static_cast<int64_t>(position.row) * kRows;
-  const int64_t n0 = static_cast<int64_t>(position.column) * kColumns;
+  const int64_t n0 =
+      static_cast<int64_t>(position.column) * geometry::kProjectionTileColumns +
+      half * kColumns;
   const int warpRow = (warp >> 2) * 64, warpColumn = (warp & 3) * 32;
   const T *weight = ops.weight();
 
@@ -132,20 +140,21 @@ SSM_DEVICE void projectionTilesMma(const Ops &ops) {
       }
 }
 
-/// 128 × 128 of y on wgmma (sm_90a): warpgroup g computes rows 64g..64g+63
-/// of the block's, all 128 columns. Step s's tiles land in buffer
-/// s % kStages; the copies of step s + kStages - 2 are issued once every
-/// warpgroup is past step s - 2's products (the buffer they take).
+/// 128 × 256 of y on wgmma (sm_90a): warpgroup g computes rows 64g..64g+63
+/// of the block's, all 256 columns (two m64n128k16 products a k step). Step
+/// s's tiles land in buffer s % kStages; the copies of step s + kStages - 2
+/// are issued once every warpgroup is past step s - 2's products (the buffer
+/// they take).
 template <class T, class Ops>
 SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kRows = geometry::kProjectionRows;
-  constexpr int kColumns = geometry::kProjectionColumns;
+  constexpr int kColumns = geometry::kProjectionTileColumns;
   constexpr int kStep = geometry::kProjectionWgmmaStep;
   constexpr int kStages = geometry::kProjectionWgmmaStages;
-  constexpr int kTileBytes = kRows * kStep * 2;
-  static_assert(kRows == kColumns && kStep == 64 && sizeof(T) == 2,
-                "x's and W's tiles alike, one swizzled block a row");
+  constexpr int kXBytes = kRows * kStep * 2, kWBytes = kColumns * kStep * 2;
+  static_assert(kColumns == 256 && kStep == 64 && sizeof(T) == 2,
+                "two products of 128 columns, one swizzled block a row");
   static_assert(kStages >= 3, "copies ahead of one group of products");
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
   const int64_t M = ops.rows();
@@ -161,34 +170,36 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
   const int64_t n0 = static_cast<int64_t>(position.column) * kColumns;
   const T *x = ops.x();
   const T *weight = ops.weight();
-  // 128 rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes a row,
-  // zeros past the rows and past K.
-  auto copyTile = [&](unsigned char *tile, const T *data, int64_t r0,
-                      int64_t rows, int64_t k0) {
-    constexpr int kSegments = kRows * kStep / 8;
+  // `kTileRows` rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes
+  // a row, zeros past the rows and past K.
+  auto copyTile = [&](auto rowsTag, unsigned char *tile, const T *data,
+                      int64_t r0, int64_t rows, int64_t k0) {
+    constexpr int kTileRows = decltype(rowsTag)::value;
+    constexpr int kSegments = kTileRows * kStep / 8;
 #pragma unroll
     for (int pass = 0; pass < kSegments / kThreads; ++pass) {
       const int segment = thread + pass * kThreads;
       const int row = segment / 8, c = (segment % 8) * 8;
       const int64_t r = r0 + row, k = k0 + c;
       const bool valid = r < rows && k < K;
-      copyAsync16(tile + swizzledOffset<kRows>(row, c),
+      copyAsync16(tile + swizzledOffset<kTileRows>(row, c),
                   valid ? data + r * K + k : data, valid);
     }
   };
   auto copyStep = [&](int step) {
-    unsigned char *stage = tiles + (step % kStages) * 2 * kTileBytes;
+    unsigned char *stage = tiles + (step % kStages) * (kXBytes + kWBytes);
     const int64_t k0 = static_cast<int64_t>(step) * kStep;
-    copyTile(stage, x, m0, M, k0);
-    copyTile(stage + kTileBytes, weight, n0, N, k0);
+    copyTile(std::integral_constant<int, kRows>{}, stage, x, m0, M, k0);
+    copyTile(std::integral_constant<int, kColumns>{}, stage + kXBytes, weight,
+             n0, N, k0);
   };
 
-  float accumulators[kColumns / 8][4];
+  float left[16][4], right[16][4];
 #pragma unroll
-  for (int j = 0; j < kColumns / 8; ++j)
+  for (int j = 0; j < 16; ++j)
 #pragma unroll
     for (int i = 0; i < 4; ++i)
-      accumulators[j][i] = 0.0f;
+      left[j][i] = right[j][i] = 0.0f;
   const int steps = static_cast<int>((K + kStep - 1) / kStep);
 #pragma unroll
   for (int s = 0; s < kStages - 2; ++s) {
@@ -203,30 +214,38 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
     if (step + kStages - 2 < steps)
       copyStep(step + kStages - 2);
     copyAsyncCommit();
-    const uint32_t stage = tilesAddress + (step % kStages) * 2 * kTileBytes;
+    const uint32_t stage =
+        tilesAddress + (step % kStages) * (kXBytes + kWBytes);
     wgmmaFence();
 #pragma unroll
-    for (int ks = 0; ks < kStep / 16; ++ks)
-      wgmmaSS<T, kColumns>(accumulators,
-                           kMajorDescriptor<kRows>(stage, 64 * group, ks),
-                           kMajorDescriptor<kColumns>(stage + kTileBytes, 0, ks),
-                           1);
+    for (int ks = 0; ks < kStep / 16; ++ks) {
+      const uint64_t a = kMajorDescriptor<kRows>(stage, 64 * group, ks);
+      wgmmaSS<T, 128>(left, a,
+                      kMajorDescriptor<kColumns>(stage + kXBytes, 0, ks), 1);
+      wgmmaSS<T, 128>(right, a,
+                      kMajorDescriptor<kColumns>(stage + kXBytes, 128, ks), 1);
+    }
     wgmmaCommit();
     wgmmaWait<1>();
   }
   wgmmaWait<0>();
-  wgmmaFenceOperands(accumulators);
+  wgmmaFenceOperands(left);
+  wgmmaFenceOperands(right);
   copyAsyncWait<0>();
 
   const int lane = thread % 32, warpRow = 64 * group + 16 * (thread / 32 % 4);
 #pragma unroll
-  for (int j = 0; j < kColumns / 8; ++j)
+  for (int j = 0; j < 16; ++j)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int64_t m = m0 + warpRow + accumulatorRow(lane, e);
       const int64_t n = n0 + 8 * j + accumulatorColumn(lane, e);
-      if (m < M && n < N)
-        ops.store(m, n, accumulators[j][e]);
+      if (m < M) {
+        if (n < N)
+          ops.store(m, n, left[j][e]);
+        if (n + 128 < N)
+          ops.store(m, n + 128, right[j][e]);
+      }
     }
 }
 
@@ -337,7 +356,9 @@ template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kColumns = geometry::kProjectionColumns;
   constexpr int kMaxRows = geometry::kProjectionVectorRows;
-  constexpr int kSplit = geometry::kProjectionVectorSplit;
+  constexpr int kSplit = Ops::kVectorSplit;
+  static_assert(kSplit >= 4 && kSplit <= 16 && (kSplit & (kSplit - 1)) == 0,
+                "whole rows of W a warp");
   constexpr int kRowsPerWarp = kColumns / kSplit / (kThreads / 32);
   constexpr int kSlice = geometry::kProjectionSlice;
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;

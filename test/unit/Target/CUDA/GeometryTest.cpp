@@ -101,4 +101,20 @@ TEST(ProjectionTileOrder, GroupsOfRowsAColumnAtATime) {
   EXPECT_EQ(shortGroup.column, 1u);
 }
 
+// Decode's projections split their work over enough blocks to stream W on
+// every SM: the matrix-vector form by columns, the few-row form by K (each
+// split at least kProjectionMinSplitSteps steps of 64).
+TEST(ProjectionSplits, EnoughBlocks) {
+  EXPECT_EQ(projectionVectorSplit(10576), 4);  // 83 column blocks
+  EXPECT_EQ(projectionVectorSplit(5120), 8);   // 40
+  EXPECT_EQ(projectionVectorSplit(2560), 16);  // 20
+  EXPECT_EQ(projectionVectorSplit(300), 16);   // at most 16
+  EXPECT_EQ(projectionVectorSplit(50280), 4);  // at least 4
+  EXPECT_EQ(projectionSplits(10576, 2560), 4); // 83 blocks, 40 steps
+  EXPECT_EQ(projectionSplits(2560, 5120), 10); // 20 blocks, 80 steps: 10
+  EXPECT_EQ(projectionSplits(50280, 2560), 1); // 393 blocks
+  EXPECT_EQ(projectionSplits(300, 200), 1);    // 4 steps: too few to split
+  EXPECT_EQ(projectionSplits(300, 1544), 3);   // 25 steps
+}
+
 } // namespace
