@@ -365,6 +365,7 @@ int main(int argc, char **argv) {
   const std::vector<Rows> everyForm = {{1, 1}, {2, 2}, {1, 5}, {2, 23},
                                        {4, 16}, {5, 13}, {3, 61}, {2, 300}};
   const std::vector<Rows> eachForm = {{1, 3}, {2, 23}, {3, 61}};
+  const std::vector<Rows> vectorForm = {{1, 3}};
   // The matrix-vector form splits 128 columns 16, 8 and 4 ways for these
   // widths (geometry::projectionVectorSplit); the few-row form splits K two
   // ways for the second.
@@ -383,8 +384,11 @@ int main(int argc, char **argv) {
       continue;
     }
     unsigned seed = 1;
-    // The larger shape's inputs are large: fewer of them (a call's carry).
-    for (Rows rows : shape.depth == 200 ? everyForm : eachForm) {
+    // The larger shapes' inputs are large (a call's carry): fewer rows; the
+    // widest are there for the matrix-vector form's splits.
+    for (Rows rows : shape.depth == 200      ? everyForm
+                     : shape.depth == 1024 ? eachForm
+                                           : vectorForm) {
       std::string size = std::to_string(rows.batch) + "x" +
                          std::to_string(rows.length);
       std::string files = dir + "/" + size;
