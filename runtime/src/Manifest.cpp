@@ -118,6 +118,10 @@ private:
   ssm_status_t parseInputDim(const json::Value &value, const std::string &path,
                              const std::vector<TensorSpec> &inputs,
                              InputDim &out) const;
+  /// An array of input dims (a size product's factors).
+  ssm_status_t parseInputDims(const json::Value &value, const std::string &path,
+                              const std::vector<TensorSpec> &inputs,
+                              std::vector<InputDim> &out) const;
   ssm_status_t parseTensor(const json::Value &value, const std::string &path,
                            bool isOutput, const std::vector<TensorSpec> &inputs,
                            TensorSpec &out) const;
@@ -393,6 +397,21 @@ ssm_status_t ManifestParser::parseBuffers(const json::Value &value,
   return nullptr;
 }
 
+ssm_status_t ManifestParser::parseInputDims(
+    const json::Value &value, const std::string &path,
+    const std::vector<TensorSpec> &inputs, std::vector<InputDim> &out) const {
+  if (ssm_status_t status = expectArray(value, path))
+    return status;
+  for (size_t d = 0; d < value.getArray().size(); ++d) {
+    InputDim dim;
+    if (ssm_status_t status = parseInputDim(
+            value.getArray()[d], fmt::format("{}[{}]", path, d), inputs, dim))
+      return status;
+    out.push_back(dim);
+  }
+  return nullptr;
+}
+
 ssm_status_t ManifestParser::parseGridExtent(const json::Value &value,
                                              const std::string &path,
                                              const FunctionSpec &function,
@@ -418,18 +437,8 @@ ssm_status_t ManifestParser::parseGridExtent(const json::Value &value,
     if (out.limit < 1)
       return fail(path + ".limit", "is {}, expected at least 1", out.limit);
   }
-  const json::Value &dims = *value.find("dims");
-  if (ssm_status_t status = expectArray(dims, path + ".dims"))
-    return status;
-  for (size_t d = 0; d < dims.getArray().size(); ++d) {
-    InputDim dim;
-    if (ssm_status_t status = parseInputDim(dims.getArray()[d],
-                                            fmt::format("{}.dims[{}]", path, d),
-                                            function.inputs, dim))
-      return status;
-    out.dims.push_back(dim);
-  }
-  return nullptr;
+  return parseInputDims(*value.find("dims"), path + ".dims", function.inputs,
+                        out.dims);
 }
 
 ssm_status_t ManifestParser::parseLaunchRange(const json::Value &value,
@@ -465,18 +474,8 @@ ssm_status_t ManifestParser::parseLaunchRange(const json::Value &value,
                                      "'at_least' ({})",
                   out.atMost, out.atLeast);
   }
-  const json::Value &dims = *value.find("dims");
-  if (ssm_status_t status = expectArray(dims, path + ".dims"))
-    return status;
-  for (size_t d = 0; d < dims.getArray().size(); ++d) {
-    InputDim dim;
-    if (ssm_status_t status = parseInputDim(dims.getArray()[d],
-                                            fmt::format("{}.dims[{}]", path, d),
-                                            function.inputs, dim))
-      return status;
-    out.dims.push_back(dim);
-  }
-  return nullptr;
+  return parseInputDims(*value.find("dims"), path + ".dims", function.inputs,
+                        out.dims);
 }
 
 ssm_status_t ManifestParser::parseLaunch(const json::Value &value,
@@ -895,13 +894,16 @@ Json tensorJson(const TensorSpec &tensor, bool isOutput) {
 }
 
 Json launchJson(const Launch &launch) {
+  auto dimsJson = [](const std::vector<InputDim> &dims) {
+    Json array = Json::array();
+    for (const InputDim &dim : dims)
+      array.push_back(inputDimJson(dim));
+    return array;
+  };
   Json grid = Json::array();
   for (const GridExtent &extent : launch.grid) {
-    Json dims = Json::array();
-    for (const InputDim &dim : extent.dims)
-      dims.push_back(inputDimJson(dim));
     Json object{{"factor", extent.factor},
-                {"dims", std::move(dims)},
+                {"dims", dimsJson(extent.dims)},
                 {"divisor", extent.divisor}};
     if (extent.limit > 0)
       object["limit"] = extent.limit;
@@ -930,10 +932,8 @@ Json launchJson(const Launch &launch) {
               {"shared_bytes", launch.sharedBytes},
               {"arguments", std::move(arguments)}};
   if (launch.runsWhen) {
-    Json dims = Json::array();
-    for (const InputDim &dim : launch.runsWhen->dims)
-      dims.push_back(inputDimJson(dim));
-    Json range{{"factor", launch.runsWhen->factor}, {"dims", std::move(dims)}};
+    Json range{{"factor", launch.runsWhen->factor},
+               {"dims", dimsJson(launch.runsWhen->dims)}};
     if (launch.runsWhen->atLeast > 0)
       range["at_least"] = launch.runsWhen->atLeast;
     if (launch.runsWhen->atMost > 0)

@@ -453,6 +453,11 @@ private:
   /// `weight` is W's function argument.
   LogicalResult emitProjection(linalg::MatmulOp op, BlockArgument weight,
                                unsigned ordinal, CudaFunctionPlan &plan);
+  /// The statements (two lines) storing `sum` as element (m, n) of
+  /// projection `op`'s result, its initial value added where the matmul
+  /// accumulates: into the result, or into the slices it is split into.
+  FailureOr<std::string> projectionStore(KernelWriter &writer,
+                                         linalg::MatmulOp op);
   /// The kernel after a projection's few-row form that splits K: the splits'
   /// partial sums added in order, with the result's initial value.
   LogicalResult
@@ -2988,22 +2993,22 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
   // The kernel's forms by the rows (matmul.cuh), each a launch of its own
   // grid and shared memory that runs for its range of rows: all three where
   // the rows are dynamic, the one that applies where they are static.
+  enum class FormKind { Vector, FewRows, Tiles };
   struct Form {
+    FormKind kind;
     const char *suffix, *function, *what;
     int64_t atLeast, atMost, sharedBytes;
-    bool tiled;
   };
   const Form forms[] = {
-      {"_vector", "projectionVector",
+      {FormKind::Vector, "_vector", "projectionVector",
        "a matrix-vector product (at most 4 rows)", 0,
-       geometry::kProjectionVectorRows, geometry::projectionVectorSharedBytes(),
-       false},
-      {"_few", "projectionFewRows", "every row of 128 columns a block",
-       geometry::kProjectionVectorRows + 1, geometry::kProjectionFewRows,
-       geometry::projectionFewRowsSharedBytes(), false},
-      {"", "projectionTiles", "128 × 256 tiles",
+       geometry::kProjectionVectorRows, geometry::projectionVectorSharedBytes()},
+      {FormKind::FewRows, "_few", "projectionFewRows",
+       "every row of 128 columns a block", geometry::kProjectionVectorRows + 1,
+       geometry::kProjectionFewRows, geometry::projectionFewRowsSharedBytes()},
+      {FormKind::Tiles, "", "projectionTiles", "128 × 256 tiles",
        geometry::kProjectionFewRows + 1, 0,
-       geometry::projectionTilesSharedBytes(), true},
+       geometry::projectionTilesSharedBytes()},
   };
   const bool staticRows = rowsProduct->dims.empty();
   // The few-row form splits K where the columns alone give too few blocks;
@@ -3015,7 +3020,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     if (staticRows && (rowsProduct->factor < form.atLeast ||
                        (form.atMost > 0 && rowsProduct->factor > form.atMost)))
       continue;
-    const bool split = !form.tiled && form.atLeast > 0 && splits > 1;
+    const bool split = form.kind == FormKind::FewRows && splits > 1;
     if (split) {
       CudaBuffer partials;
       partials.dtype = "f32";
@@ -3037,41 +3042,14 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     FailureOr<std::string> weightBase =
         writer.pointer(Storage{Storage::Kind::Input, weight.getArgNumber()},
                        element, false, loc);
-    FailureOr<std::string> resultBase = std::string();
-    if (!isSplit(result)) {
-      std::optional<Storage> where = storageOf(result);
-      if (!where)
-        return emitError(loc) << "internal error: a projection has no storage";
-      resultBase = writer.pointer(
-          *where, cast<RankedTensorType>(result.getType()).getElementType(),
-          true, loc);
-    }
+    FailureOr<std::string> resultStore = projectionStore(writer, op);
     FailureOr<std::string> partialsBase = std::string();
     if (split)
       partialsBase = writer.pointer(
           *partialsStorage, Float32Type::get(op.getContext()), true, loc);
     if (failed(rows) || failed(stagedBase) || failed(weightBase) ||
-        failed(resultBase) || failed(partialsBase))
+        failed(resultStore) || failed(partialsBase))
       return failure();
-    // The result's initial value where the matmul accumulates into it.
-    std::string initial;
-    OpOperand *init = op.getDpsInitOperand(0);
-    if (op.payloadUsesValueFromOperand(init)) {
-      FailureOr<std::string> value =
-          writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
-      if (failed(value))
-        return failure();
-      initial = " + " + *value;
-    }
-    // The result's parts (the slices its readers take) written apart.
-    std::string splitStores;
-    if (isSplit(result)) {
-      FailureOr<std::string> stores =
-          splitStore(writer, result, "m", "n", "sum", "", loc);
-      if (failed(stores))
-        return failure();
-      splitStores = *stores;
-    }
     std::string comment = fmt::format(
         "{} at {}: x · Wᵀ on tensor cores, W {} [{}, {}]: {}",
         op->getName().getStringRef().str(), locationOf(loc),
@@ -3087,21 +3065,14 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
              *stagedBase);
     out.line("SSM_DEVICE const {} *weight() const {{ return {}; }}", type,
              *weightBase);
-    if (isSplit(result)) {
-      out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) "
-               "const {{");
-      out.line("  const float sum = value{};", initial);
-      out.line("  {}", splitStores);
-      out.line("}}");
-    } else {
-      out.line("SSM_DEVICE void store(int64_t m, int64_t n, float value) "
-               "const {{ ssm::device::store({}, m * kColumns + n, value{}); }}",
-               *resultBase, initial);
-    }
-    if (!form.tiled && form.atLeast == 0)
+    out.line("SSM_DEVICE void store(int64_t m, int64_t n, float sum) const {{");
+    for (StringRef statement : llvm::split(*resultStore, '\n'))
+      out.line("  {}", statement.str());
+    out.line("}}");
+    if (form.kind == FormKind::Vector)
       out.line("static constexpr int kVectorSplit = {};",
                geometry::projectionVectorSplit(columns));
-    if (!form.tiled && form.atLeast > 0) {
+    if (form.kind == FormKind::FewRows) {
       out.line("static constexpr int kSplits = {};", split ? splits : 1);
       if (split) {
         out.line("SSM_DEVICE void storePartial(int64_t split, int64_t m, "
@@ -3131,13 +3102,14 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     }
     launch.block[0] = geometry::kProjectionThreads;
     launch.sharedBytes = form.sharedBytes;
-    const int64_t blockColumns = form.tiled ? geometry::kProjectionTileColumns
-                                            : geometry::kProjectionColumns;
+    const int64_t blockColumns = form.kind == FormKind::Tiles
+                                     ? geometry::kProjectionTileColumns
+                                     : geometry::kProjectionColumns;
     launch.grid[1].factor = (columns + blockColumns - 1) / blockColumns;
-    if (form.tiled) {
+    if (form.kind == FormKind::Tiles) {
       rowsExtent(launch.grid[0]);
       launch.grid[0].divisor = geometry::kProjectionRows;
-    } else if (form.atLeast > 0) {
+    } else if (form.kind == FormKind::FewRows) {
       launch.grid[2].factor = split ? splits : 1;
     } else {
       launch.grid[2].factor = geometry::projectionVectorSplit(columns);
@@ -3150,6 +3122,43 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
       return failure();
   }
   return success();
+}
+
+FailureOr<std::string>
+FunctionEmitter::projectionStore(KernelWriter &writer, linalg::MatmulOp op) {
+  Value result = op->getResult(0);
+  Location loc = op.getLoc();
+  // The result's initial value where the matmul accumulates into it.
+  std::string initial;
+  OpOperand *init = op.getDpsInitOperand(0);
+  if (op.payloadUsesValueFromOperand(init)) {
+    FailureOr<std::string> value =
+        writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
+    if (failed(value))
+      return failure();
+    initial = " + " + *value;
+  }
+  std::string stored = "const float stored = sum" + initial + ";\n";
+  // The result's parts (the slices its readers take) written apart.
+  if (isSplit(result)) {
+    FailureOr<std::string> stores =
+        splitStore(writer, result, "m", "n", "stored", "", loc);
+    if (failed(stores))
+      return failure();
+    return stored + *stores;
+  }
+  std::optional<Storage> where = storageOf(result);
+  if (!where)
+    return emitError(loc) << "internal error: a projection has no storage";
+  FailureOr<std::string> base = writer.pointer(
+      *where, cast<RankedTensorType>(result.getType()).getElementType(), true,
+      loc);
+  if (failed(base))
+    return failure();
+  int64_t columns = cast<RankedTensorType>(result.getType()).getDimSize(1);
+  return stored +
+         fmt::format("ssm::device::store({}, m * {} + n, stored);", *base,
+                     columns);
 }
 
 LogicalResult FunctionEmitter::emitProjectionSum(
@@ -3165,34 +3174,9 @@ LogicalResult FunctionEmitter::emitProjectionSum(
   FailureOr<std::string> rows = writer.sizeOf(x, 0, loc);
   FailureOr<std::string> partialsBase = writer.pointer(
       partials, Float32Type::get(op.getContext()), false, loc);
-  FailureOr<std::string> resultBase = std::string();
-  if (!isSplit(result)) {
-    std::optional<Storage> where = storageOf(result);
-    if (!where)
-      return emitError(loc) << "internal error: a projection has no storage";
-    resultBase = writer.pointer(
-        *where, cast<RankedTensorType>(result.getType()).getElementType(),
-        true, loc);
-  }
-  if (failed(rows) || failed(partialsBase) || failed(resultBase))
+  FailureOr<std::string> resultStore = projectionStore(writer, op);
+  if (failed(rows) || failed(partialsBase) || failed(resultStore))
     return failure();
-  std::string initial;
-  OpOperand *init = op.getDpsInitOperand(0);
-  if (op.payloadUsesValueFromOperand(init)) {
-    FailureOr<std::string> value =
-        writer.read(analyzeFusedRead(init->get(), policy), {"m", "n"});
-    if (failed(value))
-      return failure();
-    initial = " + " + *value;
-  }
-  std::string splitStores;
-  if (isSplit(result)) {
-    FailureOr<std::string> stores =
-        splitStore(writer, result, "m", "n", "sum", "", loc);
-    if (failed(stores))
-      return failure();
-    splitStores = *stores;
-  }
   std::string comment = fmt::format(
       "{} at {}: the {} partial sums of the projection's splits of K, in order",
       op->getName().getStringRef().str(), locationOf(loc), splits);
@@ -3208,13 +3192,8 @@ LogicalResult FunctionEmitter::emitProjectionSum(
   out.line("  for (int64_t split = 0; split < {}; ++split)", splits);
   out.line("    sum += ssm::device::load<float>({}, split * size() + index);",
            *partialsBase);
-  if (isSplit(result)) {
-    out.line("  sum = sum{};", initial);
-    out.line("  {}", splitStores);
-  } else {
-    out.line("  ssm::device::store({}, index, sum{});", *resultBase, initial);
-  }
-  out.line("  (void)m, (void)n;");
+  for (StringRef statement : llvm::split(*resultStore, '\n'))
+    out.line("  {}", statement.str());
   out.line("}}");
   out.indentLess();
   out.append(writer.getHelpers().str());
