@@ -38,6 +38,8 @@ constexpr int kPointerAttributeDeviceOrdinal = 9;
 constexpr unsigned kMemoryTypeDevice = 2;
 constexpr unsigned kMemoryTypeUnified = 4;
 constexpr int kStreamCaptureModeRelaxed = 2;
+constexpr unsigned kStreamNonBlocking = 1;
+constexpr int kStreamCaptureStatusNone = 0;
 
 // Name in the table, symbol in libcuda, signature.
 #define SSM_CUDA_DRIVER_FUNCTIONS(X)                                           \
@@ -52,7 +54,8 @@ constexpr int kStreamCaptureModeRelaxed = 2;
   X(primaryContextRelease, "cuDevicePrimaryCtxRelease_v2",                     \
     CUresult (*)(CUdevice))                                                    \
   X(contextSetCurrent, "cuCtxSetCurrent", CUresult (*)(CUcontext))             \
-  X(moduleLoadData, "cuModuleLoadData", CUresult (*)(CUmodule *, const void *)) \
+  X(moduleLoadData, "cuModuleLoadData",                                        \
+    CUresult (*)(CUmodule *, const void *))                                    \
   X(moduleUnload, "cuModuleUnload", CUresult (*)(CUmodule))                    \
   X(moduleGetFunction, "cuModuleGetFunction",                                  \
     CUresult (*)(CUfunction *, CUmodule, const char *))                        \
@@ -69,7 +72,22 @@ constexpr int kStreamCaptureModeRelaxed = 2;
   X(memcpyHtoD, "cuMemcpyHtoD_v2",                                             \
     CUresult (*)(CUdeviceptr, const void *, size_t))                           \
   X(memcpyDtoH, "cuMemcpyDtoH_v2", CUresult (*)(void *, CUdeviceptr, size_t))  \
+  X(memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2",                                   \
+    CUresult (*)(CUdeviceptr, const void *, size_t, CUstream))                 \
+  X(memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2",                                   \
+    CUresult (*)(void *, CUdeviceptr, size_t, CUstream))                       \
   X(streamSynchronize, "cuStreamSynchronize", CUresult (*)(CUstream))          \
+  X(streamCreate, "cuStreamCreate", CUresult (*)(CUstream *, unsigned))        \
+  X(streamDestroy, "cuStreamDestroy_v2", CUresult (*)(CUstream))               \
+  X(streamIsCapturing, "cuStreamIsCapturing", CUresult (*)(CUstream, int *))   \
+  X(streamBeginCapture, "cuStreamBeginCapture_v2",                             \
+    CUresult (*)(CUstream, int))                                               \
+  X(streamEndCapture, "cuStreamEndCapture", CUresult (*)(CUstream, CUgraph *)) \
+  X(graphInstantiate, "cuGraphInstantiateWithFlags",                           \
+    CUresult (*)(CUgraphExec *, CUgraph, unsigned long long))                  \
+  X(graphLaunch, "cuGraphLaunch", CUresult (*)(CUgraphExec, CUstream))         \
+  X(graphExecDestroy, "cuGraphExecDestroy", CUresult (*)(CUgraphExec))         \
+  X(graphDestroy, "cuGraphDestroy", CUresult (*)(CUgraph))                     \
   X(pointerGetAttribute, "cuPointerGetAttribute",                              \
     CUresult (*)(void *, int, CUdeviceptr))                                    \
   X(getErrorName, "cuGetErrorName", CUresult (*)(CUresult, const char **))     \
@@ -81,22 +99,12 @@ template <class T> using Identity = T;
 // What tools that time kernels use (the runtime itself does not); absent from
 // the emulator's table.
 #define SSM_CUDA_DRIVER_TOOL_FUNCTIONS(X)                                      \
-  X(streamCreate, "cuStreamCreate", CUresult (*)(CUstream *, unsigned))        \
-  X(streamDestroy, "cuStreamDestroy_v2", CUresult (*)(CUstream))               \
   X(eventCreate, "cuEventCreate", CUresult (*)(CUevent *, unsigned))           \
   X(eventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                  \
   X(eventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))             \
   X(eventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))             \
   X(eventElapsedTime, "cuEventElapsedTime_v2",                                 \
-    CUresult (*)(float *, CUevent, CUevent))                                   \
-  X(streamBeginCapture, "cuStreamBeginCapture_v2",                             \
-    CUresult (*)(CUstream, int))                                               \
-  X(streamEndCapture, "cuStreamEndCapture", CUresult (*)(CUstream, CUgraph *)) \
-  X(graphInstantiate, "cuGraphInstantiateWithFlags",                           \
-    CUresult (*)(CUgraphExec *, CUgraph, unsigned long long))                  \
-  X(graphLaunch, "cuGraphLaunch", CUresult (*)(CUgraphExec, CUstream))         \
-  X(graphExecDestroy, "cuGraphExecDestroy", CUresult (*)(CUgraphExec))         \
-  X(graphDestroy, "cuGraphDestroy", CUresult (*)(CUgraph))
+    CUresult (*)(float *, CUevent, CUevent))
 
 struct DriverApi {
 #define SSM_CUDA_DRIVER_MEMBER(name, symbol, type) Identity<type> name = nullptr;
@@ -114,6 +122,10 @@ ssm_status_t getDriver(const DriverApi **out);
 
 /// The emulator's table (emulation.h runs the kernels).
 const DriverApi &emulatorDriver();
+
+/// How many graph launches the emulator has run, for tests that check that
+/// repeated calls are replayed.
+unsigned long emulatorGraphLaunches();
 
 /// A status for a failed driver call: "<call>: <name>: <description>".
 ssm_status_t driverError(const DriverApi &driver, CUresult result,

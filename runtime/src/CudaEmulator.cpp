@@ -3,15 +3,21 @@
 // tensor is still caught), modules are host libraries compiled from the
 // artifact's kernels with -DSSM_DEVICE_EMULATION, and a launch runs the grid
 // with the emulator of ssm/device/emulation.h, one block after another.
-// For tests on machines without a GPU; selected by SSM_CUDA_EMULATOR=1.
+// Streams are tokens (every call runs at once, in order); a stream being
+// captured records its launches, with their argument values, into a graph
+// that a graph launch replays. For tests on machines without a GPU;
+// selected by SSM_CUDA_EMULATOR=1.
 #include "CudaDriver.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <dlfcn.h>
 
@@ -24,20 +30,49 @@ constexpr CUresult kOutOfMemory = 2;
 constexpr CUresult kInvalidImage = 200;
 constexpr CUresult kNotFound = 500;
 constexpr CUresult kLaunchFailed = 719;
+constexpr CUresult kCaptureUnsupported = 900;
+constexpr CUresult kCaptureInvalidated = 901;
 
 using LaunchFunction = int (*)(const char *, const unsigned *,
                                const unsigned *, size_t, void **);
 using HasKernelFunction = int (*)(const char *);
+using ArityFunction = int (*)(const char *);
 
 struct EmulatedModule {
   void *library;
   LaunchFunction launch;
   HasKernelFunction hasKernel;
+  /// Arguments of a kernel (for recording them); null in libraries made
+  /// before it, whose launches cannot be captured.
+  ArityFunction arity;
 };
 struct EmulatedFunction {
   EmulatedModule *module;
   std::string name;
 };
+
+/// A launch recorded by a capture; every argument is read as 8 bytes (the
+/// runtime passes each as a 64-bit value).
+struct RecordedLaunch {
+  EmulatedFunction *function;
+  unsigned grid[3], block[3], shared;
+  std::vector<uint64_t> arguments;
+};
+struct EmulatedGraph {
+  std::vector<RecordedLaunch> launches;
+  bool invalidated = false;
+};
+
+std::mutex &streamsMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+/// The streams being captured, and the graph each records into.
+std::map<CUstream, EmulatedGraph *> &captures() {
+  static std::map<CUstream, EmulatedGraph *> streams;
+  return streams;
+}
+std::atomic<unsigned long> graphLaunches{0};
 
 std::mutex &allocationsMutex() {
   static std::mutex mutex;
@@ -109,11 +144,14 @@ CUresult moduleLoadData(CUmodule *module, const void *image) {
   auto launch = reinterpret_cast<LaunchFunction>(::dlsym(library, "ssm_emu_launch"));
   auto hasKernel =
       reinterpret_cast<HasKernelFunction>(::dlsym(library, "ssm_emu_has_kernel"));
+  auto arity =
+      reinterpret_cast<ArityFunction>(::dlsym(library, "ssm_emu_kernel_arity"));
   if (!launch || !hasKernel) {
     ::dlclose(library);
     return kInvalidImage;
   }
-  *module = reinterpret_cast<CUmodule>(new EmulatedModule{library, launch, hasKernel});
+  *module = reinterpret_cast<CUmodule>(
+      new EmulatedModule{library, launch, hasKernel, arity});
   return kSuccess;
 }
 CUresult moduleUnload(CUmodule module) {
@@ -134,8 +172,31 @@ CUresult moduleGetFunction(CUfunction *function, CUmodule module,
 CUresult functionSetAttribute(CUfunction, int, int) { return kSuccess; }
 CUresult launchKernel(CUfunction function, unsigned gx, unsigned gy,
                       unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                      unsigned shared, CUstream, void **arguments, void **) {
+                      unsigned shared, CUstream stream, void **arguments,
+                      void **) {
   auto *emulated = reinterpret_cast<EmulatedFunction *>(function);
+  {
+    std::lock_guard<std::mutex> lock(streamsMutex());
+    auto capture = captures().find(stream);
+    if (capture != captures().end()) {
+      EmulatedGraph &graph = *capture->second;
+      int arity = emulated->module->arity
+                      ? emulated->module->arity(emulated->name.c_str())
+                      : -1;
+      if (arity < 0) {
+        graph.invalidated = true;
+        return kCaptureUnsupported;
+      }
+      RecordedLaunch recorded{emulated, {gx, gy, gz}, {bx, by, bz}, shared, {}};
+      for (int a = 0; a < arity; ++a) {
+        uint64_t value = 0;
+        std::memcpy(&value, arguments[a], sizeof(value));
+        recorded.arguments.push_back(value);
+      }
+      graph.launches.push_back(std::move(recorded));
+      return kSuccess;
+    }
+  }
   unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
   return emulated->module->launch(emulated->name.c_str(), grid, block, shared,
                                   arguments) == 0
@@ -177,7 +238,78 @@ CUresult memcpyDtoH(void *host, CUdeviceptr device, size_t bytes) {
   std::memcpy(host, reinterpret_cast<const void *>(device), bytes);
   return kSuccess;
 }
+CUresult memcpyHtoDAsync(CUdeviceptr device, const void *host, size_t bytes,
+                         CUstream) {
+  return memcpyHtoD(device, host, bytes);
+}
+CUresult memcpyDtoHAsync(void *host, CUdeviceptr device, size_t bytes,
+                         CUstream) {
+  return memcpyDtoH(host, device, bytes);
+}
 CUresult streamSynchronize(CUstream) { return kSuccess; }
+CUresult streamCreate(CUstream *stream, unsigned) {
+  *stream = reinterpret_cast<CUstream>(new int(0));
+  return kSuccess;
+}
+CUresult streamDestroy(CUstream stream) {
+  delete reinterpret_cast<int *>(stream);
+  return kSuccess;
+}
+CUresult streamIsCapturing(CUstream stream, int *status) {
+  std::lock_guard<std::mutex> lock(streamsMutex());
+  *status = captures().count(stream) ? 1 : kStreamCaptureStatusNone;
+  return kSuccess;
+}
+CUresult streamBeginCapture(CUstream stream, int) {
+  std::lock_guard<std::mutex> lock(streamsMutex());
+  if (!stream || captures().count(stream))
+    return kInvalidValue;
+  captures()[stream] = new EmulatedGraph();
+  return kSuccess;
+}
+CUresult streamEndCapture(CUstream stream, CUgraph *graph) {
+  std::lock_guard<std::mutex> lock(streamsMutex());
+  auto capture = captures().find(stream);
+  if (capture == captures().end())
+    return kInvalidValue;
+  EmulatedGraph *recorded = capture->second;
+  captures().erase(capture);
+  if (recorded->invalidated) {
+    delete recorded;
+    *graph = nullptr;
+    return kCaptureInvalidated;
+  }
+  *graph = reinterpret_cast<CUgraph>(recorded);
+  return kSuccess;
+}
+CUresult graphInstantiate(CUgraphExec *exec, CUgraph graph,
+                          unsigned long long) {
+  *exec = reinterpret_cast<CUgraphExec>(
+      new EmulatedGraph(*reinterpret_cast<EmulatedGraph *>(graph)));
+  return kSuccess;
+}
+CUresult graphLaunch(CUgraphExec exec, CUstream) {
+  graphLaunches.fetch_add(1, std::memory_order_relaxed);
+  for (RecordedLaunch &launch :
+       reinterpret_cast<EmulatedGraph *>(exec)->launches) {
+    std::vector<void *> pointers;
+    for (uint64_t &value : launch.arguments)
+      pointers.push_back(&value);
+    if (launch.function->module->launch(launch.function->name.c_str(),
+                                        launch.grid, launch.block,
+                                        launch.shared, pointers.data()) != 0)
+      return kLaunchFailed;
+  }
+  return kSuccess;
+}
+CUresult graphExecDestroy(CUgraphExec exec) {
+  delete reinterpret_cast<EmulatedGraph *>(exec);
+  return kSuccess;
+}
+CUresult graphDestroy(CUgraph graph) {
+  delete reinterpret_cast<EmulatedGraph *>(graph);
+  return kSuccess;
+}
 CUresult pointerGetAttribute(void *data, int attribute, CUdeviceptr pointer) {
   if (!isAllocated(pointer))
     return kInvalidValue;
@@ -211,6 +343,12 @@ CUresult getErrorName(CUresult result, const char **name) {
   case kLaunchFailed:
     *name = "CUDA_ERROR_LAUNCH_FAILED";
     return kSuccess;
+  case kCaptureUnsupported:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+    return kSuccess;
+  case kCaptureInvalidated:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+    return kSuccess;
   default:
     return kInvalidValue;
   }
@@ -224,6 +362,10 @@ CUresult getErrorString(CUresult result, const char **description) {
 }
 
 } // namespace
+
+unsigned long emulatorGraphLaunches() {
+  return graphLaunches.load(std::memory_order_relaxed);
+}
 
 const DriverApi &emulatorDriver() {
   static const DriverApi api = [] {

@@ -220,11 +220,16 @@ struct ssm_session_s {
   /// (the logits; whole states the call before replaced): a decode step
   /// then allocates, and faults in, no fresh memory.
   std::map<std::string, OwnedTensor> spare;
+  /// On a device, the ids of the last call, uploaded into the same memory
+  /// while their shape stays (a decode step's calls then repeat their
+  /// tensors, and the module replays them as a graph).
+  OwnedTensor deviceIds;
   int64_t batch = 0, length = 0;
   ~ssm_session_s() {
     // States on a device are freed through the model's module.
     states.clear();
     spare.clear();
+    deviceIds = OwnedTensor();
     ssm_model_release(model);
   }
 };
@@ -496,10 +501,13 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
                                             : model.chunk;
   std::vector<DLTensor> inputs = entry.bound;
   int64_t idsShape[2] = {batch, length};
-  // On a device, the ids are uploaded for the call.
-  OwnedTensor deviceIds;
+  // On a device, the ids are uploaded for the call (the copy waits for the
+  // calls before it, which may still read the memory).
+  OwnedTensor &deviceIds = session.deviceIds;
   if (model.device) {
-    deviceIds = OwnedTensor({kDLInt, 64, 1}, {batch, length}, model.device);
+    const DLDataType idType{kDLInt, 64, 1};
+    if (!sameLayout(deviceIds, idType, {batch, length}))
+      deviceIds = OwnedTensor(idType, {batch, length}, model.device);
     if (ssm_status_t status = ssm_module_copy_to_device(
             model.device, deviceIds.data.get(), ids, deviceIds.bytes))
       return status;
@@ -666,6 +674,7 @@ void ssm_session_reset(ssm_session_t *session) {
     return;
   session->states.clear();
   session->spare.clear();
+  session->deviceIds = OwnedTensor();
   session->batch = 0;
   session->length = 0;
 }

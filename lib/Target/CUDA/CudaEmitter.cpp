@@ -714,23 +714,30 @@ LogicalResult FunctionEmitter::classify() {
       generics.insert(generic);
       // Gathers read through it; so do projections of the 16-bit weight a
       // widening widens (they read the weight itself).
-      bool needed = llvm::any_of(generic->getUsers(), [](Operation *user) {
+      auto readsThrough = [](Operation *user) {
         auto matmul = dyn_cast<linalg::MatmulOp>(user);
-        if (matmul && projectionWeight(matmul))
-          return false;
-        return !isa<linalg::GenericOp, MixOp, tensor::ExtractOp>(user);
+        return (matmul && projectionWeight(matmul)) ||
+               isa<tensor::ExtractOp>(user);
+      };
+      bool needed = llvm::any_of(generic->getUsers(), [&](Operation *user) {
+        return !readsThrough(user) && !isa<linalg::GenericOp, MixOp>(user);
       });
       // A value a reduction reads and something else too (a model's
       // residual stream: the next norm's sum and the next sum) is kept,
       // rather than recomputed by each reader from a chain that grows a
-      // layer at a time.
+      // layer at a time. Readers that read through it do not count (a tied
+      // embedding's widening, which the gather and the head's projection
+      // both read from the 16-bit table, was a f32 copy of the table made
+      // every call).
       auto isReduction = [&](Operation *user) {
         auto consumer = dyn_cast<linalg::GenericOp>(user);
         return isa<linalg::MatmulOp>(user) ||
                (consumer && !isFusableElementwise(consumer, policy));
       };
-      SmallPtrSet<Operation *, 4> users(generic->getUsers().begin(),
-                                        generic->getUsers().end());
+      SmallPtrSet<Operation *, 4> users;
+      for (Operation *user : generic->getUsers())
+        if (!readsThrough(user))
+          users.insert(user);
       // (A value of no inputs, a fill, is as cheap to recompute as to read.)
       needed = needed || (users.size() > 1 && generic.getNumDpsInputs() > 0 &&
                           llvm::any_of(users, isReduction));
@@ -3531,6 +3538,15 @@ LogicalResult mlir::ssm::translateToCUDA(ModuleOp module, raw_ostream &os,
   for (const auto &entry : entries)
     out.line("if (std::strcmp(kernel, \"{}\") == 0) return 1;", entry.first);
   out.line("return 0;");
+  out.indentLess();
+  out.line("}}");
+  // How many arguments to record when the emulator captures a launch.
+  out.line("extern \"C\" int ssm_emu_kernel_arity(const char *kernel) {{");
+  out.indentMore();
+  for (const auto &[name, types] : entries)
+    out.line("if (std::strcmp(kernel, \"{}\") == 0) return {};", name,
+             types.size());
+  out.line("return -1;");
   out.indentLess();
   out.line("}}");
   out.line("#endif");

@@ -168,8 +168,9 @@ ssm_status_t ssm_module_allocate(const ssm_module_t *module, size_t bytes,
                                  void **out_data);
 /* Accepts NULL data. */
 void ssm_module_free(const ssm_module_t *module, void *data);
-/* Copies between host memory and memory of the module's device (waits for
- * the copy; on CUDA, for the default stream's work too). */
+/* Copies between host memory and memory of the module's device, and waits
+ * for the copy; on CUDA it is ordered after the work enqueued on the
+ * module's stream. */
 ssm_status_t ssm_module_copy_to_device(const ssm_module_t *module,
                                        void *device_data, const void *host_data,
                                        size_t bytes);
@@ -245,8 +246,8 @@ ssm_status_t ssm_function_resolve_output_shape(
  * `outputs` buffers (destination-passing: allocate them with the shapes
  * ssm_function_resolve_output_shape gives). Every tensor is checked first:
  * the module's device (kDLCPU, or kDLCUDA memory of the module's GPU, as
- * the driver reports it), the manifest's dtype and rank, static dims equal to the
- * manifest's, dynamic dims consistent (the manifest's equal_dims; each
+ * the driver reports it), the manifest's dtype and rank, static dims equal to
+ * the manifest's, dynamic dims consistent (the manifest's equal_dims; each
  * output dim equal to the input dim it derives from), strides NULL or
  * compact row-major (dims of extent 1 may have any stride), data non-NULL
  * (unless the tensor has no elements) and data + byte_offset aligned to the
@@ -256,7 +257,14 @@ ssm_status_t ssm_function_resolve_output_shape(
  * was expected and what was given, and runs nothing. Inputs are only read.
  * Safe to call from several threads at once (with distinct outputs). On the
  * CPU the call returns when done; on CUDA it returns once the kernels are
- * enqueued on the module's stream (ssm_module_synchronize waits). */
+ * enqueued on the module's stream (ssm_module_synchronize waits). On CUDA
+ * the buffers between a function's kernels live in one workspace the
+ * module keeps (as large as its largest call so far, freed with the
+ * module), and a call repeated with the same tensors (data, offsets and
+ * shapes) is launched as a CUDA graph captured the third time it is seen
+ * (unless the environment has SSM_CUDA_GRAPHS=0 when the module loads);
+ * while the module's stream is being captured, calls launch their kernels
+ * into that capture, with their buffers allocated in it. */
 ssm_status_t ssm_function_invoke(const ssm_function_t *function,
                                  const DLTensor *inputs, size_t num_inputs,
                                  DLTensor *outputs, size_t num_outputs);
