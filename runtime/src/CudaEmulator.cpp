@@ -116,9 +116,6 @@ CUresult deviceGetAttribute(int *value, int attribute, CUdevice) {
   case kAttributeMultiprocessorCount:
     *value = 132;
     return kSuccess;
-  case kAttributeMemoryPoolsSupported:
-    *value = 1;
-    return kSuccess;
   default:
     return kInvalidValue;
   }

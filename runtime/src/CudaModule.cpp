@@ -75,7 +75,6 @@ public:
   CUcontext context = nullptr;
   CUmodule module = nullptr;
   CUstream stream = nullptr;
-  bool memoryPools = false;
   /// Whether repeated calls are replayed as graphs ($SSM_CUDA_GRAPHS=0: no).
   bool replayGraphs = true;
   /// [function][launch].
@@ -92,9 +91,14 @@ private:
                                const DLTensor *inputs, DLTensor *outputs,
                                const std::vector<uint64_t> &bufferBytes);
   ssm_status_t reserveWorkspace(uint64_t bytes);
-  ssm_status_t launchAsGraph(const ssm_function_s &function,
-                             std::vector<uint64_t> key,
-                             const std::vector<PreparedLaunch> &launches);
+  /// Counts a sighting of the call `key` names; its entry, or null the
+  /// first time.
+  CallGraph *rememberCall(const ssm_function_s &function,
+                          std::vector<uint64_t> key);
+  /// Captures `launches` into `call`'s graph; false (and the call marked
+  /// uncapturable) when that fails.
+  bool capture(const ssm_function_s &function, CallGraph &call,
+               const std::vector<PreparedLaunch> &launches);
   void dropGraphs();
 
   /// Serializes calls: they share the workspace and the graphs (their
@@ -377,14 +381,13 @@ ssm_status_t CudaCode::prepareLaunches(const ssm_function_s &function,
 
 ssm_status_t CudaCode::enqueue(const std::vector<PreparedLaunch> &launches,
                                CUstream on) const {
-  std::vector<uint64_t> values;
   std::vector<void *> pointers;
   for (const PreparedLaunch &prepared : launches) {
-    // cuLaunchKernel takes a pointer to each argument's value.
-    values = prepared.values;
-    pointers.resize(values.size());
-    for (size_t a = 0; a < values.size(); ++a)
-      pointers[a] = &values[a];
+    // cuLaunchKernel takes a pointer to each argument's value (and only
+    // reads them).
+    pointers.resize(prepared.values.size());
+    for (size_t a = 0; a < prepared.values.size(); ++a)
+      pointers[a] = const_cast<uint64_t *>(&prepared.values[a]);
     const Launch &launch = *prepared.launch;
     if (CUresult result = driver->launchKernel(
             prepared.kernel, prepared.grid[0], prepared.grid[1],
@@ -455,80 +458,72 @@ CudaCode::invokeInCapture(const ssm_function_s &function,
   return status;
 }
 
-ssm_status_t
-CudaCode::launchAsGraph(const ssm_function_s &function,
-                        std::vector<uint64_t> key,
-                        const std::vector<PreparedLaunch> &launches) {
+CallGraph *CudaCode::rememberCall(const ssm_function_s &function,
+                                  std::vector<uint64_t> key) {
   if (graphs.empty())
     graphs.resize(kernels.size());
   std::vector<CallGraph> &seen = graphs[function.index];
   ++calls;
   auto graph = std::find_if(seen.begin(), seen.end(),
                             [&](const CallGraph &g) { return g.key == key; });
-  if (graph == seen.end()) {
-    // First seen: launched one by one, remembered in place of the call
-    // seen longest ago when full.
-    if (seen.size() >= kCallsRememberedPerFunction) {
-      auto oldest = std::min_element(
-          seen.begin(), seen.end(), [](const CallGraph &a, const CallGraph &b) {
-            return a.lastUse < b.lastUse;
-          });
-      if (oldest->exec)
-        driver->graphExecDestroy(oldest->exec);
-      seen.erase(oldest);
-    }
-    seen.push_back(CallGraph{std::move(key), 1, nullptr, false, calls});
-    return enqueue(launches, stream);
+  if (graph != seen.end()) {
+    graph->lastUse = calls;
+    ++graph->sightings;
+    return &*graph;
   }
-  graph->lastUse = calls;
-  ++graph->sightings;
-  if (graph->uncapturable ||
-      (!graph->exec && graph->sightings < kCaptureAtSighting))
-    return enqueue(launches, stream);
-  if (!graph->exec) {
-    // Seen often enough: captured once, then replayed.
-    size_t withGraphs = static_cast<size_t>(std::count_if(
-        seen.begin(), seen.end(), [](const CallGraph &g) { return g.exec; }));
-    if (withGraphs >= kGraphsPerFunction) {
-      auto oldest = seen.end();
-      for (auto g = seen.begin(); g != seen.end(); ++g)
-        if (g->exec && (oldest == seen.end() || g->lastUse < oldest->lastUse))
-          oldest = g;
+  // First seen: remembered in place of the call seen longest ago when full.
+  if (seen.size() >= kCallsRememberedPerFunction) {
+    auto oldest = std::min_element(seen.begin(), seen.end(),
+                                   [](const CallGraph &a, const CallGraph &b) {
+                                     return a.lastUse < b.lastUse;
+                                   });
+    if (oldest->exec)
       driver->graphExecDestroy(oldest->exec);
-      oldest->exec = nullptr;
-    }
-    if (!captureStream &&
-        driver->streamCreate(&captureStream, kStreamNonBlocking) != kSuccess)
-      captureStream = nullptr;
-    CUgraph captured = nullptr;
-    bool ok = captureStream &&
-              driver->streamBeginCapture(captureStream,
-                                         kStreamCaptureModeRelaxed) == kSuccess;
-    if (ok) {
-      ssm_status_t recorded = enqueue(launches, captureStream);
-      ok = !recorded;
-      ssm_status_free(recorded);
-      // Ends the capture even when a launch failed in it.
-      ok = driver->streamEndCapture(captureStream, &captured) == kSuccess &&
-           ok && captured;
-    }
-    if (ok)
-      ok = driver->graphInstantiate(&graph->exec, captured, 0) == kSuccess;
-    if (captured)
-      driver->graphDestroy(captured);
-    if (!ok) {
-      // Launched one by one from now on (where a launch itself fails, that
-      // reports it).
-      graph->exec = nullptr;
-      graph->uncapturable = true;
-      return enqueue(launches, stream);
-    }
+    seen.erase(oldest);
   }
-  if (CUresult result = driver->graphLaunch(graph->exec, stream))
-    return driverError(*driver, result,
-                       fmt::format("cuGraphLaunch (the kernels of '{}')",
-                                   function.spec->name));
+  seen.push_back(CallGraph{std::move(key), 1, nullptr, false, calls});
   return nullptr;
+}
+
+bool CudaCode::capture(const ssm_function_s &function, CallGraph &call,
+                       const std::vector<PreparedLaunch> &launches) {
+  std::vector<CallGraph> &seen = graphs[function.index];
+  size_t withGraphs = static_cast<size_t>(std::count_if(
+      seen.begin(), seen.end(), [](const CallGraph &g) { return g.exec; }));
+  if (withGraphs >= kGraphsPerFunction) {
+    auto oldest = seen.end();
+    for (auto g = seen.begin(); g != seen.end(); ++g)
+      if (g->exec && (oldest == seen.end() || g->lastUse < oldest->lastUse))
+        oldest = g;
+    driver->graphExecDestroy(oldest->exec);
+    oldest->exec = nullptr;
+  }
+  if (!captureStream &&
+      driver->streamCreate(&captureStream, kStreamNonBlocking) != kSuccess)
+    captureStream = nullptr;
+  CUgraph captured = nullptr;
+  bool ok = captureStream &&
+            driver->streamBeginCapture(captureStream,
+                                       kStreamCaptureModeRelaxed) == kSuccess;
+  if (ok) {
+    ssm_status_t recorded = enqueue(launches, captureStream);
+    ok = !recorded;
+    ssm_status_free(recorded);
+    // Ends the capture even when a launch failed in it.
+    ok = driver->streamEndCapture(captureStream, &captured) == kSuccess && ok &&
+         captured;
+  }
+  if (ok)
+    ok = driver->graphInstantiate(&call.exec, captured, 0) == kSuccess;
+  if (captured)
+    driver->graphDestroy(captured);
+  if (!ok) {
+    // Launched one by one from now on (where a launch itself fails, that
+    // reports it).
+    call.exec = nullptr;
+    call.uncapturable = true;
+  }
+  return ok;
 }
 
 ssm_status_t CudaCode::invoke(const ssm_function_s &function,
@@ -560,29 +555,41 @@ ssm_status_t CudaCode::invoke(const ssm_function_s &function,
   }
   if (ssm_status_t status = reserveWorkspace(total))
     return status;
-  std::vector<CUdeviceptr> buffers(bufferBytes.size());
-  for (size_t b = 0; b < buffers.size(); ++b)
-    buffers[b] = workspace + offsets[b];
 
-  std::vector<PreparedLaunch> launches;
-  if (ssm_status_t status =
-          prepareLaunches(function, inputs, outputs, buffers, launches))
-    return status;
   // What the launches depend on: the tensors' places and dims, and the
-  // workspace.
-  std::vector<uint64_t> key = {static_cast<uint64_t>(workspace)};
-  for (size_t i = 0; i < spec.inputs.size(); ++i) {
-    key.push_back(reinterpret_cast<uintptr_t>(inputs[i].data) +
-                  inputs[i].byte_offset);
-    for (int32_t d = 0; d < inputs[i].ndim; ++d)
-      key.push_back(static_cast<uint64_t>(inputs[i].shape[d]));
+  // workspace. A call seen with them before passed the launches' checks.
+  CallGraph *call = nullptr;
+  if (replayGraphs) {
+    std::vector<uint64_t> key = {static_cast<uint64_t>(workspace)};
+    for (size_t i = 0; i < spec.inputs.size(); ++i) {
+      key.push_back(reinterpret_cast<uintptr_t>(inputs[i].data) +
+                    inputs[i].byte_offset);
+      for (int32_t d = 0; d < inputs[i].ndim; ++d)
+        key.push_back(static_cast<uint64_t>(inputs[i].shape[d]));
+    }
+    for (size_t o = 0; o < spec.outputs.size(); ++o)
+      key.push_back(reinterpret_cast<uintptr_t>(outputs[o].data) +
+                    outputs[o].byte_offset);
+    call = rememberCall(function, std::move(key));
   }
-  for (size_t o = 0; o < spec.outputs.size(); ++o)
-    key.push_back(reinterpret_cast<uintptr_t>(outputs[o].data) +
-                  outputs[o].byte_offset);
-  if (!replayGraphs)
-    return enqueue(launches, stream);
-  return launchAsGraph(function, std::move(key), launches);
+
+  if (!call || !call->exec) {
+    std::vector<CUdeviceptr> buffers(bufferBytes.size());
+    for (size_t b = 0; b < buffers.size(); ++b)
+      buffers[b] = workspace + offsets[b];
+    std::vector<PreparedLaunch> launches;
+    if (ssm_status_t status =
+            prepareLaunches(function, inputs, outputs, buffers, launches))
+      return status;
+    if (!call || call->uncapturable || call->sightings < kCaptureAtSighting ||
+        !capture(function, *call, launches))
+      return enqueue(launches, stream);
+  }
+  if (CUresult result = driver->graphLaunch(call->exec, stream))
+    return driverError(
+        *driver, result,
+        fmt::format("cuGraphLaunch (the kernels of '{}')", spec.name));
+  return nullptr;
 }
 
 ssm_status_t readBinaryFile(const std::string &path, std::string &out) {
@@ -628,17 +635,13 @@ ssm_status_t loadCudaCode(const std::string &directory,
                       device.device_id, count);
   if (CUresult result = driver->deviceGet(&code->cudaDevice, device.device_id))
     return driverError(*driver, result, "cuDeviceGet");
-  int major = 0, minor = 0, sharedOptin = 0, pools = 0;
+  int major = 0, minor = 0, sharedOptin = 0;
   driver->deviceGetAttribute(&major, kAttributeComputeCapabilityMajor,
                              code->cudaDevice);
   driver->deviceGetAttribute(&minor, kAttributeComputeCapabilityMinor,
                              code->cudaDevice);
-  driver->deviceGetAttribute(&sharedOptin,
-                             kAttributeMaxSharedMemoryPerBlockOptin,
-                             code->cudaDevice);
-  driver->deviceGetAttribute(&pools, kAttributeMemoryPoolsSupported,
-                             code->cudaDevice);
-  code->memoryPools = pools != 0;
+  driver->deviceGetAttribute(
+      &sharedOptin, kAttributeMaxSharedMemoryPerBlockOptin, code->cudaDevice);
   const char *graphs = std::getenv("SSM_CUDA_GRAPHS");
   code->replayGraphs = !(graphs && std::strcmp(graphs, "0") == 0);
   // sm_90a code runs on compute capability 9.0 only; sm_90 on any 9.x.

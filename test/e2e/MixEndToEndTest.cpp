@@ -188,23 +188,18 @@ TEST_P(MixEndToEnd, EveryLegalAlgorithmOnTheCudaEmulatorMatchesTheReference) {
   checkEveryAlgorithm(GetParam(), "cuda", {32, 64});
 }
 
-// A kDLCUDA tensor must hold the driver's memory: a host pointer is refused
-// before any kernel runs, naming the tensor (the loader asks the driver about
-// every tensor of every call).
-TEST(MixOnTheCudaEmulator, RefusesHostMemoryInACudaTensor) {
+/// Compiles `c` for the CUDA backend with its host emulation into a new
+/// directory `dir` and loads it on the emulator.
+void loadOnTheEmulator(const MixCase &c, llvm::SmallString<128> &dir,
+                       ssm_module_t **loaded,
+                       const ssm_function_t **function) {
   setenv("SSM_CUDA_EMULATOR", "1", 1);
   DialectRegistry registry;
   mlir::ssm::registerCompilerDialects(registry);
   MLIRContext context(registry);
-  // A case with elements in every tensor (bytes = 0 is not checked).
-  std::vector<MixCase> cases = ::ssm::testing::standardCases();
-  const MixCase &c = *llvm::find_if(cases, [](const MixCase &m) {
-    return m.length >= 2 && !m.isAgainstCache() && !m.finalState;
-  });
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(::ssm::testing::mlirOf(c), &context);
   ASSERT_TRUE(module);
-  llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-e2e", dir));
   mlir::ssm::CompileOptions options;
   options.target = "cuda";
@@ -212,10 +207,23 @@ TEST(MixOnTheCudaEmulator, RefusesHostMemoryInACudaTensor) {
   options.cudaEmulation = true;
   ASSERT_EQ(mlir::ssm::compileModule(*module, options),
             mlir::ssm::CompileResult::Success);
+  ASSERT_EQ(ssm_module_load(dir.c_str(), loaded), nullptr);
+  ASSERT_EQ(ssm_module_function_at(*loaded, 0, function), nullptr);
+}
+
+// A kDLCUDA tensor must hold the driver's memory: a host pointer is refused
+// before any kernel runs, naming the tensor (the loader asks the driver about
+// every tensor of every call).
+TEST(MixOnTheCudaEmulator, RefusesHostMemoryInACudaTensor) {
+  // A case with elements in every tensor (bytes = 0 is not checked).
+  std::vector<MixCase> cases = ::ssm::testing::standardCases();
+  const MixCase &c = *llvm::find_if(cases, [](const MixCase &m) {
+    return m.length >= 2 && !m.isAgainstCache() && !m.finalState;
+  });
+  llvm::SmallString<128> dir;
   ssm_module_t *loaded = nullptr;
-  ASSERT_EQ(ssm_module_load(dir.c_str(), &loaded), nullptr);
   const ssm_function_t *function = nullptr;
-  ASSERT_EQ(ssm_module_function_at(loaded, 0, &function), nullptr);
+  ASSERT_NO_FATAL_FAILURE(loadOnTheEmulator(c, dir, &loaded, &function));
 
   std::string referenceError;
   CaseData data = ::ssm::testing::makeCaseData(c, referenceError);
@@ -273,29 +281,14 @@ TEST(MixOnTheCudaEmulator, RefusesHostMemoryInACudaTensor) {
 // poisoned before its call and checked against the reference of the inputs
 // it was given, so a graph replayed for tensors other than its own fails.
 TEST(MixOnTheCudaEmulator, RepeatedCallsReplayAGraphOfTheirOwnTensors) {
-  setenv("SSM_CUDA_EMULATOR", "1", 1);
-  DialectRegistry registry;
-  mlir::ssm::registerCompilerDialects(registry);
-  MLIRContext context(registry);
   std::vector<MixCase> cases = ::ssm::testing::standardCases();
   const MixCase &c = *llvm::find_if(cases, [](const MixCase &m) {
     return m.length >= 2 && !m.isAgainstCache() && m.finalState;
   });
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(::ssm::testing::mlirOf(c), &context);
-  ASSERT_TRUE(module);
   llvm::SmallString<128> dir;
-  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-e2e", dir));
-  mlir::ssm::CompileOptions options;
-  options.target = "cuda";
-  options.output = dir.str().str();
-  options.cudaEmulation = true;
-  ASSERT_EQ(mlir::ssm::compileModule(*module, options),
-            mlir::ssm::CompileResult::Success);
   ssm_module_t *loaded = nullptr;
-  ASSERT_EQ(ssm_module_load(dir.c_str(), &loaded), nullptr);
   const ssm_function_t *function = nullptr;
-  ASSERT_EQ(ssm_module_function_at(loaded, 0, &function), nullptr);
+  ASSERT_NO_FATAL_FAILURE(loadOnTheEmulator(c, dir, &loaded, &function));
 
   std::vector<void *> deviceMemory;
   auto onDevice = [&](StoredTensor &host, DLTensor &view) {
