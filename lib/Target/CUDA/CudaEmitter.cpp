@@ -3011,7 +3011,7 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
        "a matrix-vector product (at most 4 rows)", 0,
        geometry::kProjectionVectorRows, geometry::projectionVectorSharedBytes()},
       {FormKind::FewRows, "_few", "projectionFewRows",
-       "every row of 128 columns a block", geometry::kProjectionVectorRows + 1,
+       "every row of 256 columns a block", geometry::kProjectionVectorRows + 1,
        geometry::kProjectionFewRows, geometry::projectionFewRowsSharedBytes()},
       {FormKind::Tiles, "", "projectionTiles", "128 × 256 tiles",
        geometry::kProjectionFewRows + 1, 0,
@@ -3111,6 +3111,8 @@ LogicalResult FunctionEmitter::emitProjection(linalg::MatmulOp op,
     launch.sharedBytes = form.sharedBytes;
     const int64_t blockColumns = form.kind == FormKind::Tiles
                                      ? geometry::kProjectionTileColumns
+                                 : form.kind == FormKind::FewRows
+                                     ? geometry::kProjectionFewColumns
                                      : geometry::kProjectionColumns;
     launch.grid[1].factor = (columns + blockColumns - 1) / blockColumns;
     if (form.kind == FormKind::Tiles) {

@@ -21,8 +21,8 @@ namespace geometry {
 /// rows M, each a launch of 8 warps a block that runs for its rows:
 ///   - M ≤ kProjectionVectorRows: a matrix-vector product (decode at batch
 ///     ≤ 4), grid (1, ceil(N / 128), projectionVectorSplit(N));
-///   - M ≤ kProjectionFewRows: every row × 128 columns a block (decode at
-///     larger batches), grid (1, ceil(N / 128), projectionSplits(N, K)):
+///   - M ≤ kProjectionFewRows: every row × 256 columns a block (decode at
+///     larger batches), grid (1, ceil(N / 256), projectionSplits(N, K)):
 ///     the grid's z splits K, and a kernel after it adds the splits;
 ///   - larger M: 128 × 256 tiles, grid (ceil(M / 128), ceil(N / 256), 1).
 constexpr int kProjectionThreads = 256;
@@ -54,21 +54,39 @@ constexpr int kProjectionPitch = kProjectionStep + 8;
 /// products, one group of products in flight), 1024-byte aligned.
 constexpr int kProjectionWgmmaStep = 64;
 constexpr int kProjectionWgmmaStages = 4;
-/// The few-row form: K steps of 64, rows padded to 72, four buffers (two
-/// blocks an SM). K is split where the columns give fewer blocks than
-/// kProjectionSplitBlocks (two an SM on the H200's 132), each split at least
-/// kProjectionMinSplitSteps steps of K (the pipeline's start amortized).
+/// The few-row form: 256 columns a block, K steps of 64. On wgmma (sm_90a)
+/// kProjectionFewStages swizzled buffers (1024-byte aligned; one block an
+/// SM); on mma.sync rows padded to 72, four buffers. K is split so that the
+/// blocks fill the SMs' waves best (kProjectionFewSlots blocks at once:
+/// the H100's and H200's 132 SMs), each split at least
+/// kProjectionMinSplitSteps steps of K (the pipeline's start amortized);
+/// of splits that fill about as well, the fewest (less to add after).
+constexpr int kProjectionFewColumns = 256;
 constexpr int kProjectionFewStep = 64;
 constexpr int kProjectionFewPitch = kProjectionFewStep + 8;
-constexpr int kProjectionFewStages = 4;
-constexpr int kProjectionMinSplitSteps = 8;
+constexpr int kProjectionFewStages = 5;
+constexpr int kProjectionFewMmaStages = 4;
+constexpr int kProjectionFewSlots = 132;
+constexpr int kProjectionMinSplitSteps = 4;
 constexpr long long projectionSplits(long long columns, long long depth) {
-  const long long blocks = (columns + kProjectionColumns - 1) / kProjectionColumns;
+  const long long blocks =
+      (columns + kProjectionFewColumns - 1) / kProjectionFewColumns;
   const long long steps = (depth + kProjectionFewStep - 1) / kProjectionFewStep;
-  const long long wanted = (kProjectionSplitBlocks + blocks - 1) / blocks;
   const long long most = steps / kProjectionMinSplitSteps;
-  const long long splits = wanted < most ? wanted : most;
-  return splits > 1 ? splits : 1;
+  // The share of the waves' slots that `splits` fill, in thousandths, with
+  // the splits a block's share of the steps leaves (none empty).
+  auto filled = [&](long long splits) {
+    const long long splitSteps = (steps + splits - 1) / splits;
+    const long long used = blocks * ((steps + splitSteps - 1) / splitSteps);
+    const long long waves = (used + kProjectionFewSlots - 1) / kProjectionFewSlots;
+    return used * 1000 / (waves * kProjectionFewSlots);
+  };
+  long long best = 1;
+  for (long long splits = 2; splits <= most; ++splits)
+    if (filled(splits) * 50 > filled(best) * 51) // 2 % better
+      best = splits;
+  const long long splitSteps = (steps + best - 1) / best;
+  return (steps + splitSteps - 1) / splitSteps;
 }
 /// The matrix-vector form stages slices of 1024 of K as f32.
 constexpr int kProjectionSlice = 1024;
@@ -84,8 +102,14 @@ constexpr int projectionTilesSharedBytes() {
   return wgmma > mma ? wgmma : mma;
 }
 constexpr int projectionFewRowsSharedBytes() {
-  return kProjectionFewStages * (kProjectionFewRows + kProjectionColumns) *
-         kProjectionFewPitch * 2;
+  constexpr int wgmma = kProjectionFewStages *
+                            (kProjectionFewRows + kProjectionFewColumns) *
+                            kProjectionFewStep * 2 +
+                        1024;
+  constexpr int mma = kProjectionFewMmaStages *
+                      (kProjectionFewRows + kProjectionColumns) *
+                      kProjectionFewPitch * 2;
+  return wgmma > mma ? wgmma : mma;
 }
 constexpr int projectionVectorSharedBytes() {
   return kProjectionVectorRows * kProjectionSlice * 4;
@@ -117,6 +141,12 @@ constexpr bool projectionTakes(long long depth) { return depth % 8 == 0; }
 constexpr int kMixThreads = 128;
 /// Elementwise kernels: threads per block.
 constexpr int kElementwiseThreads = 256;
+/// A row argmax (elementwise.cuh): a block a row, grid (rows); loads of
+/// kArgmaxUnroll values a thread in flight (a 50K-entry vocabulary's logits
+/// in a few rounds).
+constexpr int kArgmaxThreads = 1024;
+constexpr int kArgmaxUnroll = 8;
+constexpr int argmaxSharedBytes() { return kArgmaxThreads / 32 * (8 + 4); }
 
 /// recurrentRowPerThread: grid (ceil(H·P / 128), B); q and k steps staged.
 constexpr int kRowPerThreadSteps = 16;

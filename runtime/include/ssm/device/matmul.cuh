@@ -9,9 +9,10 @@
 //     two steps ahead of the products; elsewhere 8 warps of 64 × 32 run
 //     mma.sync m16n8k16, K 32 at a time, two buffers.
 //   - projectionFewRows (decode at batch 5–64): each block computes every
-//     row of 128 columns over a split of K (so that enough blocks stream W;
-//     a kernel after it adds the splits in order); K 64 at a time, four
-//     buffers.
+//     row of 256 columns over a split of K (so that every SM streams W; a
+//     kernel after it adds the splits in order), K 64 at a time. On sm_90a
+//     two warpgroups issue wgmma m64n128k16 on one swizzled x tile, five
+//     buffers; elsewhere mma.sync, a half of the columns at a time.
 //   - projectionVector (decode at batch ≤ 4): a matrix-vector product; x is
 //     staged in shared memory a slice of K at a time, and each warp streams
 //     4, 2 or 1 rows of W once (Ops::kVectorSplit blocks share 128 columns),
@@ -249,36 +250,65 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
     }
 }
 
-/// Every row (M ≤ 64) × 128 columns of y on mma.sync, over split
-/// blockIdx.z of Ops::kSplits of K: warp w computes columns 16w..16w+15 of
-/// the block's for the 16-row tiles that hold rows (x's copies skip the
-/// others). Step s's tiles land in buffer s % kStages, the copies running
-/// kStages - 1 steps ahead. One split stores y; more store partial sums
-/// (ops.storePartial), which the kernel after adds.
 template <class T, class Ops>
-SSM_DEVICE void projectionFewRows(const Ops &ops) {
+SSM_DEVICE void projectionFewRowsMma(const Ops &ops, int half);
+template <class T, class Ops>
+SSM_DEVICE void projectionFewRowsWgmma(const Ops &ops);
+
+/// The K steps of split blockIdx.z of Ops::kSplits (the last may be short).
+template <class Ops> struct ProjectionSplit {
+  int firstStep, steps;
+};
+template <class Ops, int kStep>
+SSM_DEVICE ProjectionSplit<Ops> projectionSplitOfBlock() {
+  constexpr int kSteps = static_cast<int>((Ops::kDepth + kStep - 1) / kStep);
+  constexpr int kSplitSteps = (kSteps + Ops::kSplits - 1) / Ops::kSplits;
+  const int firstStep = static_cast<int>(blockIdx.z) * kSplitSteps;
+  const int left = kSteps - firstStep;
+  return {firstStep, left < kSplitSteps ? (left > 0 ? left : 0) : kSplitSteps};
+}
+
+/// Every row (M ≤ 64) × 256 columns of y a block, over split blockIdx.z of
+/// Ops::kSplits of K: wgmma where the build has it (sm_90a), mma.sync (a
+/// half of the columns at a time) otherwise. One split stores y; more store
+/// partial sums (ops.storePartial), which the kernel after adds.
+template <class T, class Ops> SSM_DEVICE void projectionFewRows(const Ops &ops) {
   static_assert(Ops::kDepth % 8 == 0, "W's rows are copied 16 bytes at a time");
+#if defined(SSM_DEVICE_EMULATION) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  projectionFewRowsWgmma<T>(ops);
+#else
+  for (int half = 0; half < 2; ++half) {
+    __syncthreads(); // the first half's buffers are used up
+    projectionFewRowsMma<T>(ops, half);
+  }
+#endif
+}
+
+/// Every row × 128 columns (column `half` of the block's 256) on mma.sync:
+/// warp w computes columns 16w..16w+15 of them for the 16-row tiles that
+/// hold rows (x's copies skip the others). Step s's tiles land in buffer
+/// s % kStages, the copies running kStages - 1 steps ahead.
+template <class T, class Ops>
+SSM_DEVICE void projectionFewRowsMma(const Ops &ops, int half) {
   constexpr int kThreads = geometry::kProjectionThreads;
   constexpr int kRows = geometry::kProjectionFewRows;
   constexpr int kColumns = geometry::kProjectionColumns;
   constexpr int kStep = geometry::kProjectionFewStep;
   constexpr int kPitch = geometry::kProjectionFewPitch;
-  constexpr int kStages = geometry::kProjectionFewStages;
+  constexpr int kStages = geometry::kProjectionFewMmaStages;
   constexpr int kStageElements = (kRows + kColumns) * kPitch;
   static_assert(kRows == 64 && kColumns == 128 && kThreads == 256,
                 "8 warps of 16 columns, 4 row tiles");
   constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
-  constexpr int kSteps = static_cast<int>((K + kStep - 1) / kStep);
-  constexpr int kSplitSteps = (kSteps + Ops::kSplits - 1) / Ops::kSplits;
-  const int firstStep = static_cast<int>(blockIdx.z) * kSplitSteps;
-  const int steps = kSteps - firstStep < kSplitSteps ? kSteps - firstStep
-                                                     : kSplitSteps;
+  const auto [firstStep, steps] = projectionSplitOfBlock<Ops, kStep>();
   const int64_t M = ops.rows();
   const int rowTiles = static_cast<int>((M + 15) / 16);
   T *shared = sharedMemory<T>();
   const int thread = static_cast<int>(threadIdx.x);
   const int lane = thread & 31, warp = thread >> 5;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const int64_t n0 =
+      static_cast<int64_t>(blockIdx.y) * geometry::kProjectionFewColumns +
+      half * kColumns;
   const int warpColumn = 16 * warp;
   const T *x = ops.x();
   const T *weight = ops.weight();
@@ -350,6 +380,112 @@ SSM_DEVICE void projectionFewRows(const Ops &ops) {
         }
       }
   }
+}
+
+/// Every row × 256 columns on wgmma (sm_90a): warpgroup g computes all 64
+/// rows × columns 128g..128g+127 of the block's (one m64n128k16 product a
+/// k step), both reading the one x tile. Step s's tiles land in buffer
+/// s % kStages; the copies of step s + kStages - 2 are issued once every
+/// warpgroup is past step s - 2's products (the buffer they take), so that
+/// kStages - 2 steps of W are in flight while a step's products run.
+template <class T, class Ops>
+SSM_DEVICE void projectionFewRowsWgmma(const Ops &ops) {
+  constexpr int kThreads = geometry::kProjectionThreads;
+  constexpr int kRows = geometry::kProjectionFewRows;
+  constexpr int kColumns = geometry::kProjectionFewColumns;
+  constexpr int kStep = geometry::kProjectionWgmmaStep;
+  constexpr int kStages = geometry::kProjectionFewStages;
+  constexpr int kXBytes = kRows * kStep * 2, kWBytes = kColumns * kStep * 2;
+  static_assert(kRows == 64 && kColumns == 256 && kThreads == 256 &&
+                    kStep == 64 && sizeof(T) == 2,
+                "two warpgroups of 64 × 128, one swizzled block a row");
+  static_assert(kStages >= 3, "copies ahead of one group of products");
+  constexpr int64_t N = Ops::kColumns, K = Ops::kDepth;
+  const auto [firstStep, steps] = projectionSplitOfBlock<Ops, kStep>();
+  const int64_t M = ops.rows();
+  unsigned char *shared = sharedMemory<unsigned char>();
+  unsigned char *tiles =
+      shared + ((1024 - sharedAddress(shared) % 1024) % 1024);
+  const uint32_t tilesAddress = sharedAddress(tiles);
+  const int thread = static_cast<int>(threadIdx.x);
+  const int group = thread / 128;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
+  const T *x = ops.x();
+  const T *weight = ops.weight();
+  // `kTileRows` rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes
+  // a row, zeros past the rows and past K.
+  auto copyTile = [&](auto rowsTag, unsigned char *tile, const T *data,
+                      int64_t r0, int64_t rows, int64_t k0) {
+    constexpr int kTileRows = decltype(rowsTag)::value;
+    constexpr int kSegments = kTileRows * kStep / 8;
+    static_assert(kSegments % kThreads == 0, "whole segments a thread");
+#pragma unroll
+    for (int pass = 0; pass < kSegments / kThreads; ++pass) {
+      const int segment = thread + pass * kThreads;
+      const int row = segment / 8, c = (segment % 8) * 8;
+      const int64_t r = r0 + row, k = k0 + c;
+      const bool valid = r < rows && k < K;
+      copyAsync16(tile + swizzledOffset<kTileRows>(row, c),
+                  valid ? data + r * K + k : data, valid);
+    }
+  };
+  auto copyStep = [&](int step) {
+    unsigned char *stage = tiles + (step % kStages) * (kXBytes + kWBytes);
+    const int64_t k0 = static_cast<int64_t>(firstStep + step) * kStep;
+    copyTile(std::integral_constant<int, kRows>{}, stage, x, 0, M, k0);
+    copyTile(std::integral_constant<int, kColumns>{}, stage + kXBytes, weight,
+             n0, N, k0);
+  };
+
+  float accumulators[16][4];
+#pragma unroll
+  for (int j = 0; j < 16; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      accumulators[j][i] = 0.0f;
+#pragma unroll
+  for (int s = 0; s < kStages - 2; ++s) {
+    if (s < steps)
+      copyStep(s);
+    copyAsyncCommit();
+  }
+  for (int step = 0; step < steps; ++step) {
+    copyAsyncWait<kStages - 3>();
+    fenceProxyAsync();
+    __syncthreads(); // step's tiles are in; step - 2's buffer is free
+    if (step + kStages - 2 < steps)
+      copyStep(step + kStages - 2);
+    copyAsyncCommit();
+    const uint32_t stage =
+        tilesAddress + (step % kStages) * (kXBytes + kWBytes);
+    wgmmaFence();
+#pragma unroll
+    for (int ks = 0; ks < kStep / 16; ++ks)
+      wgmmaSS<T, 128>(accumulators, kMajorDescriptor<kRows>(stage, 0, ks),
+                      kMajorDescriptor<kColumns>(stage + kXBytes, 128 * group,
+                                                 ks),
+                      1);
+    wgmmaCommit();
+    wgmmaWait<1>();
+  }
+  wgmmaWait<0>();
+  wgmmaFenceOperands(accumulators);
+  copyAsyncWait<0>();
+
+  const int lane = thread % 32, warpRow = 16 * (thread / 32 % 4);
+#pragma unroll
+  for (int j = 0; j < 16; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t m = warpRow + accumulatorRow(lane, e);
+      const int64_t n = n0 + 128 * group + 8 * j + accumulatorColumn(lane, e);
+      if (m < M && n < N) {
+        if constexpr (Ops::kSplits == 1)
+          ops.store(m, n, accumulators[j][e]);
+        else
+          ops.storePartial(blockIdx.z, m, n, accumulators[j][e]);
+      }
+    }
 }
 
 template <class T, class Ops> SSM_DEVICE void projectionVector(const Ops &ops) {

@@ -103,18 +103,19 @@ TEST(ProjectionTileOrder, GroupsOfRowsAColumnAtATime) {
 
 // Decode's projections split their work over enough blocks to stream W on
 // every SM: the matrix-vector form by columns, the few-row form by K (each
-// split at least kProjectionMinSplitSteps steps of 64).
+// split at least kProjectionMinSplitSteps steps of 64, the splits filling
+// the waves of kProjectionFewSlots blocks best, none of them empty).
 TEST(ProjectionSplits, EnoughBlocks) {
   EXPECT_EQ(projectionVectorSplit(10576), 4);  // 83 column blocks
   EXPECT_EQ(projectionVectorSplit(5120), 8);   // 40
   EXPECT_EQ(projectionVectorSplit(2560), 16);  // 20
   EXPECT_EQ(projectionVectorSplit(300), 16);   // at most 16
   EXPECT_EQ(projectionVectorSplit(50280), 4);  // at least 4
-  EXPECT_EQ(projectionSplits(10576, 2560), 4); // 83 blocks, 40 steps
-  EXPECT_EQ(projectionSplits(2560, 5120), 10); // 20 blocks, 80 steps: 10
-  EXPECT_EQ(projectionSplits(50280, 2560), 1); // 393 blocks
+  EXPECT_EQ(projectionSplits(10576, 2560), 3); // 42 blocks: 126 of 132 slots
+  EXPECT_EQ(projectionSplits(2560, 5120), 12); // 10 blocks, 80 steps of 7
+  EXPECT_EQ(projectionSplits(50280, 2560), 2); // 197 blocks: 394 of 396
   EXPECT_EQ(projectionSplits(300, 200), 1);    // 4 steps: too few to split
-  EXPECT_EQ(projectionSplits(300, 1544), 3);   // 25 steps
+  EXPECT_EQ(projectionSplits(300, 1544), 5);   // 25 steps, 6 ways: 5 of 5
 }
 
 } // namespace
