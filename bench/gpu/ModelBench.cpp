@@ -6,8 +6,9 @@
 // Times a model artifact through the runtime's sessions, as a user calls
 // it: greedy generation of N new tokens after a prompt of B sequences of L
 // pseudo-random ids, R times. Prefill is the time to the first new token
-// (prefill_last and its argmax); decode is the time per step after it (a
-// decode call, the logits to the host, the argmax). Prints one JSON line of
+// (prefill_last and next_ids, the argmax where the model runs); decode is
+// the time per step after it (a decode call, next_ids, the ids to the host).
+// Prints one JSON line of
 // medians: milliseconds and tokens per second (batch · tokens / time).
 // Needs the runtime alone (it builds on the GPU machine).
 //

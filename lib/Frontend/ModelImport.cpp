@@ -1126,12 +1126,53 @@ private:
 
 } // namespace
 
+/// next_ids (ssm/contract/model.h): each position's argmax over the
+/// vocabulary, the first of equal largest logits (`ogt` keeps the earlier;
+/// NaN compares false, so it is never taken).
+static std::string nextIdsSource(const ModelConfig &config) {
+  const std::string vocab = std::to_string(config.vocabSize);
+  const std::string logits = "tensor<?x?x" + vocab + "xf32>";
+  std::string text = "// Greedy decoding's pick from each position's logits "
+                     "(ssmc's model importer).\n";
+  text += "func.func @" + std::string(contract::kNextIdsFunction) +
+          "(%logits: " + logits + " {ssm.name = \"" + contract::kLogits +
+          "\"})\n    -> (tensor<?x?xi64> {ssm.name = \"" + contract::kNextIds +
+          "\"}) {\n";
+  text += "  %c0 = arith.constant 0 : index\n"
+          "  %c1 = arith.constant 1 : index\n"
+          "  %B = tensor.dim %logits, %c0 : " + logits + "\n"
+          "  %L = tensor.dim %logits, %c1 : " + logits + "\n"
+          "  %lowest = arith.constant 0xFF800000 : f32\n"
+          "  %first = arith.constant 0 : i64\n"
+          "  %values = tensor.empty(%B, %L) : tensor<?x?xf32>\n"
+          "  %indices = tensor.empty(%B, %L) : tensor<?x?xi64>\n"
+          "  %best0 = linalg.fill ins(%lowest : f32) outs(%values : "
+          "tensor<?x?xf32>) -> tensor<?x?xf32>\n"
+          "  %at0 = linalg.fill ins(%first : i64) outs(%indices : "
+          "tensor<?x?xi64>) -> tensor<?x?xi64>\n"
+          "  %argmax:2 = linalg.generic {indexing_maps = [affine_map<(b, l, v) "
+          "-> (b, l, v)>, affine_map<(b, l, v) -> (b, l)>, affine_map<(b, l, "
+          "v) -> (b, l)>], iterator_types = [\"parallel\", \"parallel\", "
+          "\"reduction\"]} ins(%logits : " + logits + ") outs(%best0, %at0 : "
+          "tensor<?x?xf32>, tensor<?x?xi64>) {\n"
+          "  ^bb0(%x: f32, %best: f32, %at: i64):\n"
+          "    %v = linalg.index 2 : index\n"
+          "    %vi = arith.index_cast %v : index to i64\n"
+          "    %greater = arith.cmpf ogt, %x, %best : f32\n"
+          "    %kept = arith.select %greater, %x, %best : f32\n"
+          "    %keptAt = arith.select %greater, %vi, %at : i64\n"
+          "    linalg.yield %kept, %keptAt : f32, i64\n"
+          "  } -> (tensor<?x?xf32>, tensor<?x?xi64>)\n"
+          "  return %argmax#1 : tensor<?x?xi64>\n}\n";
+  return text;
+}
+
 std::string mlir::ssm::modelSource(const ModelConfig &config) {
   std::string text;
   for (Entry entry : {Entry::Prefill, Entry::PrefillChunk, Entry::Decode,
                       Entry::PrefillLast})
     text += ModelWriter(config, entry).write() + "\n";
-  return text;
+  return text + nextIdsSource(config);
 }
 
 //===----------------------------------------------------------------------===//

@@ -201,6 +201,8 @@ struct ssm_model_s {
   std::vector<std::unique_ptr<OwnedTensor>> copies;
   std::map<std::string, DLTensor> copied;
   ModelEntry prefill, chunk, decode, prefillLast;
+  /// Each position's argmax of the logits (greedy generation's pick).
+  const ssm_function_t *nextIds = nullptr;
   std::set<std::string> stateNames;
   int64_t vocab = 0;
 
@@ -224,12 +226,16 @@ struct ssm_session_s {
   /// while their shape stays (a decode step's calls then repeat their
   /// tensors, and the module replays them as a graph).
   OwnedTensor deviceIds;
+  /// Generation's picks ([batch, positions] i64, where the model runs),
+  /// kept while their shape stays.
+  OwnedTensor nextIds;
   int64_t batch = 0, length = 0;
   ~ssm_session_s() {
     // States on a device are freed through the model's module.
     states.clear();
     spare.clear();
     deviceIds = OwnedTensor();
+    nextIds = OwnedTensor();
     ssm_model_release(model);
   }
 };
@@ -401,6 +407,37 @@ ssm_status_t bindEntry(ssm_model_t &model, const std::string &directory,
   return nullptr;
 }
 
+/// next_ids (ssm/contract/model.h): f32 logits [batch, length, vocab] in,
+/// i64 ids [batch, length] out.
+ssm_status_t bindNextIds(ssm_model_t &model, const std::string &directory) {
+  if (ssm_status_t status = ssm_module_lookup_function(
+          model.module, contract::kNextIdsFunction, &model.nextIds)) {
+    std::string message = ssm_status_message(status);
+    ssm_status_free(status);
+    return invalid("{} is not a model artifact: {}", directory, message);
+  }
+  ssm_tensor_signature_t in{}, out{};
+  bool follows = ssm_function_input_count(model.nextIds) == 1 &&
+                 ssm_function_output_count(model.nextIds) == 1;
+  if (follows) {
+    if (ssm_status_t status =
+            ssm_function_input_signature(model.nextIds, 0, &in))
+      return status;
+    if (ssm_status_t status =
+            ssm_function_output_signature(model.nextIds, 0, &out))
+      return status;
+    follows = std::string(in.name) == contract::kLogits && in.ndim == 3 &&
+              in.shape[2] == model.vocab && in.dtype.code == kDLFloat &&
+              in.dtype.bits == 32 && std::string(out.name) == contract::kNextIds &&
+              out.ndim == 2 && out.dtype.code == kDLInt && out.dtype.bits == 64;
+  }
+  if (!follows)
+    return invalid("{}: function '{}' does not take f32 logits [batch, "
+                   "length, {}] and return i64 next_ids [batch, length]",
+                   directory, contract::kNextIdsFunction, model.vocab);
+  return nullptr;
+}
+
 ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
                        const ssm_module_options_t *options,
                        std::unique_ptr<ssm_model_s> &model) {
@@ -449,6 +486,8 @@ ssm_status_t loadModel(const char *artifactDir, const char *weightsArgument,
                        "prefill returns",
                        directory, ssm_function_name(entry->function),
                        entry->outputNames[o]);
+  if (ssm_status_t status = bindNextIds(*model, directory))
+    return status;
   size_t count = ssm_safetensors_tensor_count(model->file);
   for (size_t t = 0; t < count; ++t) {
     const char *tensor = ssm_safetensors_tensor_name(model->file, t);
@@ -609,6 +648,30 @@ ssm_status_t forward(ssm_session_t &session, const int64_t *ids, int64_t batch,
   return nullptr;
 }
 
+/// next_ids on the logits the session's last call left ([batch, positions,
+/// vocab], where the model runs), into `ids` on the host.
+ssm_status_t pickNextIds(ssm_session_t &session, int64_t batch,
+                         int64_t positions, std::vector<int64_t> &ids) {
+  ssm_model_t &model = *session.model;
+  auto logits = session.spare.find(contract::kLogits);
+  if (logits == session.spare.end())
+    return makeStatus(SSM_STATUS_INTERNAL, "next_ids: no logits kept");
+  const DLDataType idType{kDLInt, 64, 1};
+  if (!sameLayout(session.nextIds, idType, {batch, positions}))
+    session.nextIds = OwnedTensor(idType, {batch, positions}, model.device);
+  DLTensor input = logits->second.view(), output = session.nextIds.view();
+  if (ssm_status_t status =
+          ssm_function_invoke(model.nextIds, &input, 1, &output, 1))
+    return status;
+  ids.resize(static_cast<size_t>(batch * positions));
+  if (model.device)
+    return ssm_module_copy_to_host(model.device, ids.data(),
+                                   session.nextIds.data.get(),
+                                   session.nextIds.bytes);
+  std::memcpy(ids.data(), session.nextIds.data.get(), session.nextIds.bytes);
+  return nullptr;
+}
+
 } // namespace
 
 extern "C" {
@@ -675,6 +738,7 @@ void ssm_session_reset(ssm_session_t *session) {
   session->states.clear();
   session->spare.clear();
   session->deviceIds = OwnedTensor();
+  session->nextIds = OwnedTensor();
   session->batch = 0;
   session->length = 0;
 }
@@ -712,31 +776,25 @@ ssm_status_t ssm_session_generate(ssm_session_t *session, const int64_t *prompt,
     return invalid("ssm_session_generate: max_new_tokens is {}",
                    max_new_tokens);
   return guarded("ssm_session_generate", [&]() -> ssm_status_t {
-    int64_t vocab = session->model->vocab;
     for (int64_t i = 0; i < batch * max_new_tokens; ++i)
       out_ids[i] = -1;
-    std::vector<float> logits;
-    std::vector<int64_t> step(prompt, prompt + batch * length);
+    std::vector<int64_t> step(prompt, prompt + batch * length), picked;
     int64_t stepLength = length;
     for (int64_t t = 0; t < max_new_tokens; ++t) {
-      // Greedy steps read the last position's logits.
+      // Greedy steps take the last position's argmax, picked where the
+      // logits are (on a device, the ids come back, not the logits).
       int64_t positions =
           logitPositions(*session, stepLength, /*lastOnly=*/true);
-      logits.resize(static_cast<size_t>(batch * positions * vocab));
-      if (ssm_status_t status =
-              forward(*session, step.data(), batch, stepLength, logits.data(),
-                      logits.size(), /*lastOnly=*/true))
+      if (ssm_status_t status = forward(*session, step.data(), batch,
+                                        stepLength, nullptr, 0,
+                                        /*lastOnly=*/true))
+        return status;
+      if (ssm_status_t status = pickNextIds(*session, batch, positions, picked))
         return status;
       step.resize(static_cast<size_t>(batch));
       for (int64_t b = 0; b < batch; ++b) {
-        const float *last =
-            logits.data() + (b * positions + positions - 1) * vocab;
-        int64_t best = 0;
-        for (int64_t v = 1; v < vocab; ++v)
-          if (last[v] > last[best])
-            best = v;
-        step[b] = best;
-        out_ids[b * max_new_tokens + t] = best;
+        step[b] = picked[static_cast<size_t>(b * positions + positions - 1)];
+        out_ids[b * max_new_tokens + t] = step[b];
       }
       stepLength = 1;
       if (callback && callback(user, t, step.data(), batch))

@@ -449,6 +449,9 @@ private:
                               CudaFunctionPlan &plan);
   LogicalResult emitSlice(KernelRoot root, unsigned ordinal,
                           CudaFunctionPlan &plan);
+  /// A row argmax (isRowArgmax), a block a row (elementwise.cuh).
+  LogicalResult emitArgmax(linalg::LinalgOp op, unsigned ordinal,
+                           CudaFunctionPlan &plan);
   /// A projection x · Wᵀ of 16-bit weights on tensor cores (matmul.cuh):
   /// `weight` is W's function argument.
   LogicalResult emitProjection(linalg::MatmulOp op, BlockArgument weight,
@@ -611,11 +614,64 @@ loopExtentSource(linalg::LinalgOp op, unsigned loop) {
   return std::nullopt;
 }
 
+/// Whether `op` is a row argmax, as the model importer writes next_ids: one
+/// f32 input indexed by every loop, the last loop the only reduction, two
+/// outputs indexed by the others (the largest value, f32, unused; its index,
+/// i64), and the body that keeps the first of equal largest values:
+///   %i = linalg.index <last>; %c = arith.index_cast %i : index to i64
+///   %gt = arith.cmpf ogt, %x, %best
+///   linalg.yield select(%gt, %x, %best), select(%gt, %c, %at)
+static bool isRowArgmax(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 2 ||
+      op->getNumResults() != 2 || !op->getResult(0).use_empty())
+    return false;
+  auto input = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  auto index = dyn_cast<RankedTensorType>(op->getResult(1).getType());
+  auto value = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!input || !index || !value || !input.getElementType().isF32() ||
+      !value.getElementType().isF32() || !index.getElementType().isInteger(64))
+    return false;
+  const unsigned loops = op.getNumLoops();
+  if (loops < 1 || input.getRank() != loops)
+    return false;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < loops; ++loop)
+    if ((iterators[loop] == utils::IteratorType::reduction) !=
+        (loop + 1 == loops))
+      return false;
+  MLIRContext *context = op->getContext();
+  AffineMap rows = AffineMap::getMultiDimIdentityMap(loops, context)
+                       .getMajorSubMap(loops - 1);
+  if (!op.getMatchingIndexingMap(op.getDpsInputOperand(0)).isIdentity() ||
+      op.getMatchingIndexingMap(op.getDpsInitOperand(0)) != rows ||
+      op.getMatchingIndexingMap(op.getDpsInitOperand(1)) != rows)
+    return false;
+  Block &body = op->getRegion(0).front();
+  Value x = body.getArgument(0), best = body.getArgument(1),
+        at = body.getArgument(2);
+  Operation *yield = body.getTerminator();
+  auto keptValue = yield->getOperand(0).getDefiningOp<arith::SelectOp>();
+  auto keptIndex = yield->getOperand(1).getDefiningOp<arith::SelectOp>();
+  if (!keptValue || !keptIndex ||
+      keptValue.getCondition() != keptIndex.getCondition() ||
+      keptValue.getTrueValue() != x || keptValue.getFalseValue() != best ||
+      keptIndex.getFalseValue() != at)
+    return false;
+  auto greater = keptValue.getCondition().getDefiningOp<arith::CmpFOp>();
+  auto cast = keptIndex.getTrueValue().getDefiningOp<arith::IndexCastOp>();
+  auto position =
+      cast ? cast.getIn().getDefiningOp<linalg::IndexOp>() : linalg::IndexOp();
+  return greater && greater.getPredicate() == arith::CmpFPredicate::OGT &&
+         greater.getLhs() == x && greater.getRhs() == best && position &&
+         position.getDim() == loops - 1 && body.getOperations().size() == 6;
+}
+
 /// Why the reduction kernel (a thread an output element, looping over the
 /// reduction dims) cannot run `op`, or "".
 static std::string whyNotReducible(linalg::LinalgOp op) {
   if (op.getNumDpsInits() != 1 || op->getNumResults() != 1)
-    return "a reduction with one output is expected";
+    return "a reduction with one output is expected (or a row argmax: "
+           "the first index of each row's largest f32, as an i64)";
   AffineMap output = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   llvm::SmallDenseSet<unsigned> seen;
@@ -699,6 +755,13 @@ LogicalResult FunctionEmitter::classify() {
          !isFusableElementwise(generic, policy)) ||
         isa<linalg::MatmulOp>(op)) {
       auto reduction = cast<linalg::LinalgOp>(op);
+      if (isRowArgmax(reduction)) {
+        materialized.insert(op.getResult(1)); // the index; the value unused
+        KernelRoot root{KernelRoot::Kind::Reduction};
+        root.reduction = reduction;
+        roots.push_back(root);
+        continue;
+      }
       if (std::string why = whyNotReducible(reduction); !why.empty())
         return op.emitOpError()
                << "is not supported by the CUDA backend: " << why;
@@ -792,8 +855,10 @@ LogicalResult FunctionEmitter::classify() {
         readAll(root.generic.getDpsInputs());
       } else if (root.kind == KernelRoot::Kind::Reduction) {
         readAll(root.reduction.getDpsInputs());
+        // An argmax starts from -inf and index 0 itself.
         OpOperand *init = root.reduction.getDpsInitOperand(0);
-        if (root.reduction.payloadUsesValueFromOperand(init))
+        if (root.reduction.payloadUsesValueFromOperand(init) &&
+            !isRowArgmax(root.reduction))
           readAll(init->get());
       } else if (root.kind == KernelRoot::Kind::Slice) {
         readAll(cast<tensor::ExtractSliceOp>(root.view).getSource());
@@ -3232,6 +3297,8 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
   if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
     if (std::optional<BlockArgument> weight = projectionWeight(matmul))
       return emitProjection(matmul, *weight, ordinal, plan);
+  if (isRowArgmax(op))
+    return emitArgmax(op, ordinal, plan);
   const bool perWarp = isWarpReduction(op);
   Value result = op->getResult(0);
   Location loc = op.getLoc();
@@ -3317,6 +3384,102 @@ LogicalResult FunctionEmitter::emitReduction(KernelRoot root, unsigned ordinal,
                           : "a thread an output element, over the reduction "
                             "loops"),
       valueAt, plan, std::nullopt, perWarp);
+}
+
+LogicalResult FunctionEmitter::emitArgmax(linalg::LinalgOp op,
+                                          unsigned ordinal,
+                                          CudaFunctionPlan &plan) {
+  std::string kernelName = fmt::format("{}_argmax{}", prefix, ordinal);
+  KernelWriter writer(*this, kernelName);
+  Value input = op.getDpsInputs()[0], index = op->getResult(1);
+  Location loc = op.getLoc();
+  const unsigned rank = op.getNumLoops();
+  SourcePrinter members;
+  members.indentMore();
+  members.line("SSM_DEVICE float value(int64_t row, int64_t v) const {{");
+  members.indentMore();
+  std::vector<std::string> at;
+  std::string rowsText = "1";
+  if (rank > 1) {
+    members.line("int64_t rest = row;");
+    for (int d = static_cast<int>(rank) - 2; d >= 1; --d) {
+      FailureOr<std::string> size = writer.sizeOf(input, d, loc);
+      if (failed(size))
+        return failure();
+      members.line("const int64_t i{} = rest % {};", d, *size);
+      members.line("rest /= {};", *size);
+    }
+    members.line("const int64_t i0 = rest;");
+  }
+  for (unsigned d = 0; d + 1 < rank; ++d) {
+    FailureOr<std::string> size = writer.sizeOf(input, d, loc);
+    if (failed(size))
+      return failure();
+    rowsText += " * " + *size;
+    at.push_back(fmt::format("i{}", d));
+  }
+  at.push_back("v");
+  FailureOr<std::string> value =
+      writer.read(analyzeFusedRead(input, policy), at);
+  FailureOr<std::string> length = writer.sizeOf(input, rank - 1, loc);
+  if (failed(value) || failed(length))
+    return failure();
+  members.line("return {};", *value);
+  members.indentLess();
+  members.line("}}");
+  std::optional<Storage> where = storageOf(index);
+  if (!where || isSplit(index))
+    return emitError(loc) << "internal error: an argmax's index has no "
+                             "storage of its own";
+  FailureOr<std::string> base = writer.pointer(
+      *where, cast<RankedTensorType>(index.getType()).getElementType(), true,
+      loc);
+  if (failed(base))
+    return failure();
+  members.line("SSM_DEVICE void store(int64_t row, int64_t at) const {{ "
+               "{}[row] = at; }}",
+               *base);
+
+  std::string comment = fmt::format(
+      "{} at {}: a row argmax, a block a row", op->getName().getStringRef().str(),
+      locationOf(loc));
+  out.line("// {}", comment);
+  out.line("struct {}_ops {{", kernelName);
+  out.indentMore();
+  writer.printMembers(out);
+  out.line("SSM_DEVICE int64_t rows() const {{ return {}; }}", rowsText);
+  out.line("SSM_DEVICE int64_t length() const {{ return {}; }}", *length);
+  out.indentLess();
+  out.append(members.str());
+  out.append(writer.getHelpers().str());
+  out.line("}};");
+  SourcePrinter body;
+  body.indentMore();
+  body.line("{}_ops ops;", kernelName);
+  writer.printAssignments(body, "ops");
+  body.line("ssm::device::rowArgmax(ops);");
+  finishKernel(writer, comment, body.str(), geometry::kArgmaxThreads);
+
+  CudaLaunch launch;
+  launch.kernel = kernelName;
+  launch.block[0] = geometry::kArgmaxThreads;
+  launch.sharedBytes = geometry::argmaxSharedBytes();
+  CudaGridExtent &extent = launch.grid[0];
+  extent.factor = 1;
+  for (unsigned d = 0; d + 1 < rank; ++d) {
+    std::optional<SizeProduct> product = sizes.productOf(input, d);
+    if (!product)
+      return emitError(loc) << "cannot tell dim " << d
+                            << " of this argmax's rows from the inputs' sizes";
+    extent.factor *= product->factor;
+    extent.dims.insert(extent.dims.end(), product->dims.begin(),
+                       product->dims.end());
+  }
+  // A grid-stride loop covers the rest.
+  extent.limit = 1 << 20;
+  launch.arguments = argumentsOf(writer);
+  plan.launches.push_back(launch);
+  return success();
 }
 
 LogicalResult FunctionEmitter::emitSlice(KernelRoot root, unsigned ordinal,

@@ -8,7 +8,11 @@
 //   prefill_chunk(input_ids, weights..., states...) -> (logits, states...)
 //   decode(input_ids [B, 1], weights..., states...) -> (logits, states...)
 //   prefill_last(input_ids [B, L], weights...) -> (logits [B, 1, V], states...)
+//   next_ids(logits [B, L, V] f32) -> (next_ids [B, L] i64)
 //
+// next_ids is greedy decoding's pick: each position's argmax, the first of
+// equal largest logits (NaN never the largest; 0 where none is above -inf),
+// so that generation on a device copies the ids back, not the logits.
 // Weights are inputs named as in the checkpoint's model.safetensors. The
 // states come back under the names they are taken by (prefill returns them,
 // the others take and return them): whole, except the attention caches,
@@ -29,8 +33,11 @@ inline constexpr const char *kPrefillChunkFunction = "prefill_chunk";
 inline constexpr const char *kDecodeFunction = "decode";
 /// prefill with the last position's logits only (for generation).
 inline constexpr const char *kPrefillLastFunction = "prefill_last";
+/// Each position's argmax (greedy decoding).
+inline constexpr const char *kNextIdsFunction = "next_ids";
 inline constexpr const char *kInputIds = "input_ids";
 inline constexpr const char *kLogits = "logits";
+inline constexpr const char *kNextIds = "next_ids";
 
 /// The state names' endings, after the mixer's weight prefix.
 inline constexpr const char *kConvState = "conv_state";
