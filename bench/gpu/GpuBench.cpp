@@ -99,7 +99,8 @@ void bench(const std::string &dir, int repeat) {
   const DriverApi *driver = nullptr;
   if (ssm_status_t status = getDriver(&driver))
     die(ssm_status_message(status));
-  if (!driver->streamCreate || !driver->graphLaunch)
+  if (!driver->streamCreate || !driver->graphLaunch || !driver->eventCreate ||
+      !driver->eventElapsedTime)
     die("the driver lacks the stream, event or graph functions");
   // Loading initializes the driver and makes the device's context current;
   // then the module's calls go to our stream, which the graph captures.
@@ -193,8 +194,11 @@ void bench(const std::string &dir, int repeat) {
               name.c_str(), algorithms.c_str(), median(whole), median(enqueue),
               median(gpu));
   std::fflush(stdout);
+  // The stream must outlive the module, which the function and the tensors
+  // hold references to: its graphs were launched on it.
   outputs.clear();
   inputs.clear();
+  function = Function();
   module = Module();
   driver->streamDestroy(stream);
 }

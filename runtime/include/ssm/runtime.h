@@ -122,7 +122,9 @@ typedef struct ssm_module_options_t {
   /* kDLCPU, or kDLCUDA with the device index. The default (device_type 0)
    * is the device of the artifact's target. */
   DLDevice device;
-  /* CUDA: the CUstream calls are enqueued on (NULL: the default stream). */
+  /* CUDA: the CUstream calls are enqueued on (NULL: the default stream). It
+   * must outlive the module and every function that holds it: the module's
+   * graphs were launched on it and are freed with the module. */
   void *stream;
 } ssm_module_options_t;
 
