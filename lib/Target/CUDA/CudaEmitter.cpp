@@ -2603,6 +2603,10 @@ LogicalResult FunctionEmitter::emitMix(KernelRoot root, unsigned ordinal,
     l.grid[1] = *batchExtent;
   };
   switch (mapping->kernel) {
+  case KernelKind::Loops:
+    // The CPU's kernel: mapMixToCuda refuses it before emission.
+    return op.emitError("kernel 'loops' is the CPU's; the CUDA target "
+                        "cannot emit it");
   case KernelKind::RowPerThread:
     templateCall = fmt::format(
         "ssm::device::recurrentRowPerThread<{}, {}, {}, {}>", opsName,
