@@ -33,6 +33,58 @@
 namespace ssm {
 namespace device {
 
+/// `kTileRows` rows × kStep of K from `data` [rows, K] (rows r0.. of it)
+/// into a swizzled tile, asynchronously: 8 segments of 16 bytes a row, zeros
+/// past the rows and past K; the caller commits.
+template <int kTileRows, int kStep, int kThreads, class T>
+SSM_DEVICE void copySwizzledRowsAsync(unsigned char *tile, const T *data,
+                                      int64_t r0, int64_t rows, int64_t k0,
+                                      int64_t K) {
+  constexpr int kSegments = kTileRows * kStep / 8;
+  static_assert(kStep == 64 && kSegments % kThreads == 0,
+                "one swizzled block a row, whole segments a thread");
+  const int thread = static_cast<int>(threadIdx.x);
+#pragma unroll
+  for (int pass = 0; pass < kSegments / kThreads; ++pass) {
+    const int segment = thread + pass * kThreads;
+    const int row = segment / 8, c = (segment % 8) * 8;
+    const int64_t r = r0 + row, k = k0 + c;
+    const bool valid = r < rows && k < K;
+    copyAsync16(tile + swizzledOffset<kTileRows>(row, c),
+                valid ? data + r * K + k : data, valid);
+  }
+}
+
+/// The wgmma forms' pipeline over `steps` steps of K: copyStep(s) issues step
+/// s's copies (cp.async) into buffer s % kStages, kStages - 2 steps ahead of
+/// products(s, buffer), which issues step s's products; one group of
+/// products stays in flight, so a buffer is refilled once every warpgroup is
+/// past the products two steps back. The caller fences its accumulators.
+template <int kStages, class CopyStep, class Products>
+SSM_DEVICE void wgmmaPipeline(int steps, CopyStep &&copyStep,
+                              Products &&products) {
+  static_assert(kStages >= 3, "copies ahead of one group of products");
+#pragma unroll
+  for (int s = 0; s < kStages - 2; ++s) {
+    if (s < steps)
+      copyStep(s);
+    copyAsyncCommit();
+  }
+  for (int step = 0; step < steps; ++step) {
+    copyAsyncWait<kStages - 3>();
+    fenceProxyAsync();
+    __syncthreads(); // step's tiles are in; step - 2's buffer is free
+    if (step + kStages - 2 < steps)
+      copyStep(step + kStages - 2);
+    copyAsyncCommit();
+    wgmmaFence();
+    products(step % kStages);
+    wgmmaCommit();
+    wgmmaWait<1>();
+  }
+  wgmmaWait<0>();
+}
+
 template <class T, class Ops>
 SSM_DEVICE void projectionTilesMma(const Ops &ops, int half);
 template <class T, class Ops>
@@ -171,28 +223,12 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
   const int64_t n0 = static_cast<int64_t>(position.column) * kColumns;
   const T *x = ops.x();
   const T *weight = ops.weight();
-  // `kTileRows` rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes
-  // a row, zeros past the rows and past K.
-  auto copyTile = [&](auto rowsTag, unsigned char *tile, const T *data,
-                      int64_t r0, int64_t rows, int64_t k0) {
-    constexpr int kTileRows = decltype(rowsTag)::value;
-    constexpr int kSegments = kTileRows * kStep / 8;
-#pragma unroll
-    for (int pass = 0; pass < kSegments / kThreads; ++pass) {
-      const int segment = thread + pass * kThreads;
-      const int row = segment / 8, c = (segment % 8) * 8;
-      const int64_t r = r0 + row, k = k0 + c;
-      const bool valid = r < rows && k < K;
-      copyAsync16(tile + swizzledOffset<kTileRows>(row, c),
-                  valid ? data + r * K + k : data, valid);
-    }
-  };
   auto copyStep = [&](int step) {
     unsigned char *stage = tiles + (step % kStages) * (kXBytes + kWBytes);
     const int64_t k0 = static_cast<int64_t>(step) * kStep;
-    copyTile(std::integral_constant<int, kRows>{}, stage, x, m0, M, k0);
-    copyTile(std::integral_constant<int, kColumns>{}, stage + kXBytes, weight,
-             n0, N, k0);
+    copySwizzledRowsAsync<kRows, kStep, kThreads>(stage, x, m0, M, k0, K);
+    copySwizzledRowsAsync<kColumns, kStep, kThreads>(stage + kXBytes, weight,
+                                                     n0, N, k0, K);
   };
 
   float left[16][4], right[16][4];
@@ -202,22 +238,8 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
     for (int i = 0; i < 4; ++i)
       left[j][i] = right[j][i] = 0.0f;
   const int steps = static_cast<int>((K + kStep - 1) / kStep);
-#pragma unroll
-  for (int s = 0; s < kStages - 2; ++s) {
-    if (s < steps)
-      copyStep(s);
-    copyAsyncCommit();
-  }
-  for (int step = 0; step < steps; ++step) {
-    copyAsyncWait<kStages - 3>();
-    fenceProxyAsync();
-    __syncthreads(); // step's tiles are in; step - 2's buffer is free
-    if (step + kStages - 2 < steps)
-      copyStep(step + kStages - 2);
-    copyAsyncCommit();
-    const uint32_t stage =
-        tilesAddress + (step % kStages) * (kXBytes + kWBytes);
-    wgmmaFence();
+  wgmmaPipeline<kStages>(steps, copyStep, [&](int buffer) {
+    const uint32_t stage = tilesAddress + buffer * (kXBytes + kWBytes);
 #pragma unroll
     for (int ks = 0; ks < kStep / 16; ++ks) {
       const uint64_t a = kMajorDescriptor<kRows>(stage, 64 * group, ks);
@@ -226,10 +248,7 @@ SSM_DEVICE void projectionTilesWgmma(const Ops &ops) {
       wgmmaSS<T, 128>(right, a,
                       kMajorDescriptor<kColumns>(stage + kXBytes, 128, ks), 1);
     }
-    wgmmaCommit();
-    wgmmaWait<1>();
-  }
-  wgmmaWait<0>();
+  });
   wgmmaFenceOperands(left);
   wgmmaFenceOperands(right);
   copyAsyncWait<0>();
@@ -412,29 +431,12 @@ SSM_DEVICE void projectionFewRowsWgmma(const Ops &ops) {
   const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kColumns;
   const T *x = ops.x();
   const T *weight = ops.weight();
-  // `kTileRows` rows × 64 of K from `data` [rows, K]: 8 segments of 16 bytes
-  // a row, zeros past the rows and past K.
-  auto copyTile = [&](auto rowsTag, unsigned char *tile, const T *data,
-                      int64_t r0, int64_t rows, int64_t k0) {
-    constexpr int kTileRows = decltype(rowsTag)::value;
-    constexpr int kSegments = kTileRows * kStep / 8;
-    static_assert(kSegments % kThreads == 0, "whole segments a thread");
-#pragma unroll
-    for (int pass = 0; pass < kSegments / kThreads; ++pass) {
-      const int segment = thread + pass * kThreads;
-      const int row = segment / 8, c = (segment % 8) * 8;
-      const int64_t r = r0 + row, k = k0 + c;
-      const bool valid = r < rows && k < K;
-      copyAsync16(tile + swizzledOffset<kTileRows>(row, c),
-                  valid ? data + r * K + k : data, valid);
-    }
-  };
-  auto copyStep = [&](int step) {
+  auto copyStep = [&, firstStep = firstStep](int step) {
     unsigned char *stage = tiles + (step % kStages) * (kXBytes + kWBytes);
     const int64_t k0 = static_cast<int64_t>(firstStep + step) * kStep;
-    copyTile(std::integral_constant<int, kRows>{}, stage, x, 0, M, k0);
-    copyTile(std::integral_constant<int, kColumns>{}, stage + kXBytes, weight,
-             n0, N, k0);
+    copySwizzledRowsAsync<kRows, kStep, kThreads>(stage, x, 0, M, k0, K);
+    copySwizzledRowsAsync<kColumns, kStep, kThreads>(stage + kXBytes, weight,
+                                                     n0, N, k0, K);
   };
 
   float accumulators[16][4];
@@ -443,32 +445,15 @@ SSM_DEVICE void projectionFewRowsWgmma(const Ops &ops) {
 #pragma unroll
     for (int i = 0; i < 4; ++i)
       accumulators[j][i] = 0.0f;
-#pragma unroll
-  for (int s = 0; s < kStages - 2; ++s) {
-    if (s < steps)
-      copyStep(s);
-    copyAsyncCommit();
-  }
-  for (int step = 0; step < steps; ++step) {
-    copyAsyncWait<kStages - 3>();
-    fenceProxyAsync();
-    __syncthreads(); // step's tiles are in; step - 2's buffer is free
-    if (step + kStages - 2 < steps)
-      copyStep(step + kStages - 2);
-    copyAsyncCommit();
-    const uint32_t stage =
-        tilesAddress + (step % kStages) * (kXBytes + kWBytes);
-    wgmmaFence();
+  wgmmaPipeline<kStages>(steps, copyStep, [&](int buffer) {
+    const uint32_t stage = tilesAddress + buffer * (kXBytes + kWBytes);
 #pragma unroll
     for (int ks = 0; ks < kStep / 16; ++ks)
       wgmmaSS<T, 128>(accumulators, kMajorDescriptor<kRows>(stage, 0, ks),
                       kMajorDescriptor<kColumns>(stage + kXBytes, 128 * group,
                                                  ks),
                       1);
-    wgmmaCommit();
-    wgmmaWait<1>();
-  }
-  wgmmaWait<0>();
+  });
   wgmmaFenceOperands(accumulators);
   copyAsyncWait<0>();
 
