@@ -57,7 +57,7 @@ SSM_DEVICE void copySwizzledRowsAsync(unsigned char *tile, const T *data,
 
 /// The wgmma forms' pipeline over `steps` steps of K: copyStep(s) issues step
 /// s's copies (cp.async) into buffer s % kStages, kStages - 2 steps ahead of
-/// products(s, buffer), which issues step s's products; one group of
+/// products(s % kStages), which issues step s's products; one group of
 /// products stays in flight, so a buffer is refilled once every warpgroup is
 /// past the products two steps back. The caller fences its accumulators.
 template <int kStages, class CopyStep, class Products>
