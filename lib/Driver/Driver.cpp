@@ -13,6 +13,7 @@
 #include "ssm/Target/CPU/CpuEmitter.h"
 #include "ssm/Target/CPU/CpuPipeline.h"
 #include "ssm/Target/CUDA/CudaPipeline.h"
+#include "ssm/manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/InitAllDialects.h"
@@ -46,7 +47,8 @@ std::optional<CodegenTarget> parseCodegenTarget(StringRef name) {
     return CodegenTarget();
   if (name == "cuda")
     return CodegenTarget{true, "sm_90a"};
-  if (name.consume_front("cuda:") && isSupportedCudaArch(name))
+  if (name.consume_front("cuda:") &&
+      ::ssm::runtime::isSupportedCudaArch(name.str()))
     return CodegenTarget{true, name.str()};
   return std::nullopt;
 }
@@ -105,7 +107,8 @@ LogicalResult checkRequest(ModuleOp module, const CompileOptions &options) {
   if (!target)
     return module.emitError()
            << "unknown target '" << options.target
-           << "'; expected cpu, cuda or cuda:<arch> (sm_90a, sm_90)";
+           << "'; expected cpu, cuda or cuda:<arch> ("
+           << llvm::StringRef(::ssm::runtime::kCudaArchs) << ")";
   if (target->isCuda && options.emit == EmitKind::LLVMIR)
     return module.emitError()
            << "--emit=llvm is for --target=cpu; the CUDA target emits "

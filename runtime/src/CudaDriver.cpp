@@ -27,8 +27,8 @@ LoadedDriver loadLibcuda() {
     loaded.failure = makeStatus(
         SSM_STATUS_UNAVAILABLE,
         "the CUDA driver is not installed: cannot load libcuda.so.1 ({}); "
-        "run on a machine with an NVIDIA GPU and driver, or use "
-        "--target=cpu",
+        "run on a machine with an NVIDIA GPU and driver, or run a CPU "
+        "artifact (ssmc --target=cpu)",
         error ? error : "unknown error");
     return loaded;
   }

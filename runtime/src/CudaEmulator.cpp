@@ -6,11 +6,14 @@
 // Streams are tokens (every call runs at once, in order); a stream being
 // captured records its launches, with their argument values, into a graph
 // that a graph launch replays. For tests on machines without a GPU;
-// selected by SSM_CUDA_EMULATOR=1.
+// selected by SSM_CUDA_EMULATOR=1. It is an H200 (compute capability 9.0,
+// 132 SMs) unless SSM_CUDA_EMULATOR_CAPABILITY=<major>.<minor> says
+// otherwise, which tests use to see other GPUs refused.
 #include "CudaDriver.h"
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -102,13 +105,28 @@ CUresult deviceGet(CUdevice *device, int ordinal) {
   *device = 0;
   return kSuccess;
 }
+/// The emulated compute capability: 9.0, or SSM_CUDA_EMULATOR_CAPABILITY.
+void computeCapability(int &major, int &minor) {
+  major = 9;
+  minor = 0;
+  if (const char *text = std::getenv("SSM_CUDA_EMULATOR_CAPABILITY")) {
+    int parsedMajor = 0, parsedMinor = 0;
+    if (std::sscanf(text, "%d.%d", &parsedMajor, &parsedMinor) == 2) {
+      major = parsedMajor;
+      minor = parsedMinor;
+    }
+  }
+}
+
 CUresult deviceGetAttribute(int *value, int attribute, CUdevice) {
+  int major = 0, minor = 0;
+  computeCapability(major, minor);
   switch (attribute) {
   case kAttributeComputeCapabilityMajor:
-    *value = 9;
+    *value = major;
     return kSuccess;
   case kAttributeComputeCapabilityMinor:
-    *value = 0;
+    *value = minor;
     return kSuccess;
   case kAttributeMaxSharedMemoryPerBlockOptin:
     *value = 227 * 1024;

@@ -644,18 +644,22 @@ ssm_status_t loadCudaCode(const std::string &directory,
       &sharedOptin, kAttributeMaxSharedMemoryPerBlockOptin, code->cudaDevice);
   const char *graphs = std::getenv("SSM_CUDA_GRAPHS");
   code->replayGraphs = !(graphs && std::strcmp(graphs, "0") == 0);
-  // sm_90a code runs on compute capability 9.0 only; sm_90 on any 9.x.
   const std::string &arch = manifest.cuda.arch;
-  bool runs = arch == "sm_90a" ? major == 9 && minor == 0 : major == 9;
-  if (!runs) {
+  if (!cudaArchRunsOn(arch, major, minor)) {
     char name[128] = "";
     driver->deviceGetName(name, sizeof(name), code->cudaDevice);
+    // Another Hopper part takes sm_90 code; ssmc builds nothing else.
+    std::string remedy =
+        cudaArchRunsOn("sm_90", major, minor)
+            ? std::string("recompile with ssmc --target=cuda:sm_90")
+            : fmt::format("ssmc builds CUDA kernels for {} only; compile "
+                          "with ssmc --target=cpu to run on this machine",
+                          kCudaArchs);
     return makeStatus(SSM_STATUS_INCOMPATIBLE,
                       "{}: the kernels are built for {}, but CUDA device {} "
-                      "({}) has compute capability {}.{}; recompile with "
-                      "ssmc --target=cuda:sm_{}{}",
+                      "({}) has compute capability {}.{}; {}",
                       directory, arch, device.device_id, name, major, minor,
-                      major, minor);
+                      remedy);
   }
   if (CUresult result =
           driver->primaryContextRetain(&code->context, code->cudaDevice))

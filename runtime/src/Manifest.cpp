@@ -589,10 +589,10 @@ ssm_status_t ManifestParser::parseCuda(const json::Value &value,
     return status;
   if (ssm_status_t status = getName(*value.find("arch"), "cuda.arch", out.arch))
     return status;
-  if (out.arch != "sm_90a" && out.arch != "sm_90")
+  if (!isSupportedCudaArch(out.arch))
     return fail(SSM_STATUS_UNIMPLEMENTED, "cuda.arch",
-                "is \"{}\"; this runtime loads sm_90a and sm_90 kernels",
-                out.arch);
+                "is \"{}\"; this runtime loads {} kernels", out.arch,
+                kCudaArchs);
   if (ssm_status_t status =
           getName(*value.find("source"), "cuda.source", out.source))
     return status;

@@ -49,10 +49,6 @@ void ssm::registerCudaPipelines() {
       });
 }
 
-bool ssm::isSupportedCudaArch(llvm::StringRef arch) {
-  return arch == "sm_90a" || arch == "sm_90";
-}
-
 /// Runs `program` with `arguments`, its output in the error when it fails.
 static llvm::Error runCompiler(llvm::StringRef program,
                                llvm::ArrayRef<llvm::StringRef> arguments,

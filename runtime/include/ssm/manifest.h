@@ -118,9 +118,23 @@ struct FunctionSpec {
   std::vector<Launch> launches;
 };
 
+/// The CUDA architectures that ssmc builds and the runtime loads: sm_90a
+/// (Hopper with wgmma; its code runs on compute capability 9.0 only) and
+/// sm_90 (any 9.x).
+inline constexpr std::string_view kCudaArchs = "sm_90a, sm_90";
+inline bool isSupportedCudaArch(std::string_view arch) {
+  return arch == "sm_90a" || arch == "sm_90";
+}
+/// Whether code built for `arch` runs on a device of compute capability
+/// major.minor.
+inline bool cudaArchRunsOn(std::string_view arch, int major, int minor) {
+  return arch == "sm_90a" ? major == 9 && minor == 0
+                          : isSupportedCudaArch(arch) && major == 9;
+}
+
 /// What a CUDA artifact adds.
 struct CudaManifest {
-  /// "sm_90a" or "sm_90".
+  /// One of kCudaArchs.
   std::string arch;
   /// The kernels' CUDA C++ (informational) and, optionally, the library
   /// built from it for the host emulator.

@@ -71,9 +71,6 @@ void buildCudaPipeline(OpPassManager &pm, const CudaPipelineOptions &options,
 /// Registers `ssm-cuda-pipeline` for ssm-opt.
 void registerCudaPipelines();
 
-/// The architectures the kernels are built for: "sm_90a" (default), "sm_90".
-bool isSupportedCudaArch(llvm::StringRef arch);
-
 /// The CUDA toolkit's nvcc: $SSM_NVCC, else the toolkit found at configure
 /// time, else nvcc on PATH; an error naming the places looked in otherwise.
 llvm::Expected<std::string> findNvcc();
