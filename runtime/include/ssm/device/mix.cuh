@@ -20,15 +20,17 @@
 #ifndef SSM_DEVICE_MIX_CUH
 #define SSM_DEVICE_MIX_CUH
 
+#include "ssm/contract/mix.h"
 #include "ssm/device/device.cuh"
 #include "ssm/device/geometry.h"
 
 namespace ssm {
 namespace device {
 
-enum class Score { Linear, Softmax };
-enum class Mask { Causal, Full, Window };
-enum class Decay { None, Scalar, Diagonal };
+// The mixer's kinds, as the compiler-runtime contract defines them.
+using ::ssm::contract::Decay;
+using ::ssm::contract::Mask;
+using ::ssm::contract::Score;
 
 template <class Ops> SSM_DEVICE int queryHeadOf(int head) {
   return head / (Ops::kHeads / Ops::kQueryHeads);
