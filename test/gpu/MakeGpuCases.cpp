@@ -12,10 +12,13 @@
 //   <artifact dir> <checkpoint dir>
 // for ssm-run check-model --target=cuda there. Projections of bf16 weights
 // (x · Wᵀ, the models' in_proj and out_proj) are cases too, at rows that
-// take each of the kernel's forms. Every artifact's CUDA goes
-// through nvcc for sm_90a, so ctest runs this too (into the build tree): the
-// generated CUDA of every case, shared vector and checkpoint compiles, GPU or
-// not. Exit 0 all compiled, 1 some did not, 77 no nvcc.
+// take each of the kernel's forms. The examples (examples/mixers/*.mlir and
+// the example models' configs) are compiled too, into examples/, with the
+// cost model's algorithms; they have no reference, so nothing lists them.
+// Every artifact's CUDA goes through nvcc for sm_90a, so ctest runs this too
+// (into the build tree): the generated CUDA of every case, shared vector,
+// checkpoint and example compiles, GPU or not. Exit 0 all compiled, 1 some
+// did not, 77 no nvcc.
 //
 //   ssm-make-gpu-cases OUT_DIR TESTDATA_DIR
 //
@@ -437,6 +440,36 @@ int main(int argc, char **argv) {
       continue;
     }
     modelList << "models/" << name << " checkpoints/" << name << "\n";
+  }
+
+  // The examples: every mixer and every example model (a directory with a
+  // config.json; the configs alone compile, weights are inputs at run time).
+  for (const char *kind : {"mixers", "models"}) {
+    std::string from = std::string(SSM_EXAMPLES_DIR) + "/" + kind;
+    for (llvm::sys::fs::directory_iterator it(from, ignored), end;
+         it != end && !ignored; it.increment(ignored)) {
+      std::string path = it->path();
+      std::string name = llvm::sys::path::stem(path).str();
+      MLIRContext context(registry);
+      OwningOpRef<ModuleOp> module;
+      if (std::string(kind) == "mixers") {
+        if (llvm::sys::path::extension(path) != ".mlir")
+          continue;
+        module = parseSourceFile<ModuleOp>(path, &context);
+      } else {
+        if (!llvm::sys::fs::exists(path + "/config.json"))
+          continue;
+        FailureOr<OwningOpRef<ModuleOp>> imported =
+            mlir::ssm::importModel(path, &context);
+        if (succeeded(imported))
+          module = std::move(*imported);
+      }
+      if (!module ||
+          !compile(*module, out + "/examples/" + name, {"auto", 0}, name)) {
+        std::fprintf(stderr, "example %s: does not compile\n", name.c_str());
+        ++failures;
+      }
+    }
   }
 
   // The runtime builds there with CMake alone: it needs DLPack's header,
