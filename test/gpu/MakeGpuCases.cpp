@@ -446,8 +446,10 @@ int main(int argc, char **argv) {
   // config.json; the configs alone compile, weights are inputs at run time).
   for (const char *kind : {"mixers", "models"}) {
     std::string from = std::string(SSM_EXAMPLES_DIR) + "/" + kind;
-    for (llvm::sys::fs::directory_iterator it(from, ignored), end;
-         it != end && !ignored; it.increment(ignored)) {
+    std::error_code listing;
+    int compiled = 0;
+    for (llvm::sys::fs::directory_iterator it(from, listing), end;
+         it != end && !listing; it.increment(listing)) {
       std::string path = it->path();
       std::string name = llvm::sys::path::stem(path).str();
       MLIRContext context(registry);
@@ -468,7 +470,15 @@ int main(int argc, char **argv) {
           !compile(*module, out + "/examples/" + name, {"auto", 0}, name)) {
         std::fprintf(stderr, "example %s: does not compile\n", name.c_str());
         ++failures;
+        continue;
       }
+      ++compiled;
+    }
+    // An unreadable or empty examples directory is a failure, not a pass.
+    if (listing || compiled == 0) {
+      std::fprintf(stderr, "no examples compiled from %s%s%s\n", from.c_str(),
+                   listing ? ": " : "", listing ? listing.message().c_str() : "");
+      ++failures;
     }
   }
 
