@@ -52,9 +52,12 @@ std::string CudaMixMapping::describe() const {
   case KernelKind::ChunkedSimt:
     return llvm::formatv("chunked (chunk {0}), SIMT", chunkSize);
   case KernelKind::ChunkedMma:
-    return llvm::formatv("chunked (chunk {0}), tensor cores (mma.sync {1}, "
-                         "{2} blocks an SM{3})",
-                         chunkSize, mmaType, blocksPerSM,
+    return llvm::formatv("chunked (chunk {0}), tensor cores ({1} {2}, "
+                         "{3} blocks an SM{4})",
+                         chunkSize,
+                         wgmmaOnSm90a ? "wgmma on sm_90a, else mma.sync,"
+                                      : "mma.sync",
+                         mmaType, blocksPerSM,
                          segments ? llvm::formatv(", {0} segments after a "
                                                   "state launch",
                                                   segments)
@@ -257,6 +260,7 @@ FailureOr<CudaMixMapping> mlir::ssm::mapMixToCuda(MixOp op) {
     mapping.mmaType = sixteenBitType(op);
     mapping.blocksPerSM = plan.getBlocksPerSM();
     mapping.segments = plan.getSegments();
+    mapping.wgmmaOnSm90a = geometry::chunkedMmaTakesWgmma(n);
     mapping.sharedBytes =
         geometry::chunkedMmaSharedBytes(n, mapping.blocksPerSM);
     break;

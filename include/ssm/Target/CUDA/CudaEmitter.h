@@ -92,6 +92,9 @@ struct CudaMixMapping {
   /// chunkedMma: blocks an SM (the plan's blocks_per_sm), and the segments
   /// of the sequence (0: whole sequences; else a state launch first).
   int64_t blocksPerSM = 0, segments = 0;
+  /// chunkedMma: products on wgmma in sm_90a builds (the state size's rule,
+  /// geometry::chunkedMmaTakesWgmma), on mma.sync otherwise.
+  bool wgmmaOnSm90a = false;
   int64_t sharedBytes = 0;
   /// A quadratic op that returns its final state also runs the scan that
   /// produces it (a second launch).

@@ -9,14 +9,16 @@
 //   - chunkedSimt: f32/f64 (and shapes the tensor cores cannot take), the
 //     products as loops over shared memory.
 //   - chunkedMma: bf16/f16, 64-position chunks and 64-wide value tiles on
-//     mma.sync; each of the 4 warps owns 16 rows of the chunk's outputs and
-//     16 rows of the P×N state, which stays in f32 registers across chunks
-//     (a bf16 copy in shared memory feeds step 2).
+//     tensor cores (wgmma on sm_90a for state sizes a multiple of 64,
+//     mma.sync otherwise); each of the 4 warps owns 16 rows of the chunk's
+//     outputs and 16 rows of the P×N state, which stays in f32 registers
+//     across chunks (a bf16 copy in shared memory feeds step 2).
 #ifndef SSM_DEVICE_CHUNKED_CUH
 #define SSM_DEVICE_CHUNKED_CUH
 
 #include "ssm/device/mix.cuh"
 #include "ssm/device/mma.cuh"
+#include "ssm/device/wgmma.cuh"
 
 
 namespace ssm {
@@ -126,6 +128,16 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
 /// memory as they are; operands with fused glue are read row by row
 /// (batched) at the start of their chunk.
 ///
+/// Where the build has wgmma (sm_90a) and N is a multiple of 64, the block
+/// is one warpgroup and the products are wgmma on swizzled shared tiles:
+/// C·Bᵀ and C·Sᵀ read C, B and the 16-bit state from shared memory once for
+/// the warpgroup (with mma.sync each warp read all of B and S, which bound
+/// the shared-memory port), the state update and G·X take their A operand
+/// from registers, and the state update runs on the tensor cores while G is
+/// masked. Otherwise each warp runs mma.sync on padded tiles. The
+/// accumulators lie the same way in both, so everything between the
+/// products is shared.
+///
 /// With kSegments > 1 (the plan's segments) each block runs one segment of
 /// whole chunks. A first launch with kStatesOnly (grid z: B · (kSegments −
 /// 1)) runs the state update alone over each segment but the last, from the
@@ -141,6 +153,11 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   constexpr int N = Ops::kStateSize;
   static_assert(N % 16 == 0 && N <= 128, "state size a multiple of 16, ≤ 128");
   static_assert(Ops::kValueDim % kPTile == 0, "value dim a multiple of 64");
+#if defined(SSM_DEVICE_EMULATION) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr bool kWgmma = geometry::chunkedMmaTakesWgmma(N);
+#else
+  constexpr bool kWgmma = false;
+#endif
   constexpr int kStateTiles = N / 8, kValueTiles = kPTile / 8;
   constexpr int ldN = N + 8, ldP = kPTile + 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -157,17 +174,39 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
   // C (the queries) serves the outputs only.
   constexpr bool kCopyC = Ops::kPlainQ && !kStatesOnly;
   constexpr bool kLoadC = !Ops::kPlainQ && !kStatesOnly;
-  T *sC = sharedMemory<T>();       // [kBuffers][Q][ldN]
-  T *sB = sC + kBuffers * Q * ldN; // [kBuffers][Q][ldN]
-  T *sX = sB + kBuffers * Q * ldN;
-  T *sXw = sX + Q * ldP;
-  T *sS = sXw + Q * ldP;
-  float *sCum = reinterpret_cast<float *>(sS + kPTile * ldN);
-  // The chunk's Y, staged for its row-wise store over sX and sXw.
-  constexpr int ldY = kPTile + 4;
-  static_assert(Q * ldY * sizeof(float) <= 2 * Q * ldP * sizeof(T),
+  // Every tile has 64 rows of 16-bit elements: swizzled (wgmma's layout)
+  // or padded rows (ldmatrix rows in distinct banks).
+  constexpr int kNBytes = kWgmma ? Q * N * 2 : Q * ldN * 2;
+  constexpr int kPBytes = kWgmma ? Q * kPTile * 2 : Q * ldP * 2;
+  auto offsetN = [](int row, int col) {
+    return kWgmma ? swizzledOffset<64>(row, col) : (row * ldN + col) * 2;
+  };
+  auto offsetP = [](int row, int col) {
+    return kWgmma ? swizzledOffset<64>(row, col) : (row * ldP + col) * 2;
+  };
+  unsigned char *shared = sharedMemory<unsigned char>();
+  if constexpr (kWgmma) // tiles at 1024-byte boundaries (the swizzle's)
+    shared += (1024 - sharedAddress(shared) % 1024) % 1024;
+  unsigned char *sC = shared;                  // [kBuffers][Q × N]
+  unsigned char *sB = sC + kBuffers * kNBytes; // [kBuffers][Q × N]
+  unsigned char *sX = sB + kBuffers * kNBytes; // [Q × kPTile]
+  unsigned char *sXw = sX + kPBytes;           // [Q × kPTile]
+  unsigned char *sS = sXw + kPBytes;           // [kPTile × N]
+  float *sCum = reinterpret_cast<float *>(sS + kNBytes);
+  static_assert(!kWgmma || 1024 + (2 * kBuffers + 1) * kNBytes +
+                                   2 * kPBytes + 4 * Q <=
+                               geometry::chunkedMmaSharedBytes(N, kBlocksPerSM),
+                "the swizzled tiles fit the padded tiles' bytes");
+  // The chunk's Y (f32), staged for its row-wise store over sX and sXw;
+  // with wgmma unpadded, its 16-byte groups swizzled by row.
+  constexpr int ldY = kWgmma ? kPTile : kPTile + 4;
+  static_assert(Q * ldY * sizeof(float) <= 2 * kPBytes,
                 "the Y tile fits over the X tiles");
   float *sY = reinterpret_cast<float *>(sX);
+  auto offsetY = [](int row, int col) {
+    return kWgmma ? row * ldY + (((col / 4) ^ (row % 8)) * 4) + col % 4
+                  : row * ldY + col;
+  };
   const int64_t length = ops.length;
   const int row0 = 16 * warp; // this warp's rows of the chunk and of the state
   // This block's positions [begin, end): whole chunks, segments of equal
@@ -180,13 +219,22 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
 
   // C and B of the chunk at `start` into buffer `buffer`: asynchronous copies
   // for operands read as they are, batched rows through the glue otherwise.
+  auto copyTile = [&](unsigned char *tile, const T *data, int64_t start,
+                      int64_t heads, int64_t head) {
+    if constexpr (kWgmma)
+      copySwizzledTileAsync<Q, N, 128>(tile, data, b, start, length, heads,
+                                       head);
+    else
+      copyTileAsync<Q, N, 128>(reinterpret_cast<T *>(tile), ldN, data, b,
+                               start, length, heads, head, N, 0);
+  };
   auto copyChunk = [&](int64_t start, int buffer) {
     if constexpr (kCopyC)
-      copyTileAsync<Q, N, 128>(sC + buffer * Q * ldN, ldN, ops.qData, b, start,
-                               length, Ops::kQueryHeads, queryHead, N, 0);
+      copyTile(sC + buffer * kNBytes, ops.qData, start, Ops::kQueryHeads,
+               queryHead);
     if constexpr (Ops::kPlainK)
-      copyTileAsync<Q, N, 128>(sB + buffer * Q * ldN, ldN, ops.kData, b, start,
-                               length, Ops::kKeyHeads, keyHead, N, 0);
+      copyTile(sB + buffer * kNBytes, ops.kData, start, Ops::kKeyHeads,
+               keyHead);
     copyAsyncCommit();
   };
   // The inputs read through glue, prefetched a chunk ahead: their loads go
@@ -231,13 +279,14 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       const int segment = threadIdx.x + r * 128;
       const int i = segment / (N / 8), c = (segment % (N / 8)) * 8;
       const bool valid = start + i < length;
-      auto put = [&](T *tile, float (&values)[8]) {
+      auto put = [&](unsigned char *tile, float (&values)[8]) {
         uint4 word;
         word.x = pack2<T>(valid ? values[0] : 0.0f, valid ? values[1] : 0.0f);
         word.y = pack2<T>(valid ? values[2] : 0.0f, valid ? values[3] : 0.0f);
         word.z = pack2<T>(valid ? values[4] : 0.0f, valid ? values[5] : 0.0f);
         word.w = pack2<T>(valid ? values[6] : 0.0f, valid ? values[7] : 0.0f);
-        *reinterpret_cast<uint4 *>(tile + buffer * Q * ldN + i * ldN + c) = word;
+        *reinterpret_cast<uint4 *>(tile + buffer * kNBytes + offsetN(i, c)) =
+            word;
       };
       if constexpr (kLoadC) {
         float values[8];
@@ -250,6 +299,17 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         put(sB, values);
       }
     }
+  };
+  // The state's 16-bit copy (C·Sᵀ's operand) from the f32 accumulators.
+  auto storeState = [&](const float (&state)[kStateTiles][4]) {
+#pragma unroll
+    for (int j = 0; j < kStateTiles; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; i += 2)
+        *reinterpret_cast<uint32_t *>(
+            sS + offsetN(row0 + accumulatorRow(lane, i),
+                         8 * j + accumulatorColumn(lane, i))) =
+            pack2<T>(state[j][i], state[j][i + 1]);
   };
   float rate = 0.0f;
   if constexpr (Ops::kDecay == Decay::Scalar)
@@ -276,8 +336,8 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
         }
       }
       state[j][i] = initial;
-      sS[row * ldN + col] = Convert<T>::from(initial);
     }
+  storeState(state);
   float decaySum = 0.0f; // the segment's log2-decay (state launch)
 
   copyChunk(begin, 0);
@@ -290,7 +350,7 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     if constexpr (kBuffers == 2)
       copyChunk(t0 + Q, buffer ^ 1);
     storeRows(t0, buffer);
-    const T *chunkC = sC + buffer * Q * ldN, *chunkB = sB + buffer * Q * ldN;
+    unsigned char *chunkC = sC + buffer * kNBytes, *chunkB = sB + buffer * kNBytes;
 
     // Running log-decay (log2 units) of the chunk: two warps scan 32 each.
     if (threadIdx.x < Q) {
@@ -329,133 +389,188 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       weighted.z = pack2<T>(values[4] * weight, values[5] * weight);
       weighted.w = pack2<T>(values[6] * weight, values[7] * weight);
       if constexpr (!kStatesOnly)
-        *reinterpret_cast<uint4 *>(sX + i * ldP + c) = plain;
-      *reinterpret_cast<uint4 *>(sXw + i * ldP + c) = weighted;
+        *reinterpret_cast<uint4 *>(sX + offsetP(i, c)) = plain;
+      *reinterpret_cast<uint4 *>(sXw + offsetP(i, c)) = weighted;
     }
     // The next chunk's loads go out now and land during this one's products.
     prefetch(t0 + Q);
     // This chunk's copies (the group before the one just issued) are in.
     copyAsyncWait<kBuffers - 1>();
+    if constexpr (kWgmma)
+      fenceProxyAsync(); // this thread's tile writes, for the tensor cores
     __syncthreads();
 
-    // Steps 1 and 2 (the outputs; the state launch has none).
-    float y[kStatesOnly ? 1 : kValueTiles][4];
-    if constexpr (!kStatesOnly) {
+    const float decayAll = fastExp2(last);
+    // G = C Bᵀ on the chunk's keys, masked and decayed, kept as the A
+    // fragments of Y += G X (half the registers of G); Y = diag(exp(cum)) ·
+    // C · Sᵀ + G X; S = exp(cum_Q) · S + (w ∘ X)ᵀ B. The state launch has
+    // the last only.
+    float y[kValueTiles][4], g[Q / 8][4];
+    uint32_t gA[Q / 16][4];
     const int rowTop = row0 + (lane >> 2), rowBottom = rowTop + 8;
     const float cumTop = sCum[rowTop], cumBottom = sCum[rowBottom];
-    // G = C Bᵀ on the keys at or below this warp's rows, masked and decayed,
-    // kept as the A fragments of Y += G X (half the registers of G).
-    float g[Q / 8][4];
+    // G masked and decayed, and Y scaled by exp(cum) (the products' common
+    // middle).
+    auto weighG = [&]() {
 #pragma unroll
-    for (int j = 0; j < Q / 8; ++j)
+      for (int j = 0; j < Q / 8; ++j)
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        g[j][i] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < N / 16; ++ks) {
-      uint32_t a[4];
-      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
-#pragma unroll
-      for (int j = 0; j < Q / 8; j += 2) {
-        if (j < 2 * (warp + 1)) {
-          uint32_t b0[2], b1[2];
-          loadBPairNMajor(b0, b1, chunkB, ldN, 16 * ks, 8 * j, lane);
-          mma16816<T>(g[j], a, b0);
-          mma16816<T>(g[j + 1], a, b1);
+        for (int i = 0; i < 4; ++i) {
+          const int row = row0 + accumulatorRow(lane, i);
+          const int col = 8 * j + accumulatorColumn(lane, i);
+          const float rowCum = i < 2 ? cumTop : cumBottom;
+          g[j][i] = col <= row ? g[j][i] * fastExp2(rowCum - sCum[col]) : 0.0f;
         }
+#pragma unroll
+      for (int s = 0; s < Q / 16; ++s)
+        accumulatorsToA<T>(gA[s], g[2 * s], g[2 * s + 1]);
+    };
+    auto scaleY = [&]() {
+      const float scaleTop = fastExp2(cumTop),
+                  scaleBottom = fastExp2(cumBottom);
+#pragma unroll
+      for (int j = 0; j < kValueTiles; ++j) {
+        y[j][0] *= scaleTop;
+        y[j][1] *= scaleTop;
+        y[j][2] *= scaleBottom;
+        y[j][3] *= scaleBottom;
       }
-    }
-#pragma unroll
-    for (int j = 0; j < Q / 8; ++j)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int row = row0 + accumulatorRow(lane, i);
-        const int col = 8 * j + accumulatorColumn(lane, i);
-        const float rowCum = i < 2 ? cumTop : cumBottom;
-        g[j][i] = col <= row ? g[j][i] * fastExp2(rowCum - sCum[col]) : 0.0f;
-      }
-
-    uint32_t gA[Q / 16][4];
-#pragma unroll
-    for (int s = 0; s < Q / 16; ++s)
-      accumulatorsToA<T>(gA[s], g[2 * s], g[2 * s + 1]);
-
-    // Y = diag(exp(cum)) · C · Sᵀ.
-#pragma unroll
-    for (int j = 0; j < kValueTiles; ++j)
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-        y[j][i] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < N / 16; ++ks) {
-      uint32_t a[4];
-      loadA(a, chunkC, ldN, row0, 16 * ks, lane);
-#pragma unroll
-      for (int j = 0; j < kValueTiles; j += 2) {
-        uint32_t b0[2], b1[2];
-        loadBPairNMajor(b0, b1, sS, ldN, 16 * ks, 8 * j, lane);
-        mma16816<T>(y[j], a, b0);
-        mma16816<T>(y[j + 1], a, b1);
-      }
-    }
-    const float scaleTop = fastExp2(cumTop), scaleBottom = fastExp2(cumBottom);
-#pragma unroll
-    for (int j = 0; j < kValueTiles; ++j) {
-      y[j][0] *= scaleTop;
-      y[j][1] *= scaleTop;
-      y[j][2] *= scaleBottom;
-      y[j][3] *= scaleBottom;
-    }
-
-    // Y += G X.
-#pragma unroll
-    for (int s = 0; s < Q / 16; ++s) {
-      if (s <= warp) {
-#pragma unroll
-        for (int j = 0; j < kValueTiles; j += 2) {
-          uint32_t b0[2], b1[2];
-          loadBPairKMajor(b0, b1, sX, ldP, 16 * s, 8 * j, lane);
-          mma16816<T>(y[j], gA[s], b0);
-          mma16816<T>(y[j + 1], gA[s], b1);
-        }
-      }
-    }
-    }
-    // S = exp(cum_Q) · S + (w ∘ X)ᵀ B.
-    const float decayAll = fastExp2(last);
+    };
 #pragma unroll
     for (int j = 0; j < kStateTiles; ++j)
 #pragma unroll
       for (int i = 0; i < 4; ++i)
         state[j][i] *= decayAll;
+    if constexpr (kWgmma) {
+      const uint32_t cAddress = sharedAddress(chunkC),
+                     bAddress = sharedAddress(chunkB),
+                     sAddress = sharedAddress(sS),
+                     xAddress = sharedAddress(sX),
+                     xwAddress = sharedAddress(sXw);
+      // G first, the state update behind it; then C·Sᵀ once G is in A
+      // fragments, so that G and Y are never live together (with the state
+      // and the prefetched rows they would not fit the registers).
+      wgmmaFence();
+      if constexpr (!kStatesOnly) {
 #pragma unroll
-    for (int s = 0; s < Q / 16; ++s) {
-      uint32_t a[4];
-      loadATransposed(a, sXw, ldP, row0, 16 * s, lane);
+        for (int ks = 0; ks < N / 16; ++ks)
+          wgmmaSS<T, 64>(g, kMajorDescriptor<64>(cAddress, 0, ks),
+                         kMajorDescriptor<64>(bAddress, 0, ks), ks > 0);
+        wgmmaCommit();
+      }
 #pragma unroll
-      for (int j = 0; j < kStateTiles; j += 2) {
-        uint32_t b0[2], b1[2];
-        loadBPairKMajor(b0, b1, chunkB, ldN, 16 * s, 8 * j, lane);
-        mma16816<T>(state[j], a, b0);
-        mma16816<T>(state[j + 1], a, b1);
+      for (int s = 0; s < Q / 16; ++s)
+        wgmmaSSMnMajor<T, N>(state, mnMajorDescriptor<64>(xwAddress, s),
+                             mnMajorDescriptor<64>(bAddress, s), 1);
+      wgmmaCommit();
+      if constexpr (!kStatesOnly) {
+        wgmmaWait<1>(); // G; the state update runs on
+        wgmmaFenceOperands(g);
+        weighG();
+        wgmmaFence();
+#pragma unroll
+        for (int ks = 0; ks < N / 16; ++ks)
+          wgmmaSS<T, 64>(y, kMajorDescriptor<64>(cAddress, 0, ks),
+                         kMajorDescriptor<64>(sAddress, 0, ks), ks > 0);
+        wgmmaCommit();
+        wgmmaWait<0>();
+        wgmmaFenceOperands(y);
+        scaleY();
+        wgmmaFence();
+#pragma unroll
+        for (int s = 0; s < Q / 16; ++s)
+          wgmmaRS<T, 64>(y, gA[s], mnMajorDescriptor<64>(xAddress, s), 1);
+        wgmmaCommit();
+      }
+      wgmmaWait<0>();
+      wgmmaFenceOperands(state);
+      if constexpr (!kStatesOnly)
+        wgmmaFenceOperands(y);
+    } else {
+      const T *tileC = reinterpret_cast<const T *>(chunkC),
+              *tileB = reinterpret_cast<const T *>(chunkB),
+              *tileS = reinterpret_cast<const T *>(sS),
+              *tileX = reinterpret_cast<const T *>(sX),
+              *tileXw = reinterpret_cast<const T *>(sXw);
+      if constexpr (!kStatesOnly) {
+        // G on the keys at or below this warp's rows.
+#pragma unroll
+        for (int j = 0; j < Q / 8; ++j)
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+            g[j][i] = 0.0f;
+#pragma unroll
+        for (int ks = 0; ks < N / 16; ++ks) {
+          uint32_t a[4];
+          loadA(a, tileC, ldN, row0, 16 * ks, lane);
+#pragma unroll
+          for (int j = 0; j < Q / 8; j += 2) {
+            if (j < 2 * (warp + 1)) {
+              uint32_t b0[2], b1[2];
+              loadBPairNMajor(b0, b1, tileB, ldN, 16 * ks, 8 * j, lane);
+              mma16816<T>(g[j], a, b0);
+              mma16816<T>(g[j + 1], a, b1);
+            }
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < kValueTiles; ++j)
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+            y[j][i] = 0.0f;
+#pragma unroll
+        for (int ks = 0; ks < N / 16; ++ks) {
+          uint32_t a[4];
+          loadA(a, tileC, ldN, row0, 16 * ks, lane);
+#pragma unroll
+          for (int j = 0; j < kValueTiles; j += 2) {
+            uint32_t b0[2], b1[2];
+            loadBPairNMajor(b0, b1, tileS, ldN, 16 * ks, 8 * j, lane);
+            mma16816<T>(y[j], a, b0);
+            mma16816<T>(y[j + 1], a, b1);
+          }
+        }
+        weighG();
+        scaleY();
+#pragma unroll
+        for (int s = 0; s < Q / 16; ++s) {
+          if (s <= warp) {
+#pragma unroll
+            for (int j = 0; j < kValueTiles; j += 2) {
+              uint32_t b0[2], b1[2];
+              loadBPairKMajor(b0, b1, tileX, ldP, 16 * s, 8 * j, lane);
+              mma16816<T>(y[j], gA[s], b0);
+              mma16816<T>(y[j + 1], gA[s], b1);
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int s = 0; s < Q / 16; ++s) {
+        uint32_t a[4];
+        loadATransposed(a, tileXw, ldP, row0, 16 * s, lane);
+#pragma unroll
+        for (int j = 0; j < kStateTiles; j += 2) {
+          uint32_t b0[2], b1[2];
+          loadBPairKMajor(b0, b1, tileB, ldN, 16 * s, 8 * j, lane);
+          mma16816<T>(state[j], a, b0);
+          mma16816<T>(state[j + 1], a, b1);
+        }
       }
     }
     __syncthreads(); // every warp is done with this chunk's tiles and sS
     if constexpr (!kStatesOnly) {
-#pragma unroll
-      for (int j = 0; j < kStateTiles; ++j)
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-          sS[(row0 + accumulatorRow(lane, i)) * ldN + 8 * j +
-             accumulatorColumn(lane, i)] = Convert<T>::from(state[j][i]);
+      storeState(state);
       // Y through the X tiles (free now) to rows of 8 consecutive values, so
       // that the stores and the consumer's reads are 16-byte and coalesced.
 #pragma unroll
       for (int j = 0; j < kValueTiles; ++j)
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-          sY[(row0 + accumulatorRow(lane, i)) * ldY + 8 * j +
-             accumulatorColumn(lane, i)] = y[j][i];
+        for (int i = 0; i < 4; i += 2)
+          *reinterpret_cast<float2 *>(
+              sY + offsetY(row0 + accumulatorRow(lane, i),
+                           8 * j + accumulatorColumn(lane, i))) =
+              float2{y[j][i], y[j][i + 1]};
     }
     if constexpr (kBuffers == 1)
       copyChunk(t0 + Q, 0);
@@ -468,9 +583,17 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
       if (t0 + i < length) {
         float values[8];
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          values[e] = sY[i * ldY + c + e];
+        const float4 low = *reinterpret_cast<const float4 *>(sY + offsetY(i, c));
+        const float4 high =
+            *reinterpret_cast<const float4 *>(sY + offsetY(i, c + 4));
+        values[0] = low.x;
+        values[1] = low.y;
+        values[2] = low.z;
+        values[3] = low.w;
+        values[4] = high.x;
+        values[5] = high.y;
+        values[6] = high.z;
+        values[7] = high.w;
         ops.template storeYRow<8>(b, t0 + i, h, p0 + c, values);
       }
     }

@@ -179,12 +179,19 @@ constexpr bool chunkedMmaTakes(long long stateSize, long long valueDim) {
   return stateSize % 16 == 0 && stateSize <= 128 &&
          valueDim % kChunkedMmaValueTile == 0;
 }
+/// The state sizes whose products run on wgmma where the build has it
+/// (sm_90a): the swizzled tiles are 64 columns wide. Others (and sm_90
+/// builds) run mma.sync.
+SSM_GEOMETRY_DEVICE constexpr bool chunkedMmaTakesWgmma(long long stateSize) {
+  return stateSize % 64 == 0;
+}
 /// Blocks an SM the plan may ask for. Two: two buffers of the C and B chunks
 /// (the next chunk's copy lands while this one is computed). Three: one
-/// buffer, 168 registers a thread (some spilled); on the H200 each block ran
-/// about 1.9x slower, which pays only where the grid has more blocks than
-/// two an SM and at most three (SSD B4 L16384: 320 blocks, 3.36 -> 3.13 ms),
-/// i.e. where two an SM would end on a second, mostly idle wave.
+/// buffer, 168 registers a thread (some spilled); on the H200 each block of
+/// the mma.sync form ran about 1.9x slower, which pays only where the grid
+/// has more blocks than two an SM and at most three (SSD B4 L16384: 320
+/// blocks, 3.36 -> 3.13 ms), i.e. where two an SM would end on a second,
+/// mostly idle wave.
 constexpr bool chunkedMmaTakesBlocksPerSM(long long blocks) {
   return blocks == 2 || blocks == 3;
 }
@@ -253,7 +260,8 @@ constexpr int chunkedMmaSegments(long long blocks, long long chunks,
 }
 /// The C and B buffers, X and w∘X, the 16-bit state copy (rows padded by 8
 /// elements so that ldmatrix rows fall in distinct banks), cum (f32).
-constexpr int chunkedMmaSharedBytes(int stateSize, int blocksPerSM) {
+SSM_GEOMETRY_DEVICE constexpr int chunkedMmaSharedBytes(int stateSize,
+                                                   int blocksPerSM) {
   return 2 * (chunkedMmaBuffers(blocksPerSM) * 2 * 64 * (stateSize + 8) +
               2 * 64 * (kChunkedMmaValueTile + 8) +
               kChunkedMmaValueTile * (stateSize + 8)) +

@@ -192,6 +192,7 @@ inline void wgmma(float (&d)[kN / 8][4], bool accumulate, AOf aOf, BOf bOf) {
       "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), \
       "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
 #define SSM_WGMMA_SS_TAIL_64 ", %32, %33, p, 1, 1, 0, 0;\n"
+#define SSM_WGMMA_SS_MN_TAIL_64 ", %32, %33, p, 1, 1, 1, 1;\n"
 #define SSM_WGMMA_SS_SCALE_64 "setp.ne.b32 p, %34, 0;\n"
 #define SSM_WGMMA_RS_TAIL_64 ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n"
 #define SSM_WGMMA_RS_SCALE_64 "setp.ne.b32 p, %37, 0;\n"
@@ -219,6 +220,7 @@ inline void wgmma(float (&d)[kN / 8][4], bool accumulate, AOf aOf, BOf bOf) {
       "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), \
       "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
 #define SSM_WGMMA_SS_TAIL_128 ", %64, %65, p, 1, 1, 0, 0;\n"
+#define SSM_WGMMA_SS_MN_TAIL_128 ", %64, %65, p, 1, 1, 1, 1;\n"
 #define SSM_WGMMA_SS_SCALE_128 "setp.ne.b32 p, %66, 0;\n"
 #define SSM_WGMMA_RS_TAIL_128 ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n"
 #define SSM_WGMMA_RS_SCALE_128 "setp.ne.b32 p, %69, 0;\n"
@@ -290,6 +292,41 @@ SSM_DEVICE void wgmmaSS(float (&d)[kN / 8][4], uint64_t a, uint64_t b,
       SSM_WGMMA_SS(128, "f16");
   }
 #undef SSM_WGMMA_SS
+#endif
+}
+
+/// d (+)= A·B, m64·kN·k16, A and B MN-major in shared memory (descriptors):
+/// A stored transposed, M along the row, as a K-major B would be.
+template <class T, int kN>
+SSM_DEVICE void wgmmaSSMnMajor(float (&d)[kN / 8][4], uint64_t a, uint64_t b,
+                               int accumulate) {
+  static_assert(kN == 64 || kN == 128, "N of 64 or 128");
+#if defined(SSM_DEVICE_EMULATION)
+  emulated::wgmma<T, kN>(
+      d, accumulate != 0,
+      [&](int m, int k) { return emulated::mnMajorElement<T>(a, k, m); },
+      [&](int k, int n) { return emulated::mnMajorElement<T>(b, k, n); });
+#elif defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(sizeof(T) == 0, "wgmma needs sm_90a");
+#else
+#define SSM_WGMMA_SS_MN(N, TYPE)                                               \
+  asm volatile("{\n.reg .pred p;\n" SSM_WGMMA_SS_SCALE_##N                     \
+               "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TYPE "." TYPE \
+               " " SSM_WGMMA_ACCUMULATORS_##N SSM_WGMMA_SS_MN_TAIL_##N "}\n"   \
+               : SSM_WGMMA_OPERANDS_##N(d)                                     \
+               : "l"(a), "l"(b), "r"(accumulate))
+  if constexpr (std::is_same_v<T, bf16>) {
+    if constexpr (kN == 64)
+      SSM_WGMMA_SS_MN(64, "bf16");
+    else
+      SSM_WGMMA_SS_MN(128, "bf16");
+  } else {
+    if constexpr (kN == 64)
+      SSM_WGMMA_SS_MN(64, "f16");
+    else
+      SSM_WGMMA_SS_MN(128, "f16");
+  }
+#undef SSM_WGMMA_SS_MN
 #endif
 }
 
