@@ -460,8 +460,9 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
       }
 #pragma unroll
       for (int s = 0; s < Q / 16; ++s)
-        wgmmaSSMnMajor<T, N>(state, mnMajorDescriptor<64>(xwAddress, s),
-                             mnMajorDescriptor<64>(bAddress, s), 1);
+        wgmmaSS<T, N, /*kMnMajor=*/true>(state,
+                                         mnMajorDescriptor<64>(xwAddress, s),
+                                         mnMajorDescriptor<64>(bAddress, s), 1);
       wgmmaCommit();
       if constexpr (!kStatesOnly) {
         wgmmaWait<1>(); // G; the state update runs on
@@ -575,10 +576,9 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     if constexpr (kBuffers == 1)
       copyChunk(t0 + Q, 0);
     __syncthreads();
-    if constexpr (kStatesOnly)
-      continue;
+    // The state launch stores no outputs.
 #pragma unroll
-    for (int r = 0; r < kXPerThread; ++r) {
+    for (int r = 0; r < (kStatesOnly ? 0 : kXPerThread); ++r) {
       const int segment = threadIdx.x + r * 128;
       const int i = segment / (kPTile / 8), c = (segment % (kPTile / 8)) * 8;
       if (t0 + i < length) {

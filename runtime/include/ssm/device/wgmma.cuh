@@ -259,74 +259,56 @@ SSM_DEVICE void wgmmaFenceOperands(float (&d)[kTiles][4]) {
 #endif
 }
 
-/// d (+)= A·B, m64·kN·k16, A and B K-major in shared memory (descriptors).
-/// `accumulate` 0 overwrites d.
-template <class T, int kN>
+/// d (+)= A·B, m64·kN·k16, A and B in shared memory (descriptors): both
+/// K-major, or with kMnMajor both MN-major (A stored transposed, M along the
+/// row, as an MN-major B has N). `accumulate` 0 overwrites d.
+template <class T, int kN, bool kMnMajor = false>
 SSM_DEVICE void wgmmaSS(float (&d)[kN / 8][4], uint64_t a, uint64_t b,
                         int accumulate) {
   static_assert(kN == 64 || kN == 128, "N of 64 or 128");
 #if defined(SSM_DEVICE_EMULATION)
-  emulated::wgmma<T, kN>(
-      d, accumulate != 0,
-      [&](int m, int k) { return emulated::kMajorElement<T>(a, m, k); },
-      [&](int k, int n) { return emulated::kMajorElement<T>(b, n, k); });
+  if constexpr (kMnMajor)
+    emulated::wgmma<T, kN>(
+        d, accumulate != 0,
+        [&](int m, int k) { return emulated::mnMajorElement<T>(a, k, m); },
+        [&](int k, int n) { return emulated::mnMajorElement<T>(b, k, n); });
+  else
+    emulated::wgmma<T, kN>(
+        d, accumulate != 0,
+        [&](int m, int k) { return emulated::kMajorElement<T>(a, m, k); },
+        [&](int k, int n) { return emulated::kMajorElement<T>(b, n, k); });
 #elif defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(sizeof(T) == 0, "wgmma needs sm_90a: plan for sm_90 without "
-                                "the kernel 'quadratic_wgmma'");
+                                "the wgmma kernels");
 #else
-#define SSM_WGMMA_SS(N, TYPE)                                                  \
+  // LAYOUT picks the operand list's tail: _ (K-major) or _MN_.
+#define SSM_WGMMA_SS(N, TYPE, LAYOUT)                                          \
   asm volatile("{\n.reg .pred p;\n" SSM_WGMMA_SS_SCALE_##N                     \
                "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TYPE "." TYPE \
-               " " SSM_WGMMA_ACCUMULATORS_##N SSM_WGMMA_SS_TAIL_##N "}\n"      \
+               " " SSM_WGMMA_ACCUMULATORS_##N SSM_WGMMA_SS##LAYOUT##TAIL_##N    \
+               "}\n"                                                           \
                : SSM_WGMMA_OPERANDS_##N(d)                                     \
                : "l"(a), "l"(b), "r"(accumulate))
-  if constexpr (std::is_same_v<T, bf16>) {
-    if constexpr (kN == 64)
-      SSM_WGMMA_SS(64, "bf16");
-    else
-      SSM_WGMMA_SS(128, "bf16");
+#define SSM_WGMMA_SS_TYPED(N, LAYOUT)                                          \
+  if constexpr (std::is_same_v<T, bf16>)                                       \
+    SSM_WGMMA_SS(N, "bf16", LAYOUT);                                           \
+  else                                                                         \
+    SSM_WGMMA_SS(N, "f16", LAYOUT);
+  if constexpr (kMnMajor) {
+    if constexpr (kN == 64) {
+      SSM_WGMMA_SS_TYPED(64, _MN_)
+    } else {
+      SSM_WGMMA_SS_TYPED(128, _MN_)
+    }
   } else {
-    if constexpr (kN == 64)
-      SSM_WGMMA_SS(64, "f16");
-    else
-      SSM_WGMMA_SS(128, "f16");
+    if constexpr (kN == 64) {
+      SSM_WGMMA_SS_TYPED(64, _)
+    } else {
+      SSM_WGMMA_SS_TYPED(128, _)
+    }
   }
+#undef SSM_WGMMA_SS_TYPED
 #undef SSM_WGMMA_SS
-#endif
-}
-
-/// d (+)= A·B, m64·kN·k16, A and B MN-major in shared memory (descriptors):
-/// A stored transposed, M along the row, as a K-major B would be.
-template <class T, int kN>
-SSM_DEVICE void wgmmaSSMnMajor(float (&d)[kN / 8][4], uint64_t a, uint64_t b,
-                               int accumulate) {
-  static_assert(kN == 64 || kN == 128, "N of 64 or 128");
-#if defined(SSM_DEVICE_EMULATION)
-  emulated::wgmma<T, kN>(
-      d, accumulate != 0,
-      [&](int m, int k) { return emulated::mnMajorElement<T>(a, k, m); },
-      [&](int k, int n) { return emulated::mnMajorElement<T>(b, k, n); });
-#elif defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  static_assert(sizeof(T) == 0, "wgmma needs sm_90a");
-#else
-#define SSM_WGMMA_SS_MN(N, TYPE)                                               \
-  asm volatile("{\n.reg .pred p;\n" SSM_WGMMA_SS_SCALE_##N                     \
-               "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TYPE "." TYPE \
-               " " SSM_WGMMA_ACCUMULATORS_##N SSM_WGMMA_SS_MN_TAIL_##N "}\n"   \
-               : SSM_WGMMA_OPERANDS_##N(d)                                     \
-               : "l"(a), "l"(b), "r"(accumulate))
-  if constexpr (std::is_same_v<T, bf16>) {
-    if constexpr (kN == 64)
-      SSM_WGMMA_SS_MN(64, "bf16");
-    else
-      SSM_WGMMA_SS_MN(128, "bf16");
-  } else {
-    if constexpr (kN == 64)
-      SSM_WGMMA_SS_MN(64, "f16");
-    else
-      SSM_WGMMA_SS_MN(128, "f16");
-  }
-#undef SSM_WGMMA_SS_MN
 #endif
 }
 
