@@ -132,11 +132,11 @@ SSM_DEVICE void chunkedSimt(const Ops &ops) {
 /// is one warpgroup and the products are wgmma on swizzled shared tiles:
 /// C·Bᵀ and C·Sᵀ read C, B and the 16-bit state from shared memory once for
 /// the warpgroup (with mma.sync each warp read all of B and S, which bound
-/// the shared-memory port), the state update and G·X take their A operand
-/// from registers, and the state update runs on the tensor cores while G is
-/// masked. Otherwise each warp runs mma.sync on padded tiles. The
-/// accumulators lie the same way in both, so everything between the
-/// products is shared.
+/// the shared-memory port), the state update reads (w ∘ X)ᵀ and B from
+/// shared memory too and runs on the tensor cores while G is masked, and
+/// G·X takes G from registers. Otherwise each warp runs mma.sync on padded
+/// tiles. The accumulators lie the same way in both, so everything between
+/// the products is shared.
 ///
 /// With kSegments > 1 (the plan's segments) each block runs one segment of
 /// whole chunks. A first launch with kStatesOnly (grid z: B · (kSegments −
@@ -409,8 +409,8 @@ SSM_DEVICE void chunkedMma(const Ops &ops) {
     uint32_t gA[Q / 16][4];
     const int rowTop = row0 + (lane >> 2), rowBottom = rowTop + 8;
     const float cumTop = sCum[rowTop], cumBottom = sCum[rowBottom];
-    // G masked and decayed, and Y scaled by exp(cum) (the products' common
-    // middle).
+    // The steps between the products, the same in both forms: G masked,
+    // decayed and packed as A fragments; Y scaled by exp(cum).
     auto weighG = [&]() {
 #pragma unroll
       for (int j = 0; j < Q / 8; ++j)

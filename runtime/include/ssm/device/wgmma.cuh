@@ -340,7 +340,7 @@ SSM_DEVICE void wgmmaRS(float (&d)[kN / 8][4], const uint32_t (&a)[4],
       [&](int k, int n) { return emulated::mnMajorElement<T>(b, k, n); });
 #elif defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(sizeof(T) == 0, "wgmma needs sm_90a: plan for sm_90 without "
-                                "the kernel 'quadratic_wgmma'");
+                                "the wgmma kernels");
 #else
 #define SSM_WGMMA_RS(N, TYPE)                                                  \
   asm volatile("{\n.reg .pred p;\n" SSM_WGMMA_RS_SCALE_##N                     \
